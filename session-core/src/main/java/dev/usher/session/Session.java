@@ -1,0 +1,141 @@
+package dev.usher.session;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One user's session: an immutable value, safe to share between threads.
+ *
+ * <p>A session expires at the earlier of {@link #idleExpiry()} ({@code lastAccessedAt + idleTimeout})
+ * and {@link #absoluteExpiry()}. Every write through a {@link SessionStore} is a compare-and-set on
+ * {@link #version()}. Attributes are plain strings so that every backend stays readable with its own
+ * tools; use {@link SessionAttribute} for typed access. Instants are kept to the millisecond, the
+ * precision every backend stores.
+ *
+ * @param id             the session id (see {@link SessionManager} for its format)
+ * @param owner          the principal the session belongs to, or {@code null} for an anonymous session
+ * @param createdAt      when the session was created
+ * @param lastAccessedAt the last recorded access; drives idle expiry
+ * @param idleTimeout    how long the session lives without access
+ * @param absoluteExpiry the instant after which the session is over, whatever its use
+ * @param version        incremented by every successful write
+ * @param attributes     the session's data; an unmodifiable copy is kept
+ */
+public record Session(
+        String id,
+        String owner,
+        Instant createdAt,
+        Instant lastAccessedAt,
+        Duration idleTimeout,
+        Instant absoluteExpiry,
+        long version,
+        Map<String, String> attributes) {
+
+    public Session {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(createdAt, "createdAt");
+        Objects.requireNonNull(lastAccessedAt, "lastAccessedAt");
+        Objects.requireNonNull(idleTimeout, "idleTimeout");
+        Objects.requireNonNull(absoluteExpiry, "absoluteExpiry");
+        Objects.requireNonNull(attributes, "attributes");
+        if (idleTimeout.isNegative() || idleTimeout.isZero()) {
+            throw new IllegalArgumentException("idleTimeout must be positive but was " + idleTimeout);
+        }
+        createdAt = createdAt.truncatedTo(ChronoUnit.MILLIS);
+        lastAccessedAt = lastAccessedAt.truncatedTo(ChronoUnit.MILLIS);
+        absoluteExpiry = absoluteExpiry.truncatedTo(ChronoUnit.MILLIS);
+        idleTimeout = Duration.ofMillis(idleTimeout.toMillis());
+        attributes = copyOf(attributes);
+    }
+
+    private static Map<String, String> copyOf(Map<String, String> attributes) {
+        if (attributes.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, String> copy = new LinkedHashMap<>(attributes.size() * 2);
+        attributes.forEach((name, value) -> copy.put(
+                Objects.requireNonNull(name, "attribute name"),
+                Objects.requireNonNull(value, () -> "value of attribute '" + name + "'")));
+        return Collections.unmodifiableMap(copy);
+    }
+
+    /** The owner, if the session has one. */
+    public Optional<String> ownerIfAny() {
+        return Optional.ofNullable(owner);
+    }
+
+    /** When the session ends if nobody touches it again. */
+    public Instant idleExpiry() {
+        return lastAccessedAt.plus(idleTimeout);
+    }
+
+    /** When the session ends: the earlier of the idle and the absolute expiry. */
+    public Instant expiresAt() {
+        Instant idle = idleExpiry();
+        return idle.isBefore(absoluteExpiry) ? idle : absoluteExpiry;
+    }
+
+    /** True once {@code now} has reached {@link #expiresAt()}. */
+    public boolean isExpired(Instant now) {
+        return !now.isBefore(expiresAt());
+    }
+
+    /** The raw value of an attribute. */
+    public Optional<String> attribute(String name) {
+        return Optional.ofNullable(attributes.get(name));
+    }
+
+    /** The decoded value of a typed attribute. */
+    public <T> Optional<T> attribute(SessionAttribute<T> key) {
+        String raw = attributes.get(key.name());
+        return raw == null ? Optional.empty() : Optional.of(key.decode(raw));
+    }
+
+    public Session withAttribute(String name, String value) {
+        Map<String, String> copy = new LinkedHashMap<>(attributes);
+        copy.put(name, value);
+        return withAttributes(copy);
+    }
+
+    public <T> Session withAttribute(SessionAttribute<T> key, T value) {
+        return withAttribute(key.name(), key.encode(value));
+    }
+
+    public Session withoutAttribute(String name) {
+        if (!attributes.containsKey(name)) {
+            return this;
+        }
+        Map<String, String> copy = new LinkedHashMap<>(attributes);
+        copy.remove(name);
+        return withAttributes(copy);
+    }
+
+    public Session withAttributes(Map<String, String> newAttributes) {
+        return new Session(id, owner, createdAt, lastAccessedAt, idleTimeout, absoluteExpiry, version, newAttributes);
+    }
+
+    public Session withId(String newId) {
+        return new Session(newId, owner, createdAt, lastAccessedAt, idleTimeout, absoluteExpiry, version, attributes);
+    }
+
+    public Session withLastAccessedAt(Instant instant) {
+        return new Session(id, owner, createdAt, instant, idleTimeout, absoluteExpiry, version, attributes);
+    }
+
+    public Session withVersion(long newVersion) {
+        return new Session(id, owner, createdAt, lastAccessedAt, idleTimeout, absoluteExpiry, newVersion, attributes);
+    }
+
+    /** Never prints the whole id or the attribute values: sessions end up in logs. */
+    @Override
+    public String toString() {
+        return "Session[id=" + SessionIds.redact(id) + ", owner=" + owner + ", version=" + version
+                + ", expiresAt=" + expiresAt() + ", attributes=" + attributes.keySet() + "]";
+    }
+}

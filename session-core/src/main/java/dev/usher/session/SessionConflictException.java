@@ -1,0 +1,8 @@
+package dev.usher.session;
+
+/** An atomic update kept losing the compare-and-set race and gave up after its bound of retries. */
+public class SessionConflictException extends SessionException {
+    public SessionConflictException(String message) {
+        super(message);
+    }
+}

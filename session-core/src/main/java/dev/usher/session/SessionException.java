@@ -1,0 +1,12 @@
+package dev.usher.session;
+
+/** The root of Usher's session exceptions; all are unchecked. */
+public class SessionException extends RuntimeException {
+    public SessionException(String message) {
+        super(message);
+    }
+
+    public SessionException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,618 @@
+package dev.usher.session;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * All session policy, once, over any {@link SessionStore}: ids, validation, idle and absolute expiry,
+ * throttled last-access writes, atomic updates, id rotation, owner limits, per-session locks, sweeping
+ * and events.
+ *
+ * <p>Thread-safe; share one per store and process. It owns the store it is built with and the sweeper
+ * thread ({@code usher-session-sweeper}), and {@link #close()} stops and closes both. Every method may block
+ * on the store's I/O (bounded by the store's timeout) and never holds a monitor while doing so, so it is
+ * safe on virtual threads.
+ *
+ * <p>Session ids are 256 bits from {@link java.security.SecureRandom}, base64url without padding (43
+ * characters). A malformed id (wrong length or alphabet, empty, null) never reaches the store: lookups
+ * answer "no session" and the count shows in {@link SessionStats#malformedIds()}.
+ *
+ * <pre>{@code
+ * SessionManager sessions = SessionManager.builder(new InMemorySessionStore())
+ *         .idleTimeout(Duration.ofMinutes(30))
+ *         .maxSessionsPerOwner(5, OwnerLimitPolicy.END_OLDEST)
+ *         .build();
+ * Session s = sessions.create("alice", Map.of());
+ * sessions.update(s.id(), x -> x.withAttribute(VISITS, x.attribute(VISITS).orElse(0) + 1));
+ * }</pre>
+ */
+public final class SessionManager implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
+    private static final int MAX_OWNER_LENGTH = 256;
+    private static final int OWNER_LOCK_STRIPES = 64;
+
+    private final SessionStore store;
+    private final Clock clock;
+    private final Duration idleTimeout;
+    private final Duration absoluteTimeout;
+    private final long touchThresholdMillis;
+    private final int maxUpdateAttempts;
+    private final int maxSessionsPerOwner;
+    private final OwnerLimitPolicy ownerLimitPolicy;
+    private final int sweepBatchSize;
+    private final AttributeLimits attributeLimits;
+    private final List<SessionListener> listeners = new CopyOnWriteArrayList<>();
+    private final KeyedLocks sessionLocks = new KeyedLocks();
+    private final KeyedLocks updateLocks = new KeyedLocks();
+    private final KeyedLocks ownerLocks = new KeyedLocks();
+    private final ScheduledExecutorService sweeper;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private final LongAdder created = new LongAdder();
+    private final LongAdder endedDeleted = new LongAdder();
+    private final LongAdder endedExpired = new LongAdder();
+    private final LongAdder endedEvicted = new LongAdder();
+    private final LongAdder casConflicts = new LongAdder();
+    private final LongAdder lockWaits = new LongAdder();
+    private final LongAdder malformedIds = new LongAdder();
+
+    private SessionManager(Builder b) {
+        this.store = b.store;
+        this.clock = b.clock;
+        this.idleTimeout = b.idleTimeout;
+        this.absoluteTimeout = b.absoluteTimeout;
+        this.touchThresholdMillis = (long) (b.idleTimeout.toMillis() * b.touchThreshold);
+        this.maxUpdateAttempts = b.maxUpdateAttempts;
+        this.maxSessionsPerOwner = b.maxSessionsPerOwner;
+        this.ownerLimitPolicy = b.ownerLimitPolicy;
+        this.sweepBatchSize = b.sweepBatchSize;
+        this.attributeLimits = b.attributeLimits;
+        this.listeners.addAll(b.listeners);
+        store.onEviction(s -> fireEnded(s, EndReason.EVICTED));
+        if (b.sweepInterval.isZero()) {
+            this.sweeper = null;
+        } else {
+            this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "usher-session-sweeper");
+                t.setDaemon(true);
+                return t;
+            });
+            long period = b.sweepInterval.toMillis();
+            sweeper.scheduleWithFixedDelay(this::sweepQuietly, period, period, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    public static Builder builder(SessionStore store) {
+        return new Builder(store);
+    }
+
+    /**
+     * Creates a session for {@code owner} ({@code null} for anonymous) with the given attributes.
+     *
+     * @throws SessionLimitException if an attribute limit is exceeded, or the owner is at the limit under
+     *                               {@link OwnerLimitPolicy#REJECT}
+     */
+    public Session create(String owner, Map<String, String> attributes) {
+        checkOpen();
+        checkOwner(owner);
+        attributeLimits.check(attributes);
+        Instant now = clock.instant();
+        Session session = new Session(SessionIds.generate(), owner, now, now, idleTimeout,
+                now.plus(absoluteTimeout), 1, attributes);
+        if (owner == null || maxSessionsPerOwner <= 0) {
+            insertNew(session);
+        } else {
+            // The owner lock makes check-insert-trim atomic within this process; the trim after the insert
+            // converges to the limit across instances too, because all of them rank sessions the same way.
+            try (KeyedLocks.Held ignored = lock(ownerLocks, "owner:" + owner, Duration.ofSeconds(30))) {
+                if (ownerLimitPolicy == OwnerLimitPolicy.REJECT && liveSessionsOf(owner, now).size() >= maxSessionsPerOwner) {
+                    throw ownerLimitReached(owner);
+                }
+                session = insertNew(session);
+                enforceOwnerLimit(session, now);
+            }
+        }
+        created.increment();
+        for (SessionListener l : listeners) {
+            try {
+                l.created(session);
+            } catch (RuntimeException e) {
+                log.warn("session listener {} failed on created({})", l, session, e);
+            }
+        }
+        return session;
+    }
+
+    private Session insertNew(Session session) {
+        // 256 random bits do not collide in practice; the loop only guards against a broken RNG.
+        for (int attempt = 0; attempt < 3; attempt++) {
+            if (store.insert(session)) {
+                return session;
+            }
+            session = session.withId(SessionIds.generate());
+        }
+        throw new SessionStoreException("could not insert a session with a fresh id after 3 attempts");
+    }
+
+    private void enforceOwnerLimit(Session fresh, Instant now) {
+        List<Session> live = liveSessionsOf(fresh.owner(), now);
+        if (live.size() <= maxSessionsPerOwner) {
+            return;
+        }
+        live.sort(Comparator.comparing(Session::createdAt).thenComparing(Session::id));
+        if (ownerLimitPolicy == OwnerLimitPolicy.REJECT) {
+            // Another instance inserted at the same time: the later-ranked sessions back out.
+            int rank = indexOfId(live, fresh.id());
+            if (rank >= maxSessionsPerOwner) {
+                store.remove(fresh.id());
+                throw ownerLimitReached(fresh.owner());
+            }
+            return;
+        }
+        for (Session oldest : live.subList(0, live.size() - maxSessionsPerOwner)) {
+            if (!oldest.id().equals(fresh.id())) {
+                store.remove(oldest.id()).ifPresent(s -> fireEnded(s, EndReason.DELETED));
+            }
+        }
+    }
+
+    private static int indexOfId(List<Session> sessions, String id) {
+        for (int i = 0; i < sessions.size(); i++) {
+            if (sessions.get(i).id().equals(id)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private SessionLimitException ownerLimitReached(String owner) {
+        return new SessionLimitException("owner '" + owner + "' already has the maximum of " + maxSessionsPerOwner
+                + " sessions", "maxSessionsPerOwner", maxSessionsPerOwner);
+    }
+
+    /** The live session, without recording an access. Empty for an unknown, expired or malformed id. */
+    public Optional<Session> find(String id) {
+        checkOpen();
+        if (!wellFormed(id)) {
+            return Optional.empty();
+        }
+        return store.load(id).filter(s -> !s.isExpired(clock.instant()));
+    }
+
+    /**
+     * Records an access (sliding idle expiry) and returns the live session. The access is written only when
+     * it has moved by more than the touch threshold (a fraction of the idle timeout), so a busy session
+     * costs one read per request, not one write. Empty for an unknown, expired or malformed id.
+     */
+    public Optional<Session> touch(String id) {
+        checkOpen();
+        if (!wellFormed(id)) {
+            return Optional.empty();
+        }
+        Session current = null;
+        for (int attempt = 0; attempt < maxUpdateAttempts; attempt++) {
+            Instant now = clock.instant();
+            Optional<Session> loaded = store.load(id);
+            if (loaded.isEmpty() || loaded.get().isExpired(now)) {
+                return Optional.empty();
+            }
+            current = loaded.get();
+            if (now.toEpochMilli() - current.lastAccessedAt().toEpochMilli() <= touchThresholdMillis) {
+                return loaded;
+            }
+            Session touched = current.withLastAccessedAt(now).withVersion(current.version() + 1);
+            if (store.replace(touched, current.version())) {
+                return Optional.of(touched);
+            }
+            casConflicts.increment();
+        }
+        // Every attempt lost to a concurrent writer, each of which recorded an access of its own.
+        return Optional.ofNullable(current);
+    }
+
+    /**
+     * Atomically applies {@code change} to the live session and stores the result; the change may run more
+     * than once (on a version conflict it is applied again to the fresh value) and must not have side effects.
+     * Only the attributes of its result are kept: id, owner, timestamps and version are the manager's. The
+     * write also records an access.
+     *
+     * @return the stored session, or empty if the session does not exist or has expired
+     * @throws SessionConflictException after the bounded number of attempts all lost the race
+     * @throws SessionLimitException    if the new attributes exceed a limit (nothing is written)
+     */
+    public Optional<Session> update(String id, UnaryOperator<Session> change) {
+        checkOpen();
+        Objects.requireNonNull(change, "change");
+        if (!wellFormed(id)) {
+            return Optional.empty();
+        }
+        // Serialising this process's writers on the id leaves the compare-and-set to settle races between
+        // instances only, instead of spinning local threads against each other.
+        try (KeyedLocks.Held ignored = lock(updateLocks, id, Duration.ofSeconds(30))) {
+            for (int attempt = 0; attempt < maxUpdateAttempts; attempt++) {
+                Instant now = clock.instant();
+                Optional<Session> loaded = store.load(id);
+                if (loaded.isEmpty() || loaded.get().isExpired(now)) {
+                    return Optional.empty();
+                }
+                Session current = loaded.get();
+                Session changed = Objects.requireNonNull(change.apply(current), "change returned null");
+                attributeLimits.check(changed.attributes());
+                Session next = new Session(current.id(), current.owner(), current.createdAt(), now,
+                        current.idleTimeout(), current.absoluteExpiry(), current.version() + 1, changed.attributes());
+                if (store.replace(next, current.version())) {
+                    return Optional.of(next);
+                }
+                casConflicts.increment();
+                backOff(attempt);
+            }
+        }
+        throw new SessionConflictException("update of session " + SessionIds.redact(id) + " lost "
+                + maxUpdateAttempts + " compare-and-set attempts in a row (maxUpdateAttempts)");
+    }
+
+    /**
+     * Moves the live session to a fresh id, atomically: the old id is gone and no write to it can land
+     * afterwards. Call it when the session's privilege changes (login) to defeat session fixation.
+     *
+     * @return the session under its new id, or empty if it does not exist or has expired
+     */
+    public Optional<Session> changeId(String id) {
+        checkOpen();
+        if (!wellFormed(id)) {
+            return Optional.empty();
+        }
+        try (KeyedLocks.Held ignored = lock(updateLocks, id, Duration.ofSeconds(30))) {
+            for (int attempt = 0; attempt < maxUpdateAttempts; attempt++) {
+                Instant now = clock.instant();
+                Optional<Session> loaded = store.load(id);
+                if (loaded.isEmpty() || loaded.get().isExpired(now)) {
+                    return Optional.empty();
+                }
+                Session current = loaded.get();
+                Session renamed = current.withId(SessionIds.generate()).withLastAccessedAt(now)
+                        .withVersion(current.version() + 1);
+                if (store.changeId(id, renamed, current.version())) {
+                    for (SessionListener l : listeners) {
+                        try {
+                            l.idChanged(id, renamed);
+                        } catch (RuntimeException e) {
+                            log.warn("session listener {} failed on idChanged({})", l, renamed, e);
+                        }
+                    }
+                    return Optional.of(renamed);
+                }
+                casConflicts.increment();
+                backOff(attempt);
+            }
+        }
+        throw new SessionConflictException("changeId of session " + SessionIds.redact(id) + " lost "
+                + maxUpdateAttempts + " compare-and-set attempts in a row (maxUpdateAttempts)");
+    }
+
+    /** Ends the session ({@link EndReason#DELETED}). False if there was nothing to end. */
+    public boolean end(String id) {
+        checkOpen();
+        if (!wellFormed(id)) {
+            return false;
+        }
+        Optional<Session> removed = store.remove(id);
+        removed.ifPresent(s -> fireEnded(s, EndReason.DELETED));
+        return removed.isPresent();
+    }
+
+    /**
+     * Runs {@code action} while holding the session's lock, so that actions on one session never overlap
+     * within this process. The lock is reentrant and held on the calling thread; waiting is bounded by
+     * {@code timeout} and counted in {@link SessionStats#lockWaits()}. The id is not checked against the
+     * store: locking a session that does not exist is harmless.
+     *
+     * @throws SessionLockTimeoutException if the lock was not obtained in time
+     */
+    public <T> T withLock(String id, Duration timeout, Supplier<T> action) {
+        checkOpen();
+        Objects.requireNonNull(action, "action");
+        if (!wellFormed(id)) {
+            throw new IllegalArgumentException("malformed session id " + SessionIds.redact(id));
+        }
+        try (KeyedLocks.Held ignored = lock(sessionLocks, id, timeout)) {
+            return action.get();
+        }
+    }
+
+    /** The owner's live sessions. */
+    public List<Session> findByOwner(String owner) {
+        checkOpen();
+        checkOwner(owner);
+        return liveSessionsOf(owner, clock.instant());
+    }
+
+    private List<Session> liveSessionsOf(String owner, Instant now) {
+        List<Session> live = new ArrayList<>();
+        for (Session s : store.findByOwner(owner)) {
+            if (!s.isExpired(now)) {
+                live.add(s);
+            }
+        }
+        return live;
+    }
+
+    /** One page of live sessions; see {@link SessionStore#list}. A page may hold fewer than {@code limit}. */
+    public SessionPage list(String cursor, int limit) {
+        checkOpen();
+        if (limit <= 0) {
+            throw new IllegalArgumentException("limit must be positive but was " + limit);
+        }
+        SessionPage page = store.list(cursor, limit);
+        Instant now = clock.instant();
+        return new SessionPage(page.sessions().stream().filter(s -> !s.isExpired(now)).toList(), page.nextCursor());
+    }
+
+    /**
+     * Removes expired sessions now, in batches, and delivers their {@link EndReason#EXPIRED} events; the
+     * sweeper thread calls this periodically. Returns how many this call removed.
+     */
+    public int sweep() {
+        int total = 0;
+        while (true) {
+            List<Session> batch = store.removeExpired(clock.instant(), sweepBatchSize);
+            for (Session s : batch) {
+                fireEnded(s, EndReason.EXPIRED);
+            }
+            total += batch.size();
+            if (batch.size() < sweepBatchSize || closed.get()) {
+                return total;
+            }
+        }
+    }
+
+    private void sweepQuietly() {
+        try {
+            sweep();
+        } catch (RuntimeException e) {
+            // The store may be down; the next round tries again.
+            log.warn("session sweep failed: {}", e.toString());
+        }
+    }
+
+    public void addListener(SessionListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    public void removeListener(SessionListener listener) {
+        listeners.remove(listener);
+    }
+
+    public SessionStats stats() {
+        return new SessionStats(store.count(), created.sum(), endedDeleted.sum(), endedExpired.sum(),
+                endedEvicted.sum(), casConflicts.sum(), lockWaits.sum(), malformedIds.sum());
+    }
+
+    /** The idle timeout given to new sessions. */
+    public Duration idleTimeout() {
+        return idleTimeout;
+    }
+
+    /** Stops the sweeper and closes the store. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (sweeper != null) {
+            sweeper.shutdownNow();
+            try {
+                if (!sweeper.awaitTermination(10, TimeUnit.SECONDS)) {
+                    log.warn("session sweeper did not stop within 10 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        store.close();
+    }
+
+    private void fireEnded(Session session, EndReason reason) {
+        switch (reason) {
+            case DELETED -> endedDeleted.increment();
+            case EXPIRED -> endedExpired.increment();
+            case EVICTED -> endedEvicted.increment();
+        }
+        for (SessionListener l : listeners) {
+            try {
+                l.ended(session, reason);
+            } catch (RuntimeException e) {
+                log.warn("session listener {} failed on ended({}, {})", l, session, reason, e);
+            }
+        }
+    }
+
+    private boolean wellFormed(String id) {
+        if (SessionIds.isWellFormed(id)) {
+            return true;
+        }
+        malformedIds.increment();
+        return false;
+    }
+
+    private static void checkOwner(String owner) {
+        if (owner == null) {
+            return;
+        }
+        if (owner.isEmpty() || owner.length() > MAX_OWNER_LENGTH) {
+            throw new SessionLimitException("owner must be 1 to " + MAX_OWNER_LENGTH + " characters but was "
+                    + owner.length(), "maxOwnerLength", MAX_OWNER_LENGTH);
+        }
+        for (int i = 0; i < owner.length(); i++) {
+            if (Character.isISOControl(owner.charAt(i))) {
+                throw new IllegalArgumentException("owner contains a control character at index " + i);
+            }
+        }
+    }
+
+    private KeyedLocks.Held lock(KeyedLocks locks, String key, Duration timeout) {
+        boolean[] contended = new boolean[1];
+        KeyedLocks.Held held;
+        try {
+            held = locks.acquire(key, timeout.toNanos(), contended);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SessionLockTimeoutException("interrupted while waiting for the lock of "
+                    + redactKey(key));
+        }
+        if (contended[0]) {
+            lockWaits.increment();
+        }
+        if (held == null) {
+            throw new SessionLockTimeoutException("lock of " + redactKey(key) + " not obtained within " + timeout);
+        }
+        return held;
+    }
+
+    private static String redactKey(String key) {
+        return key.startsWith("owner:") ? key : "session " + SessionIds.redact(key);
+    }
+
+    private static void backOff(int attempt) {
+        // Randomised, growing pause so that instances racing on one session stop colliding in lockstep.
+        long maxNanos = Math.min(1L << Math.min(attempt + 10, 22), 4_000_000L);
+        LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(maxNanos));
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("SessionManager is closed");
+        }
+    }
+
+    /** Builds a {@link SessionManager}; every setting has a default listed on its method. */
+    public static final class Builder {
+        private final SessionStore store;
+        private Clock clock = Clock.systemUTC();
+        private Duration idleTimeout = Duration.ofMinutes(30);
+        private Duration absoluteTimeout = Duration.ofHours(12);
+        private double touchThreshold = 0.1;
+        private int maxUpdateAttempts = 100;
+        private int maxSessionsPerOwner;
+        private OwnerLimitPolicy ownerLimitPolicy = OwnerLimitPolicy.REJECT;
+        private Duration sweepInterval = Duration.ofSeconds(30);
+        private int sweepBatchSize = 500;
+        private AttributeLimits attributeLimits = AttributeLimits.DEFAULTS;
+        private final List<SessionListener> listeners = new ArrayList<>();
+
+        private Builder(SessionStore store) {
+            this.store = Objects.requireNonNull(store, "store");
+        }
+
+        /** The clock for every timestamp and expiry decision (default: system UTC). */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** How long a session lives without access (default 30 minutes). */
+        public Builder idleTimeout(Duration idleTimeout) {
+            this.idleTimeout = positive("idleTimeout", idleTimeout);
+            return this;
+        }
+
+        /** How long a session lives at most, whatever its use (default 12 hours). */
+        public Builder absoluteTimeout(Duration absoluteTimeout) {
+            this.absoluteTimeout = positive("absoluteTimeout", absoluteTimeout);
+            return this;
+        }
+
+        /**
+         * The fraction of the idle timeout by which the last access must have moved before {@code touch}
+         * writes it (default 0.1: with a 30-minute idle timeout, at most one write per 3 minutes). 0 writes
+         * every touch.
+         */
+        public Builder touchThreshold(double fraction) {
+            if (!(fraction >= 0 && fraction < 1)) {
+                throw new IllegalArgumentException("touchThreshold must be in [0, 1) but was " + fraction);
+            }
+            this.touchThreshold = fraction;
+            return this;
+        }
+
+        /** Compare-and-set attempts of one {@code update} before a {@link SessionConflictException} (default 100). */
+        public Builder maxUpdateAttempts(int attempts) {
+            if (attempts < 1) {
+                throw new IllegalArgumentException("maxUpdateAttempts must be at least 1 but was " + attempts);
+            }
+            this.maxUpdateAttempts = attempts;
+            return this;
+        }
+
+        /** Most live sessions per owner and what happens past it (default: no limit). */
+        public Builder maxSessionsPerOwner(int max, OwnerLimitPolicy policy) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxSessionsPerOwner must be at least 1 but was " + max);
+            }
+            this.maxSessionsPerOwner = max;
+            this.ownerLimitPolicy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** How often the sweeper removes expired sessions (default 30 s; {@link Duration#ZERO} for no sweeper thread). */
+        public Builder sweepInterval(Duration interval) {
+            Objects.requireNonNull(interval, "sweepInterval");
+            if (interval.isNegative()) {
+                throw new IllegalArgumentException("sweepInterval must not be negative but was " + interval);
+            }
+            this.sweepInterval = interval;
+            return this;
+        }
+
+        /** Sessions removed per store call while sweeping (default 500). */
+        public Builder sweepBatchSize(int size) {
+            if (size < 1) {
+                throw new IllegalArgumentException("sweepBatchSize must be at least 1 but was " + size);
+            }
+            this.sweepBatchSize = size;
+            return this;
+        }
+
+        /** Limits on attribute names and values (default {@link AttributeLimits#DEFAULTS}). */
+        public Builder attributeLimits(AttributeLimits limits) {
+            this.attributeLimits = Objects.requireNonNull(limits, "attributeLimits");
+            return this;
+        }
+
+        public Builder listener(SessionListener listener) {
+            listeners.add(Objects.requireNonNull(listener, "listener"));
+            return this;
+        }
+
+        public SessionManager build() {
+            return new SessionManager(this);
+        }
+
+        private static Duration positive(String name, Duration d) {
+            Objects.requireNonNull(d, name);
+            if (d.isNegative() || d.isZero() || d.toMillis() == 0) {
+                throw new IllegalArgumentException(name + " must be at least 1 ms but was " + d);
+            }
+            return d;
+        }
+    }
+}

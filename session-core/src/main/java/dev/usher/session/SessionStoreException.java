@@ -1,0 +1,12 @@
+package dev.usher.session;
+
+/** A backend failed to do what was asked. */
+public class SessionStoreException extends SessionException {
+    public SessionStoreException(String message) {
+        super(message);
+    }
+
+    public SessionStoreException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

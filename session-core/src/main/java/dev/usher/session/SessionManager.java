@@ -168,10 +168,10 @@ public final class SessionManager implements AutoCloseable {
             }
             return;
         }
-        for (Session oldest : live.subList(0, live.size() - maxSessionsPerOwner)) {
-            if (!oldest.id().equals(fresh.id())) {
-                store.remove(oldest.id()).ifPresent(s -> fireEnded(s, EndReason.DELETED));
-            }
+        // The fresh session is the newest whatever the clock says (several can share a millisecond).
+        live.removeIf(s -> s.id().equals(fresh.id()));
+        for (Session oldest : live.subList(0, live.size() + 1 - maxSessionsPerOwner)) {
+            store.remove(oldest.id()).ifPresent(s -> fireEnded(s, EndReason.DELETED));
         }
     }
 

@@ -1,0 +1,137 @@
+package dev.usher.benchmarks;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.RedisTemplate;
+import org.springframework.data.redis.serializer.RedisSerializer;
+import org.springframework.session.Session;
+import org.springframework.session.SessionRepository;
+import org.springframework.session.data.redis.RedisSessionRepository;
+import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.resps.ScanResult;
+
+/**
+ * Per-request session work against one Redis server: Spring Session's {@code RedisSessionRepository}
+ * (plain Spring on Lettuce, configured as Spring Boot configures it: string keys, JDK-serialized values)
+ * doing findById + save, and one raw Jedis {@code EVALSHA} that reads a session hash and refreshes its TTL,
+ * the least a touch can cost (one round trip).
+ */
+@State(Scope.Benchmark)
+public class RedisSessionBenchmark {
+    static final int SESSIONS = 1 << 10;
+    /** Reads the hash and slides its expiry, in one round trip. */
+    static final String RAW_TOUCH = "local h = redis.call('HGETALL', KEYS[1]); redis.call('PEXPIRE', KEYS[1], ARGV[1]); return h";
+    private static final String[] VALUES = {"a", "b", "c", "d", "e", "f", "g", "h"};
+
+    private final String namespace = "usher-bench:" + UUID.randomUUID();
+
+    String namespace() {
+        return namespace;
+    }
+    private LettuceConnectionFactory lettuce;
+    private SessionRepository<Session> spring;
+    private final String[] springIds = new String[SESSIONS];
+    private JedisPooled jedis;
+    private String rawTouchSha;
+    private final String[] rawKeys = new String[SESSIONS];
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        lettuce = springConnectionFactory();
+        spring = springRepository(lettuce, namespace + ":spring");
+        for (int i = 0; i < SESSIONS; i++) {
+            springIds[i] = createSpringSession(spring, "user-" + i);
+        }
+        jedis = new JedisPooled(Servers.redisHost(), Servers.redisPort());
+        rawTouchSha = jedis.scriptLoad(RAW_TOUCH);
+        long now = System.currentTimeMillis();
+        for (int i = 0; i < SESSIONS; i++) {
+            rawKeys[i] = namespace + ":raw:{" + i + "}";
+            jedis.hset(rawKeys[i], Map.of("owner", "user-" + i, "lastAccessedAt", Long.toString(now),
+                    "version", "1", "a:plan", "pro"));
+            jedis.pexpire(rawKeys[i], Duration.ofMinutes(30).toMillis());
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        deleteKeys(jedis, namespace);
+        jedis.close();
+        lettuce.destroy();
+    }
+
+    @Benchmark
+    public Session springTouch(Cursor c) {
+        Session s = spring.findById(springIds[c.next(SESSIONS)]);
+        s.setLastAccessedTime(Instant.now());
+        spring.save(s);
+        return s;
+    }
+
+    @Benchmark
+    public Session springUpdate(Cursor c) {
+        String value = VALUES[c.next(VALUES.length)];
+        Session s = spring.findById(springIds[c.next(SESSIONS)]);
+        s.setLastAccessedTime(Instant.now());
+        s.setAttribute("step", value);
+        spring.save(s);
+        return s;
+    }
+
+    @Benchmark
+    public Object rawEvalsha(Cursor c) {
+        return jedis.evalsha(rawTouchSha, List.of(rawKeys[c.next(SESSIONS)]), List.of("1800000"));
+    }
+
+    static LettuceConnectionFactory springConnectionFactory() {
+        LettuceConnectionFactory factory = new LettuceConnectionFactory(
+                new RedisStandaloneConfiguration(Servers.redisHost(), Servers.redisPort()));
+        factory.afterPropertiesSet();
+        factory.start();
+        return factory;
+    }
+
+    static SessionRepository<Session> springRepository(LettuceConnectionFactory factory, String namespace) {
+        RedisTemplate<String, Object> template = new RedisTemplate<>();
+        template.setConnectionFactory(factory);
+        template.setKeySerializer(RedisSerializer.string());
+        template.setHashKeySerializer(RedisSerializer.string());
+        template.afterPropertiesSet();
+        RedisSessionRepository repository = new RedisSessionRepository(template);
+        repository.setRedisKeyNamespace(namespace);
+        repository.setDefaultMaxInactiveInterval(Duration.ofMinutes(30));
+        return SpringSessions.erase(repository);
+    }
+
+    static String createSpringSession(SessionRepository<Session> repository, String owner) {
+        Session s = repository.createSession();
+        s.setAttribute(org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME, owner);
+        s.setAttribute("plan", "pro");
+        repository.save(s);
+        return s.getId();
+    }
+
+    static void deleteKeys(JedisPooled jedis, String namespace) {
+        String cursor = ScanParams.SCAN_POINTER_START;
+        ScanParams match = new ScanParams().match(namespace + "*").count(1000);
+        do {
+            ScanResult<String> page = jedis.scan(cursor, match);
+            for (String key : page.getResult()) {
+                jedis.unlink(key);
+            }
+            cursor = page.getCursor();
+        } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+    }
+}

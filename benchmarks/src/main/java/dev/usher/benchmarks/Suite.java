@@ -1,0 +1,253 @@
+package dev.usher.benchmarks;
+
+import dev.usher.session.SessionManager;
+import dev.usher.session.memory.InMemorySessionStore;
+import io.github.bucket4j.Bandwidth;
+import io.github.bucket4j.Bucket;
+import io.github.resilience4j.ratelimiter.RateLimiter;
+import io.github.resilience4j.ratelimiter.RateLimiterConfig;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.results.format.ResultFormatType;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.springframework.session.FindByIndexNameSessionRepository;
+import org.springframework.session.MapSession;
+import org.springframework.session.MapSessionRepository;
+
+/**
+ * The whole suite in one run, then one report: heap per idle entry, commands and statements per operation
+ * counted by the servers, and every JMH benchmark with the ratio of each Usher operation to its peers.
+ *
+ * <pre>
+ * java -jar benchmarks/target/benchmarks.jar [smoke|quick|full] [regex of the parts to run]
+ * </pre>
+ * The report goes to standard output and to {@code bench-results/report.md} (with JMH's JSON results and
+ * log beside it) under the working directory, or {@code -Dusher.bench.out=DIR}.
+ */
+public final class Suite {
+    static final int FOOTPRINT_ENTRIES = 100_000;
+    private static final int COUNTED_OPERATIONS = 200;
+
+    /**
+     * Iteration settings. Smoke only checks that everything runs (no error bars); quick fits in 10 minutes
+     * on 2 cores; full is for numbers to quote.
+     */
+    enum RunMode {
+        SMOKE(1, 1, TimeValue.seconds(1), 1, TimeValue.seconds(1)),
+        QUICK(1, 2, TimeValue.seconds(1), 3, TimeValue.seconds(1)),
+        FULL(2, 5, TimeValue.seconds(2), 5, TimeValue.seconds(2));
+
+        final int forks;
+        final int warmups;
+        final TimeValue warmupTime;
+        final int iterations;
+        final TimeValue iterationTime;
+
+        RunMode(int forks, int warmups, TimeValue warmupTime, int iterations, TimeValue iterationTime) {
+            this.forks = forks;
+            this.warmups = warmups;
+            this.warmupTime = warmupTime;
+            this.iterations = iterations;
+            this.iterationTime = iterationTime;
+        }
+    }
+
+    /** A benchmark class and the thread counts it runs at. */
+    record Group(Class<?> type, int... threads) {
+        String name() {
+            return type.getSimpleName().replace("Benchmark", "");
+        }
+    }
+
+    static final List<Group> GROUPS = List.of(
+            new Group(InMemorySessionBenchmark.class, 1, 2),
+            new Group(RedisSessionBenchmark.class, 1),
+            new Group(JdbcSessionBenchmark.class, 1),
+            new Group(AdmissionBenchmark.class, 1, 2),
+            new Group(RateLimiterBenchmark.class, 1, 2),
+            new Group(WorkflowCacheBenchmark.class, 1, 2));
+
+    private Suite() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        RunMode mode = RunMode.valueOf((args.length > 0 ? args[0] : "quick").toUpperCase(java.util.Locale.ROOT));
+        Pattern only = Pattern.compile(args.length > 1 ? args[1] : ".*");
+        Path out = Path.of(System.getProperty("usher.bench.out", "bench-results"));
+        Files.createDirectories(out);
+        String started = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"));
+        String loadBefore = loadAverage();
+
+        List<Report.Footprint> footprints = only.matcher("HeapFootprint").find() ? footprints() : List.of();
+        List<Report.RoundTrip> roundTrips = only.matcher("RoundTrips").find() ? RoundTrips.count(COUNTED_OPERATIONS) : List.of();
+        List<Report.Measurement> measurements = new ArrayList<>();
+        for (Group group : GROUPS) {
+            if (!only.matcher(group.name()).find()) {
+                continue;
+            }
+            for (int threads : group.threads()) {
+                progress("running " + group.name() + " at " + threads + " thread(s)");
+                measurements.addAll(run(group, threads, mode, out));
+            }
+        }
+
+        StringBuilder report = new StringBuilder();
+        report.append("Machine: ").append(machine()).append("; JDK ").append(System.getProperty("java.vm.version"))
+                .append("; ").append(started).append("; mode ").append(mode.name().toLowerCase(java.util.Locale.ROOT))
+                .append(" (").append(mode.forks).append(" fork, ").append(mode.warmups).append("×").append(mode.warmupTime)
+                .append(" warm-up, ").append(mode.iterations).append("×").append(mode.iterationTime).append(" measured)")
+                .append("; load average before ").append(loadBefore).append(", after ").append(loadAverage()).append("\n\n");
+        if (!measurements.isEmpty()) {
+            report.append(Report.throughputTable(measurements)).append('\n');
+        }
+        if (!roundTrips.isEmpty()) {
+            report.append("Commands (Redis, from MONITOR) and statements (PostgreSQL, from pg_stat_statements) per operation, ")
+                    .append(COUNTED_OPERATIONS).append(" operations counted:\n\n")
+                    .append(Report.roundTripTable(roundTrips)).append('\n');
+        }
+        if (!footprints.isEmpty()) {
+            report.append(Report.footprintTable(FOOTPRINT_ENTRIES, footprints)).append('\n');
+        }
+        Files.writeString(out.resolve("report.md"), report, StandardCharsets.UTF_8);
+        System.out.print(report);
+    }
+
+    private static List<Report.Measurement> run(Group group, int threads, RunMode mode, Path out) throws Exception {
+        String name = group.name() + "-t" + threads;
+        ChainedOptionsBuilder options = new OptionsBuilder()
+                .include(Pattern.quote(group.type().getName()) + "\\.")
+                .mode(Mode.Throughput)
+                .timeUnit(TimeUnit.SECONDS)
+                .threads(threads)
+                .forks(mode.forks)
+                .warmupIterations(mode.warmups)
+                .warmupTime(mode.warmupTime)
+                .measurementIterations(mode.iterations)
+                .measurementTime(mode.iterationTime)
+                .jvmArgsAppend(forkArguments())
+                .shouldFailOnError(true)
+                .result(out.resolve(name + ".json").toString())
+                .resultFormat(ResultFormatType.JSON)
+                .output(out.resolve(name + ".log").toString());
+        List<Report.Measurement> measurements = new ArrayList<>();
+        for (RunResult result : new Runner(options.build()).run()) {
+            var params = result.getParams();
+            String benchmark = params.getBenchmark();
+            String shortName = benchmark.substring(benchmark.lastIndexOf('.', benchmark.lastIndexOf('.') - 1) + 1)
+                    .replace("Benchmark.", ".");
+            String paramText = params.getParamsKeys().stream()
+                    .map(k -> k + "=" + params.getParam(k))
+                    .collect(Collectors.joining(", "));
+            measurements.add(new Report.Measurement(shortName, paramText, params.getThreads(),
+                    result.getPrimaryResult().getScore(), result.getPrimaryResult().getScoreError()));
+        }
+        measurements.sort(Comparator.comparing(Report.Measurement::benchmark));
+        return measurements;
+    }
+
+    private static String[] forkArguments() {
+        List<String> arguments = new ArrayList<>(List.of("-Xms2g", "-Xmx2g"));
+        for (String property : Servers.PROPERTIES) {
+            String value = System.getProperty(property);
+            if (value != null) {
+                arguments.add("-D" + property + "=" + value);
+            }
+        }
+        return arguments.toArray(String[]::new);
+    }
+
+    private static List<Report.Footprint> footprints() {
+        progress("measuring heap per idle entry at " + FOOTPRINT_ENTRIES);
+        List<Report.Footprint> footprints = new ArrayList<>();
+        footprints.add(new Report.Footprint("session, Usher InMemorySessionStore (via SessionManager)",
+                HeapFootprint.bytesPerEntry(FOOTPRINT_ENTRIES, n -> {
+                    SessionManager sessions = SessionManager.builder(InMemorySessionStore.builder().maxSessions(n).build())
+                            .sweepInterval(Duration.ZERO)
+                            .build();
+                    for (int i = 0; i < n; i++) {
+                        sessions.create("user-" + i, Map.of("plan", "pro"));
+                    }
+                    return sessions;
+                })));
+        footprints.add(new Report.Footprint("session, Spring MapSessionRepository",
+                HeapFootprint.bytesPerEntry(FOOTPRINT_ENTRIES, n -> {
+                    MapSessionRepository sessions = new MapSessionRepository(new ConcurrentHashMap<>());
+                    for (int i = 0; i < n; i++) {
+                        MapSession s = sessions.createSession();
+                        s.setAttribute(FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME, "user-" + i);
+                        s.setAttribute("plan", "pro");
+                        sessions.save(s);
+                    }
+                    return sessions;
+                })));
+        footprints.add(new Report.Footprint("rate-limit key, raw Bucket4j bucket in a ConcurrentHashMap",
+                HeapFootprint.bytesPerEntry(FOOTPRINT_ENTRIES, n -> {
+                    ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
+                    for (int i = 0; i < n; i++) {
+                        Bucket bucket = Bucket.builder()
+                                .addLimit(Bandwidth.builder().capacity(20).refillGreedy(20, Duration.ofSeconds(1)).build())
+                                .build();
+                        bucket.tryConsume(1);
+                        buckets.put("user-" + i, bucket);
+                    }
+                    return buckets;
+                })));
+        footprints.add(new Report.Footprint("rate-limit key, Resilience4j RateLimiter in a ConcurrentHashMap",
+                HeapFootprint.bytesPerEntry(FOOTPRINT_ENTRIES, n -> {
+                    RateLimiterConfig config = RateLimiterConfig.custom().limitForPeriod(20)
+                            .limitRefreshPeriod(Duration.ofSeconds(1)).timeoutDuration(Duration.ZERO).build();
+                    ConcurrentHashMap<String, RateLimiter> limiters = new ConcurrentHashMap<>();
+                    for (int i = 0; i < n; i++) {
+                        RateLimiter limiter = RateLimiter.of("user-" + i, config);
+                        limiter.acquirePermission();
+                        limiters.put(limiter.getName(), limiter);
+                    }
+                    return limiters;
+                })));
+        return footprints;
+    }
+
+    static void progress(String message) {
+        System.err.println("[bench] " + message);
+    }
+
+    private static String machine() {
+        String cpu = "unknown CPU";
+        try {
+            cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                    .filter(l -> l.startsWith("model name"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).trim())
+                    .findFirst().orElse(cpu);
+        } catch (IOException ignored) {
+            // not Linux: the processor count still says something
+        }
+        long memory = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getTotalMemorySize() >> 30;
+        return Runtime.getRuntime().availableProcessors() + " cores (" + cpu + "), " + memory + " GiB, "
+                + System.getProperty("os.name") + " " + System.getProperty("os.arch");
+    }
+
+    private static String loadAverage() {
+        return String.format(java.util.Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    }
+}

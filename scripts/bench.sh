@@ -15,6 +15,10 @@ up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 started=0
 if up 55432 && up 56379; then
   echo "[bench] using the servers already running on 127.0.0.1:55432 and :56379" >&2
+elif up 55432 || up 56379; then
+  # Starting would clash with (or, for PostgreSQL, reinitialise) servers that another checkout runs.
+  echo "[bench] only one of PostgreSQL (:55432) and Redis (:56379) is up: start or stop both first" >&2
+  exit 1
 else
   scripts/test-env.sh start
   started=1

@@ -54,7 +54,7 @@ public final class Suite {
      */
     enum RunMode {
         SMOKE(1, 1, TimeValue.seconds(1), 1, TimeValue.seconds(1)),
-        QUICK(1, 2, TimeValue.seconds(1), 3, TimeValue.seconds(1)),
+        QUICK(1, 3, TimeValue.seconds(1), 3, TimeValue.seconds(1)),
         FULL(2, 5, TimeValue.seconds(2), 5, TimeValue.seconds(2));
 
         final int forks;

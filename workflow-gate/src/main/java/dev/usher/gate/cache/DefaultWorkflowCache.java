@@ -63,6 +63,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     private final Ticker ticker;
     private final long maximumAgeNanos;
     private final Duration closeTimeout;
+    private final String threadNamePrefix;
 
     private final ConcurrentHashMap<K, Slot> slots = new ConcurrentHashMap<>();
     private final Cache<K, IdleTicket<K, V>> idle;
@@ -90,14 +91,14 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         this.ticker = b.ticker;
         this.maximumAgeNanos = b.expireAfterWrite == null ? Long.MAX_VALUE : b.expireAfterWrite.toNanos();
         this.closeTimeout = b.closeTimeout;
-        long id = INSTANCES.incrementAndGet();
+        this.threadNamePrefix = "usher-workflow-cache-" + INSTANCES.incrementAndGet() + "-";
 
-        maintenance = new ScheduledThreadPoolExecutor(1, daemon("usher-workflow-cache-" + id + "-maintenance"));
+        maintenance = new ScheduledThreadPoolExecutor(1, daemon(threadNamePrefix + "maintenance"));
         maintenance.setRemoveOnCancelPolicy(true);
         // Values may take long to close (GPU memory, remote sessions): one thread of their own keeps that
         // off both the callers and the expiry/maintenance thread.
         closerThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
-                daemon("usher-workflow-cache-" + id + "-closer"));
+                daemon(threadNamePrefix + "closer"));
 
         Caffeine<Object, Object> base = Caffeine.newBuilder().ticker(ticker).executor(maintenance);
         boolean expires = b.expireAfterAccess != null || b.expireAfterWrite != null;
@@ -371,18 +372,28 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         maintenance.shutdownNow();
         closerThread.shutdown();
         try {
-            long left = Math.max(0, deadline - System.nanoTime());
-            if (!closerThread.awaitTermination(left, TimeUnit.NANOSECONDS)) {
+            if (!closerThread.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                 log.warn("workflow cache closer still busy after {}", closeTimeout);
             }
+            // Its work is interrupted, and a Caffeine clean-up in flight is harmless, but wait for it.
+            maintenance.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
-    /** Runs Caffeine's pending maintenance (expiry, eviction) now; tests call it after moving the ticker. */
-    void cleanUp() {
+    /**
+     * Runs Caffeine's pending maintenance (expiry, eviction) now and waits until the removals and closes it
+     * caused are done; tests call it after moving the ticker, so that "not closed" is a real observation.
+     */
+    void cleanUp() throws InterruptedException, ExecutionException {
         idle.cleanUp();
+        maintenance.submit(() -> { }).get(); // removal notifications queued by the clean-up
+        closerThread.submit(() -> { }).get(); // closes queued by those notifications
+    }
+
+    String threadNamePrefix() {
+        return threadNamePrefix;
     }
 
     /** Names a key in logs and messages without writing it whole (keys are often session ids). */

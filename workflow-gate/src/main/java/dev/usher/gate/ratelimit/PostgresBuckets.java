@@ -1,5 +1,6 @@
 package dev.usher.gate.ratelimit;
 
+import io.github.bucket4j.TimeMeter;
 import io.github.bucket4j.distributed.jdbc.PrimaryKeyMapper;
 import io.github.bucket4j.distributed.proxy.ProxyManager;
 import io.github.bucket4j.postgresql.Bucket4jPostgreSQL;
@@ -34,9 +35,15 @@ public final class PostgresBuckets {
      *     schema-qualified, of at most 63 characters per part
      */
     public static ProxyManager<String> proxyManager(DataSource dataSource, String table) {
+        return proxyManager(dataSource, table, TimeMeter.SYSTEM_MILLISECONDS);
+    }
+
+    /** With the clock the buckets' refill is computed by (tests). */
+    static ProxyManager<String> proxyManager(DataSource dataSource, String table, TimeMeter clock) {
         Objects.requireNonNull(dataSource, "dataSource");
         return Bucket4jPostgreSQL.selectForUpdateBasedBuilder(dataSource)
                 .primaryKeyMapper(PrimaryKeyMapper.STRING)
+                .clientClock(clock)
                 .table(checkTable(table))
                 .idColumn("id")
                 .stateColumn("state")

@@ -1,5 +1,6 @@
 package dev.usher.gate.ratelimit;
 
+import io.github.bucket4j.TimeMeter;
 import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
 import io.github.bucket4j.distributed.proxy.ProxyManager;
 import io.github.bucket4j.distributed.serialization.Mapper;
@@ -29,9 +30,15 @@ public final class RedisBuckets {
      * or {@code JedisCluster}. The caller owns {@code jedis} and closes it.
      */
     public static ProxyManager<String> proxyManager(UnifiedJedis jedis) {
+        return proxyManager(jedis, TimeMeter.SYSTEM_MILLISECONDS);
+    }
+
+    /** With the clock the buckets' refill is computed by (tests). */
+    static ProxyManager<String> proxyManager(UnifiedJedis jedis, TimeMeter clock) {
         Objects.requireNonNull(jedis, "jedis");
         return Bucket4jJedis.casBasedBuilder(jedis)
                 .keyMapper(Mapper.STRING)
+                .clientClock(clock)
                 .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(EXPIRY_SLACK))
                 .build();
     }

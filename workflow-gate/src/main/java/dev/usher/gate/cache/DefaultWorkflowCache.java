@@ -284,9 +284,9 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         if (key == null) {
             throw new NullPointerException("key");
         }
-        @SuppressWarnings("unchecked")
-        Entry<K, V>[] toClose = new Entry[1];
+        List<Entry<K, V>> toClose = new ArrayList<>(1);
         slots.computeIfPresent(key, (k, current) -> {
+            invalidated.increment();
             if (current instanceof Loading loading) {
                 loading.invalidated = true;
                 return current; // keeps the creation single-flight; it drops its value when done
@@ -294,16 +294,13 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
             @SuppressWarnings("unchecked")
             Entry<K, V> entry = (Entry<K, V>) current;
             entry.retired = true;
-            invalidated.increment();
             if (entry.leases == 0) {
                 leaveIdle(k, entry);
-                toClose[0] = entry;
+                toClose.add(entry);
             }
             return null;
         });
-        if (toClose[0] != null) {
-            scheduleClose(toClose[0]);
-        }
+        toClose.forEach(this::scheduleClose);
     }
 
     private void scheduleClose(Entry<K, V> entry) {

@@ -77,7 +77,7 @@ final class DefaultRateLimiter implements RateLimiter {
     private Decision sharedDecision(String key, long tokens) {
         VerboseResult<ConsumptionProbe> result;
         try {
-            result = shared.builder().build(sharedKeyPrefix + key, configuration)
+            result = shared.builder().build(sharedKeyPrefix + key, () -> configuration)
                     .asVerbose()
                     .tryConsumeAndReturnRemaining(tokens);
         } catch (RuntimeException e) {

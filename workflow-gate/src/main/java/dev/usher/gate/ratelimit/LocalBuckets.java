@@ -13,6 +13,7 @@ import io.github.bucket4j.VerboseResult;
 import io.github.bucket4j.local.LocalBucket;
 import io.github.bucket4j.local.LocalBucketBuilder;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Bucket4j local buckets in a bounded Caffeine cache.
@@ -56,17 +57,16 @@ final class LocalBuckets {
     }
 
     VerboseResult<ConsumptionProbe> tryConsume(String key, long tokens) {
-        @SuppressWarnings("unchecked")
-        VerboseResult<ConsumptionProbe>[] result = new VerboseResult[1];
-        buckets.asMap().compute(key, (k, holder) -> {
-            if (holder == null) {
-                holder = new Holder(newBucket());
-            }
-            result[0] = holder.bucket.asVerbose().tryConsumeAndReturnRemaining(tokens);
-            holder.nanosUntilFull = result[0].getDiagnostics().calculateFullRefillingTime();
+        // Per call, not in the holder: another thread may consume from the same bucket right after us.
+        AtomicReference<VerboseResult<ConsumptionProbe>> result = new AtomicReference<>();
+        buckets.asMap().compute(key, (k, current) -> {
+            Holder holder = current == null ? new Holder(newBucket()) : current;
+            VerboseResult<ConsumptionProbe> r = holder.bucket.asVerbose().tryConsumeAndReturnRemaining(tokens);
+            holder.nanosUntilFull = r.getDiagnostics().calculateFullRefillingTime();
+            result.set(r);
             return holder;
         });
-        return result[0];
+        return result.get();
     }
 
     private LocalBucket newBucket() {

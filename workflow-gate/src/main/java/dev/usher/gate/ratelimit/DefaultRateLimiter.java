@@ -6,11 +6,13 @@ import io.github.bucket4j.ConfigurationBuilder;
 import io.github.bucket4j.ConsumptionProbe;
 import io.github.bucket4j.VerboseResult;
 import io.github.bucket4j.distributed.proxy.ProxyManager;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.zip.CRC32;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,7 +52,10 @@ final class DefaultRateLimiter implements RateLimiter {
         }
         this.configuration = config.build();
         this.shared = b.shared;
-        this.sharedKeyPrefix = "usher:rl:" + name + ":";
+        // The limits' fingerprint is part of the key: a store keeps a bucket's configuration from its
+        // creation, so after a change of limits the old buckets would go on with the old ones (and a
+        // different number of limits would not even line up). New limits, new buckets.
+        this.sharedKeyPrefix = "usher:rl:" + name + ":" + fingerprint(limits) + ":";
         this.storeDownPolicy = b.storeDownPolicy;
         this.storeDownRetryAfter = b.storeDownRetryAfter;
         this.local = new LocalBuckets(configuration, b.maximumKeys, b.ticker);
@@ -77,7 +82,7 @@ final class DefaultRateLimiter implements RateLimiter {
     private Decision sharedDecision(String key, long tokens) {
         VerboseResult<ConsumptionProbe> result;
         try {
-            result = shared.builder().build(sharedKeyPrefix + key, () -> configuration)
+            result = shared.builder().build(sharedKey(key), () -> configuration)
                     .asVerbose()
                     .tryConsumeAndReturnRemaining(tokens);
         } catch (RuntimeException e) {
@@ -117,6 +122,20 @@ final class DefaultRateLimiter implements RateLimiter {
         Duration untilFull = Duration.ofNanos(result.getDiagnostics().calculateFullRefillingTime());
         return new Decision(probe.isConsumed(), Math.max(0, probe.getRemainingTokens()), retryAfter, untilFull,
                 states, degradedDecision);
+    }
+
+    static String fingerprint(List<Limit> limits) {
+        CRC32 crc = new CRC32();
+        for (Limit limit : limits) {
+            crc.update((limit.name() + "=" + limit.quota() + "/" + limit.window().getSeconds() + ";")
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+        return String.format("%08x", crc.getValue());
+    }
+
+    /** The key of {@code key}'s bucket in the shared store. */
+    String sharedKey(String key) {
+        return sharedKeyPrefix + key;
     }
 
     @Override

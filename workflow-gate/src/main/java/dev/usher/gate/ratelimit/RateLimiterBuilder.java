@@ -49,8 +49,10 @@ public final class RateLimiterBuilder {
     }
 
     /**
-     * The limiter's name, used in logs and as part of every shared-store key ({@code usher:rl:<name>:<key>}),
-     * so that limiters with different limits can share one store. Default: {@code default}.
+     * The limiter's name, used in logs and as part of every shared-store key
+     * ({@code usher:rl:<name>:<fingerprint of the limits>:<key>}), so that several limiters can share one
+     * store. Instances that share limits must use the same name and the same limits. Default:
+     * {@code default}.
      */
     public RateLimiterBuilder name(String name) {
         Objects.requireNonNull(name, "name");

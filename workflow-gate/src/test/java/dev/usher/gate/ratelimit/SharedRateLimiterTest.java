@@ -131,9 +131,28 @@ class SharedRateLimiterTest {
         try (RedisClient jedis = TestServers.redis()) {
             RateLimiter limiter = limiter(name, RedisBuckets.proxyManager(jedis));
             limiter.tryAcquire("user");
-            long ttlMillis = jedis.pttl("usher:rl:" + name + ":user");
+            long ttlMillis = jedis.pttl(((DefaultRateLimiter) limiter).sharedKey("user"));
             // 1 of 10 per minute taken: full in 6 s, plus the slack.
             assertThat(ttlMillis).isPositive().isLessThanOrEqualTo(6_000 + RedisBuckets.EXPIRY_SLACK.toMillis());
+        }
+    }
+
+    @Test
+    void changedLimitsGetFreshBucketsInsteadOfTheStoredConfiguration() throws Exception {
+        String name = TestServers.unique("redis4");
+        try (RedisClient jedis = TestServers.redis()) {
+            ProxyManager<String> store = RedisBuckets.proxyManager(jedis, FROZEN);
+            RateLimiter before = limiter(name, store);
+            for (int i = 0; i < 10; i++) {
+                before.tryAcquire("user");
+            }
+            RateLimiter after = RateLimiter.builder().name(name)
+                    .limit(Limit.of("sustained", 20, MINUTE))
+                    .limit(Limit.of("burst", 5, Duration.ofSeconds(1)))
+                    .shared(store).whenStoreDown(StoreDownPolicy.FAIL_CLOSED).build();
+            Decision d = after.tryAcquire("user");
+            assertThat(d.degraded()).isFalse();
+            assertThat(d.limits()).extracting(Decision.LimitState::remaining).containsExactly(19L, 4L);
         }
     }
 

@@ -7,7 +7,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -178,6 +181,48 @@ class WorkflowCacheTest {
             cache.invalidate("never-there");
             assertThat(created.get(0).awaitClosed()).startsWith("usher-workflow-cache-");
             assertThat(cache.stats().idle()).isZero();
+        }
+    }
+
+    @Test
+    void invalidateDuringCreationDropsThatValueWhenItsCreatorIsDone() throws Exception {
+        CountDownLatch inLoader = new CountDownLatch(1);
+        CountDownLatch proceed = new CountDownLatch(1);
+        WorkflowLoader<String, TestValue> slow = key -> {
+            if (loads.get() == 0) {
+                inLoader.countDown();
+                proceed.await();
+            }
+            return load(key);
+        };
+        try (var cache = WorkflowCache.builder(slow).maximumSize(10).build()) {
+            CompletableFuture<Lease<TestValue>> first = CompletableFuture.supplyAsync(() -> cache.acquire("a"));
+            inLoader.await();
+            cache.invalidate("a");
+            proceed.countDown();
+            Lease<TestValue> lease = first.get(30, TimeUnit.SECONDS);
+            TestValue dropped = lease.value().use();
+            try (var fresh = cache.acquire("a")) {
+                assertThat(fresh.value()).isNotSameAs(dropped);
+            }
+            dropped.done();
+            lease.close();
+            assertThat(dropped.awaitClosed()).startsWith("usher-workflow-cache-");
+            assertThat(loads).hasValue(2);
+            assertThat(cache.stats().invalidated()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void creationTimeIsMeasuredWithTheTicker() {
+        WorkflowLoader<String, TestValue> slow = key -> {
+            ticker.advance(Duration.ofSeconds(5));
+            return load(key);
+        };
+        try (var cache = WorkflowCache.builder(slow).ticker(ticker).maximumSize(10).build()) {
+            cache.acquire("a").close();
+            cache.acquire("b").close();
+            assertThat(cache.stats().creationTime()).isEqualTo(Duration.ofSeconds(10));
         }
     }
 

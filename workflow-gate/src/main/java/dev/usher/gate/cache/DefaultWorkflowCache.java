@@ -183,6 +183,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
             slots.remove(key, mine);
             // Every waiter of this attempt sees the same cause; the slot is gone, so nothing is cached.
             mine.done.completeExceptionally(failure);
+            mine.valueClosed.complete(null); // there is no value to wait for
             if (failure instanceof Error error) {
                 throw error;
             }
@@ -190,6 +191,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         }
         creations.increment();
         Entry<K, V> entry = new Entry<>(key, value, now);
+        entry.valueClosed.whenComplete((ignored, e) -> mine.valueClosed.complete(null));
         entry.leases = 1;
         openLeases.incrementAndGet();
         slots.compute(key, (k, current) -> {
@@ -280,20 +282,23 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     }
 
     @Override
-    public void invalidate(K key) {
+    public CompletableFuture<Void> invalidate(K key) {
         if (key == null) {
             throw new NullPointerException("key");
         }
         List<Entry<K, V>> toClose = new ArrayList<>(1);
+        List<CompletableFuture<Void>> valueClosed = new ArrayList<>(1);
         slots.computeIfPresent(key, (k, current) -> {
             invalidated.increment();
             if (current instanceof Loading loading) {
                 loading.invalidated = true;
+                valueClosed.add(loading.valueClosed);
                 return current; // keeps the creation single-flight; it drops its value when done
             }
             @SuppressWarnings("unchecked")
             Entry<K, V> entry = (Entry<K, V>) current;
             entry.retired = true;
+            valueClosed.add(entry.valueClosed);
             if (entry.leases == 0) {
                 leaveIdle(k, entry);
                 toClose.add(entry);
@@ -301,6 +306,9 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
             return null;
         });
         toClose.forEach(this::scheduleClose);
+        // A view for the caller: completing it must not complete the cache's own future.
+        return valueClosed.isEmpty() ? CompletableFuture.completedFuture(null)
+                : valueClosed.get(0).thenApply(ignored -> null);
     }
 
     private void scheduleClose(Entry<K, V> entry) {
@@ -319,6 +327,8 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         } catch (Throwable t) {
             closeFailures.increment();
             log.warn("closing the cached value for {} failed", describe(entry.key), t);
+        } finally {
+            entry.valueClosed.complete(null);
         }
     }
 
@@ -414,6 +424,8 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     /** A creation in progress; waiters block on {@link #done}, then look the key up again. */
     private static final class Loading implements Slot {
         final CompletableFuture<Void> done = new CompletableFuture<>();
+        /** Completes once the value being created is closed (or its creation failed). */
+        final CompletableFuture<Void> valueClosed = new CompletableFuture<>();
         boolean invalidated; // guarded by the key's slots bin lock
     }
 
@@ -427,6 +439,8 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         boolean retired;
         /** Non-null exactly while the entry is idle in the Caffeine cache. */
         IdleTicket<K, V> ticket;
+        /** Completes once the value is closed, whether or not its close threw. */
+        final CompletableFuture<Void> valueClosed = new CompletableFuture<>();
 
         Entry(K key, V value, long createdAt) {
             this.key = key;

@@ -1,5 +1,7 @@
 package dev.usher.gate.cache;
 
+import java.util.concurrent.CompletableFuture;
+
 /**
  * A bounded, expiring cache of expensive objects, one per key (typically one agent workflow per session),
  * that lends them out as {@link Lease leases} and never closes an object that is in use.
@@ -55,8 +57,12 @@ public interface WorkflowCache<K, V> extends AutoCloseable {
      * value is closed now (on the closer thread); a leased one when its last lease closes. A creation in
      * progress completes for the callers waiting for it, and its value is then dropped the same way.
      * Does nothing when the key is absent.
+     *
+     * @return completes once the removed value has been closed (at once when the key was absent), so a
+     *     caller can release what the value used only after it is gone; it completes normally even when
+     *     the close threw (that is logged and counted)
      */
-    void invalidate(K key);
+    CompletableFuture<Void> invalidate(K key);
 
     /** A snapshot of the counters. */
     WorkflowCacheStats stats();

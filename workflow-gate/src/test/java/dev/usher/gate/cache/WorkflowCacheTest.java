@@ -157,7 +157,7 @@ class WorkflowCacheTest {
             TestValue old = first.value().use();
             second.value().use();
 
-            cache.invalidate("a");
+            var closedSignal = cache.invalidate("a");
             try (var fresh = cache.acquire("a")) {
                 assertThat(fresh.value()).isNotSameAs(old);
             }
@@ -165,11 +165,15 @@ class WorkflowCacheTest {
             first.close();
             impl(cache).cleanUp();
             assertThat(old.isClosed()).as("one lease still open").isFalse();
+            assertThat(closedSignal).as("the invalidation's future waits for the close").isNotDone();
 
             old.done();
             second.close();
             assertThat(old.awaitClosed()).isNotEqualTo(Thread.currentThread().getName());
+            closedSignal.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(old.isClosed()).isTrue();
             assertThat(cache.stats().invalidated()).isEqualTo(1);
+            assertThat(cache.invalidate("never-there")).isDone();
         }
     }
 

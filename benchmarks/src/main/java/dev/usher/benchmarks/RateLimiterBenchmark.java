@@ -1,5 +1,7 @@
 package dev.usher.benchmarks;
 
+import dev.usher.gate.ratelimit.Decision;
+import dev.usher.gate.ratelimit.Limit;
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import io.github.resilience4j.ratelimiter.RateLimiter;
@@ -27,9 +29,13 @@ public class RateLimiterBenchmark {
     private final ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, RateLimiter> resilience4j = new ConcurrentHashMap<>();
     private RateLimiterConfig resilience4jConfig;
+    private dev.usher.gate.ratelimit.RateLimiter usher;
 
     @Setup(Level.Trial)
     public void setUp() {
+        usher = dev.usher.gate.ratelimit.RateLimiter.builder()
+                .limit(Limit.of("bench", PER_SECOND, Duration.ofSeconds(1)))
+                .build();
         resilience4jConfig = RateLimiterConfig.custom()
                 .limitForPeriod((int) PER_SECOND)
                 .limitRefreshPeriod(Duration.ofSeconds(1))
@@ -38,6 +44,11 @@ public class RateLimiterBenchmark {
         for (int i = 0; i < KEYS; i++) {
             keys[i] = "user-" + i;
         }
+    }
+
+    @Benchmark
+    public Decision usherTryAcquire(Cursor c) {
+        return usher.tryAcquire(keys[c.next(KEYS)]);
     }
 
     @Benchmark

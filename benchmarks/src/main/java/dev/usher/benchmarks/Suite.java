@@ -1,5 +1,6 @@
 package dev.usher.benchmarks;
 
+import dev.usher.gate.ratelimit.Limit;
 import dev.usher.session.SessionManager;
 import dev.usher.session.memory.InMemorySessionStore;
 import io.github.bucket4j.Bandwidth;
@@ -199,6 +200,17 @@ public final class Suite {
                         sessions.save(s);
                     }
                     return sessions;
+                })));
+        footprints.add(new Report.Footprint("rate-limit key, Usher RateLimiter (local buckets)",
+                HeapFootprint.bytesPerEntry(FOOTPRINT_ENTRIES, n -> {
+                    dev.usher.gate.ratelimit.RateLimiter limiter = dev.usher.gate.ratelimit.RateLimiter.builder()
+                            .limit(Limit.of("sustained", 20, Duration.ofSeconds(1)))
+                            .maximumKeys(n)
+                            .build();
+                    for (int i = 0; i < n; i++) {
+                        limiter.tryAcquire("user-" + i);
+                    }
+                    return limiter;
                 })));
         footprints.add(new Report.Footprint("rate-limit key, raw Bucket4j bucket in a ConcurrentHashMap",
                 HeapFootprint.bytesPerEntry(FOOTPRINT_ENTRIES, n -> {

@@ -1,12 +1,15 @@
 package dev.usher.benchmarks;
 
 import com.github.benmanes.caffeine.cache.Cache;
+import dev.usher.gate.cache.Lease;
+import dev.usher.gate.cache.WorkflowCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * A cache hit for one session's workflow object, among {@value #KEYS} cached ones: Usher's
@@ -19,6 +22,7 @@ public class WorkflowCacheBenchmark {
 
     private final String[] keys = new String[KEYS];
     private Cache<String, Object> caffeine;
+    private WorkflowCache<String, Object> usher;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -27,6 +31,23 @@ public class WorkflowCacheBenchmark {
             keys[i] = "session-" + i;
             caffeine.put(keys[i], new Object());
         }
+        usher = WorkflowCache.<String, Object>builder(key -> new Object()).maximumSize(KEYS * 4L).build();
+        for (String key : keys) {
+            usher.acquire(key).close();
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        usher.close();
+    }
+
+    @Benchmark
+    public Object usherAcquireClose(Cursor c) {
+        Lease<Object> lease = usher.acquire(keys[c.next(KEYS)]);
+        Object value = lease.value();
+        lease.close();
+        return value;
     }
 
     @Benchmark

@@ -26,5 +26,5 @@ fi
 stop() { if ((started)); then scripts/test-env.sh stop; fi; }
 trap stop EXIT
 
-mvn -B -q -pl benchmarks -am package -DskipTests
+mvn -B -q -pl benchmarks -am package -DskipTests -Dbenchmarks.skipJar=false
 java -Dusher.bench.out=benchmarks/target/bench-results -jar benchmarks/target/benchmarks.jar "$mode" "${2:-.*}"

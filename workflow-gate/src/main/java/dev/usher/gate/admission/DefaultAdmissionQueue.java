@@ -49,14 +49,25 @@ import org.slf4j.LoggerFactory;
  *       when it appears, and its waiters get consecutive rounds. Within a round keys are served by
  *       keyOrder, i.e. in the order they appeared: round robin. "Now" is the largest tag admitted so far,
  *       {@code (curRound, curOrder)}. A new key joins the current round: its tag
- *       {@code (curRound, newest keyOrder)} sorts after every other key's tag of this round, and every
- *       queued tag is larger than "now", so the tags ahead of it are in the current round, at most one per
- *       key: a newcomer waits for at most one admission per other key. A live key's next waiter gets the
- *       round after the key's last tag, moved one round further if that slot has already passed, so it
- *       never jumps ahead of "now" and a key gets at most one admission per round.</li>
+ *       {@code (curRound, newest keyOrder)} sorts after every other key's tag of this round, and (without
+ *       per-key limits, see below) every queued tag is larger than "now", so the tags ahead of it are in
+ *       the current round, at most one per key: a newcomer waits for at most one admission per other key.
+ *       A live key's next waiter gets the round after the key's last tag, moved one round further if that
+ *       slot has already passed, so it never jumps ahead of "now" and a key gets at most one admission per
+ *       round. An idle key (nothing queued, nothing running) is forgotten and comes back as a new key; that
+ *       is fair too, because its last run's slot went to someone else when that run ended.</li>
  * </ul>
- * A ticket held back by its own key's per-key limit keeps its tag; it is admitted as soon as its key goes
- * below the limit and its tag is the smallest admissible one.
+ * Why tags rather than a round-robin cursor: with a cursor, a waiter's rank is
+ * {@code sum over keys of min(count, i)} plus the number of keys between the cursor and its own key that
+ * have more than {@code i} waiters ({@code i} = its index within its key). The first term is one Fenwick
+ * query over counts, but the second is a two-dimensional dominance count (ring position x count) that
+ * changes with every admission; fixed tags turn the whole rank into one order-statistic query.
+ *
+ * <p>A ticket held back by its own key's per-key limit keeps its tag, so while "now" moves on it can fall
+ * behind it; it is admitted as soon as its key goes below the limit and its tag is the smallest admissible
+ * one. Such a key does not lose the turns it missed, which is why the newcomer bound is stated without
+ * maxRunningPerKey: with it, a newcomer may also wait for a held-back key to catch up. Re-tagging a
+ * held-back key's waiters instead would cost O(waiters of that key) per release.
  *
  * <h2>Timeouts</h2>
  * Every ticket's deadline is its enter time + maxWait, so deadlines follow enter order: the queued
@@ -83,6 +94,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     private final long initialRunNanos; // 0: none
     private final LongSupplier ticker;
     private final ScheduledThreadPoolExecutor thread; // null with manual maintenance
+    private volatile Thread queueThread;
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -128,6 +140,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             this.thread = new ScheduledThreadPoolExecutor(1, r -> {
                 Thread t = new Thread(r, "usher-admission-" + name);
                 t.setDaemon(true);
+                queueThread = t;
                 return t;
             });
             thread.setRemoveOnCancelPolicy(true);
@@ -300,9 +313,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             long ran = Math.max(0, now - permit.admittedAt);
             averageRunNanos = Double.isNaN(averageRunNanos) ? ran : averageRunNanos + smoothing * (ran - averageRunNanos);
             makeAdmissibleIfPossible(ks);
-            if (!closed) {
-                admitWhilePossible(now, admittedNow);
-            }
+            admitWhilePossible(now, admittedNow);
             dropKeyIfIdle(ks);
         } finally {
             lock.unlock();
@@ -585,6 +596,9 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         }
         if (thread != null) {
             thread.shutdown();
+            if (Thread.currentThread() == queueThread) {
+                return; // close() called from a listener: the thread ends when the listener returns
+            }
             try {
                 if (!thread.awaitTermination(10, TimeUnit.SECONDS)) {
                     log.warn("AdmissionQueue '{}': a listener still runs 10 s after close()", name);

@@ -174,6 +174,40 @@ class AdmissionQueueTest {
     }
 
     @Test
+    void tenThousandWaitersHaveExactPositionsAsTheQueueDrains() {
+        int keys = 100;
+        int perKey = 100;
+        try (DefaultAdmissionQueue queue = manual(AdmissionQueue.builder(1).maxQueued(keys * perKey))) {
+            Permit blocker = queue.enter("x").permit().join();
+            Ticket[][] tickets = new Ticket[keys][perKey];
+            for (int i = 0; i < perKey; i++) {
+                for (int k = 0; k < keys; k++) {
+                    tickets[k][i] = queue.enter("key" + k);
+                }
+            }
+            // Round robin: the i-th waiter of the k-th key runs after i full rounds and k keys of its round.
+            for (int k = 0; k < keys; k++) {
+                for (int i = 0; i < perKey; i++) {
+                    assertThat(tickets[k][i].position()).isEqualTo(i * keys + k + 1);
+                }
+            }
+            blocker.close();
+            for (int admitted = 1; admitted < 5_000; admitted++) {
+                Ticket running = tickets[(admitted - 1) % keys][(admitted - 1) / keys];
+                running.permit().join().close();
+            }
+            for (int k = 0; k < keys; k++) {
+                for (int i = 50; i < perKey; i++) {
+                    assertThat(tickets[k][i].position()).isEqualTo(i * keys + k + 1 - 5_000);
+                }
+            }
+            assertThat(tickets[99][49].state()).isEqualTo(Ticket.State.ADMITTED);
+            assertThat(queue.stats().queued()).isEqualTo(5_000);
+            queue.checkInvariants();
+        }
+    }
+
+    @Test
     void maxRunningPerKeyPassesOverAKeyAtItsLimit() {
         try (DefaultAdmissionQueue queue = manual(AdmissionQueue.builder(3).maxRunningPerKey(1))) {
             Ticket a1 = queue.enter("a");

@@ -7,9 +7,37 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 class RankedTreeTest {
+
+    @Test
+    void operationsCostLogarithmicComparisons() {
+        // Counted, not timed: the number of comparisons per operation on 100,000 elements stays within a small
+        // multiple of log2(n) ~ 17, where a scan would need tens of thousands.
+        AtomicLong comparisons = new AtomicLong();
+        Comparator<Integer> counting = (a, b) -> {
+            comparisons.incrementAndGet();
+            return Integer.compare(a, b);
+        };
+        RankedTree<Integer> tree = new RankedTree<>(counting);
+        Random random = new Random(3);
+        int n = 100_000;
+        for (int i = 0; i < n; i++) {
+            tree.add(random.nextInt());
+        }
+        comparisons.set(0);
+        int ops = 10_000;
+        for (int i = 0; i < ops; i++) {
+            int value = random.nextInt();
+            tree.rank(value);
+            tree.add(value);
+            tree.remove(value);
+        }
+        double log2 = Math.log(n) / Math.log(2);
+        assertThat(comparisons.get() / (3.0 * ops)).isLessThan(4 * log2);
+    }
 
     @Test
     void agreesWithASortedListUnderRandomInsertsAndRemovals() {

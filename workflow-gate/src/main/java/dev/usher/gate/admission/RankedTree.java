@@ -36,8 +36,8 @@ final class RankedTree<T> {
     }
 
     void add(T value) {
-        Node<T>[] parts = split(root, value);
-        root = merge(merge(parts[0], new Node<>(value, random.nextInt())), parts[1]);
+        Halves<T> halves = split(root, value);
+        root = merge(merge(halves.smaller, new Node<>(value, random.nextInt())), halves.rest);
     }
 
     /** Removes {@code value}; returns false if it was not present. */
@@ -116,24 +116,29 @@ final class RankedTree<T> {
         return node == null ? 0 : node.size;
     }
 
+    /** The two halves of a split. */
+    private static final class Halves<T> {
+        Node<T> smaller;
+        Node<T> rest;
+    }
+
     /** Splits into (elements smaller than value, the rest). */
-    @SuppressWarnings("unchecked")
-    private Node<T>[] split(Node<T> node, T value) {
+    private Halves<T> split(Node<T> node, T value) {
         if (node == null) {
-            return new Node[] {null, null};
+            return new Halves<>();
         }
         if (order.compare(node.value, value) < 0) {
-            Node<T>[] parts = split(node.right, value);
-            node.right = parts[0];
+            Halves<T> halves = split(node.right, value);
+            node.right = halves.smaller;
             update(node);
-            parts[0] = node;
-            return parts;
+            halves.smaller = node;
+            return halves;
         }
-        Node<T>[] parts = split(node.left, value);
-        node.left = parts[1];
+        Halves<T> halves = split(node.left, value);
+        node.left = halves.rest;
         update(node);
-        parts[1] = node;
-        return parts;
+        halves.rest = node;
+        return halves;
     }
 
     /** Joins two treaps where every element of {@code a} is smaller than every element of {@code b}. */

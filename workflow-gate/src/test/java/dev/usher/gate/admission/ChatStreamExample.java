@@ -36,7 +36,7 @@ final class ChatStreamExample {
                             + update.estimatedWait().map(d -> ",\"etaSeconds\":" + d.toSeconds()).orElse("") + "}");
                     case ADMITTED -> {
                         try (Permit permit = ticket.permit().join()) {
-                            send(out, "{\"event\":\"started\"}");
+                            send(out, "{\"event\":\"started\",\"waitedSeconds\":" + permit.waited().toSeconds() + "}");
                             workflow.run();
                         }
                         send(out, "{\"event\":\"done\"}");

@@ -353,10 +353,10 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         t.state = outcome;
         if (outcome == Ticket.State.TIMED_OUT) {
             timedOut++;
-            notify(t, TicketUpdate.Kind.TIMED_OUT, 0, 0);
+            notify(t, TicketUpdate.Kind.TIMED_OUT, 0, -1);
         } else {
             cancelled++;
-            notify(t, TicketUpdate.Kind.CANCELLED, 0, 0);
+            notify(t, TicketUpdate.Kind.CANCELLED, 0, -1);
         }
         // A withdrawn head was admissible only while every slot was taken, so its successor cannot be
         // admitted now either; it just becomes the key's candidate.
@@ -364,29 +364,37 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         dropKeyIfIdle(ks);
     }
 
-    /** Times out the tickets past maxWait; they are the oldest ones (see the class comment). */
+    /**
+     * Times out the tickets past maxWait; they are the oldest ones (see the class comment). Works in
+     * batches so a backlog of overdue tickets never holds the lock for long.
+     */
     private void expireOverdue() {
         if (maxWaitNanos == 0) {
             return;
         }
         List<TicketImpl> expired = new ArrayList<>();
-        lock.lock();
-        try {
-            expiryArmed = false;
-            long now = ticker.getAsLong();
-            while (oldest != null && now - oldest.enteredAt >= maxWaitNanos) {
-                TicketImpl t = oldest;
-                withdrawLocked(t, Ticket.State.TIMED_OUT);
-                expired.add(t);
+        do {
+            expired.clear();
+            lock.lock();
+            try {
+                expiryArmed = false;
+                long now = ticker.getAsLong();
+                while (oldest != null && now - oldest.enteredAt >= maxWaitNanos && expired.size() < FLUSH_BATCH) {
+                    TicketImpl t = oldest;
+                    withdrawLocked(t, Ticket.State.TIMED_OUT);
+                    expired.add(t);
+                }
+                if (expired.size() < FLUSH_BATCH) {
+                    armExpiry(now); // otherwise the next batch runs at once and arms afterwards
+                }
+            } finally {
+                lock.unlock();
             }
-            armExpiry(now);
-        } finally {
-            lock.unlock();
-        }
-        for (TicketImpl t : expired) {
-            t.future.failed(new TimeoutException("ticket waited longer than maxWait " + Duration.ofNanos(maxWaitNanos)
-                    + " in AdmissionQueue '" + name + "'"));
-        }
+            for (TicketImpl t : expired) {
+                t.future.failed(new TimeoutException("ticket waited longer than maxWait "
+                        + Duration.ofNanos(maxWaitNanos) + " in AdmissionQueue '" + name + "'"));
+            }
+        } while (expired.size() == FLUSH_BATCH);
     }
 
     /** Schedules the next expiry check at the oldest ticket's deadline. Caller holds the lock. */
@@ -583,6 +591,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
                 return;
             }
             closed = true;
+            // One hold for all: close() happens once, and nothing may enter or be admitted meanwhile.
             while (oldest != null) {
                 TicketImpl t = oldest;
                 withdrawLocked(t, Ticket.State.CANCELLED);

@@ -10,8 +10,8 @@ import java.util.Optional;
  * @param kind what happened
  * @param key the ticket's key
  * @param position 1 = next to run while queued; 0 once the ticket is no longer queued
- * @param estimatedWait the estimate at that moment; empty when no estimate exists yet (see
- *     {@link Ticket#estimatedWait()}) and once the ticket is no longer queued
+ * @param estimatedWait the estimate at that moment, as {@link Ticket#estimatedWait()} gives it: empty
+ *     while no estimate exists yet, zero for {@link Kind#ADMITTED}, empty for cancelled and timed out
  */
 public record TicketUpdate(Kind kind, String key, int position, Optional<Duration> estimatedWait) {
 

@@ -320,6 +320,46 @@ class AdmissionQueueTest {
     }
 
     @Test
+    void maxWaitIsEnforcedByTheQueuesOwnThread() throws Exception {
+        try (AdmissionQueue queue = AdmissionQueue.builder(1).maxWait(Duration.ofMillis(20)).build()) {
+            Permit blocker = queue.enter("x").permit().join();
+            for (int i = 0; i < 3; i++) {
+                Ticket ticket = queue.enter("a");
+                // Waits for the outcome, whatever it is; the queue's timer is what ends it.
+                Throwable outcome = ticket.permit().handle((p, e) -> e).get(1, TimeUnit.MINUTES);
+                assertThat(outcome).isInstanceOf(TimeoutException.class);
+                assertThat(ticket.state()).isEqualTo(Ticket.State.TIMED_OUT);
+            }
+            assertThat(queue.stats().timedOut()).isEqualTo(3);
+            blocker.close();
+        }
+    }
+
+    @Test
+    void aBacklogOfOverdueTicketsTimesOutCompletelyAndTellsListeners() {
+        try (DefaultAdmissionQueue queue = manual(AdmissionQueue.builder(1).maxWait(Duration.ofSeconds(1)))) {
+            Permit blocker = queue.enter("x").permit().join();
+            List<TicketUpdate> updates = new ArrayList<>();
+            List<Ticket> tickets = new ArrayList<>();
+            for (int i = 0; i < 1_000; i++) { // several of the queue's internal batches
+                tickets.add(queue.enter("k" + (i % 7), updates::add));
+            }
+            ticker.advance(Duration.ofSeconds(1));
+            Ticket fresh = queue.enter("late");
+            queue.maintain();
+            assertThat(tickets).allMatch(t -> t.state() == Ticket.State.TIMED_OUT);
+            assertThat(fresh.state()).isEqualTo(Ticket.State.QUEUED);
+            assertThat(fresh.position()).isEqualTo(1);
+            assertThat(updates).filteredOn(u -> u.kind() == TicketUpdate.Kind.TIMED_OUT).hasSize(1_000)
+                    .allMatch(u -> u.position() == 0 && u.estimatedWait().isEmpty());
+            assertThat(queue.stats().timedOut()).isEqualTo(1_000);
+            blocker.close();
+            assertThat(fresh.state()).isEqualTo(Ticket.State.ADMITTED);
+            queue.checkInvariants();
+        }
+    }
+
+    @Test
     void estimatesUseTheMovingAverageOfRunDurations() {
         try (DefaultAdmissionQueue queue = manual(AdmissionQueue.builder(2).estimateSmoothing(0.5))) {
             Permit p1 = queue.enter("a").permit().join();

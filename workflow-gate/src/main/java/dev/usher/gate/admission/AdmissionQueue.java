@@ -2,7 +2,6 @@ package dev.usher.gate.admission;
 
 import java.time.Duration;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
@@ -180,10 +179,6 @@ public interface AdmissionQueue extends AutoCloseable {
         /** Builds the queue and starts its thread. */
         public AdmissionQueue build() {
             return new DefaultAdmissionQueue(this);
-        }
-
-        Optional<Duration> initialRunDuration() {
-            return Optional.ofNullable(initialRunDuration);
         }
 
         private static Duration atLeastOneMilli(String setting, Duration d) {

@@ -105,6 +105,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     private TicketImpl oldest;
     private TicketImpl newest;
     private int queued;
+    private int queuedWithListener;
     private int running;
     private long seq;
     private long keyOrders;
@@ -132,7 +133,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         this.maxWaitNanos = b.maxWait == null ? 0 : saturatedNanos(b.maxWait);
         this.periodNanos = saturatedNanos(b.notificationPeriod);
         this.smoothing = b.smoothing;
-        this.initialRunNanos = b.initialRunDuration().map(DefaultAdmissionQueue::saturatedNanos).orElse(0L);
+        this.initialRunNanos = b.initialRunDuration == null ? 0 : saturatedNanos(b.initialRunDuration);
         this.ticker = b.ticker;
         if (b.manualMaintenance) {
             this.thread = null;
@@ -194,6 +195,9 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             appendToEnterOrder(ticket);
             waiting.add(ticket);
             queued++;
+            if (listener != null) {
+                queuedWithListener++;
+            }
             makeAdmissibleIfPossible(ks);
             if (!immediate) {
                 int position = waiting.rank(ticket) + 1;
@@ -284,6 +288,9 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         t.prevEntered = null;
         t.nextEntered = null;
         queued--;
+        if (t.listener != null) {
+            queuedWithListener--;
+        }
     }
 
     private void appendToEnterOrder(TicketImpl t) {
@@ -474,8 +481,8 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         while (true) {
             lock.lock();
             try {
-                if (closed) {
-                    return;
+                if (closed || queuedWithListener == 0) {
+                    break;
                 }
                 long now = ticker.getAsLong();
                 TicketImpl t = last == null ? waiting.first() : waiting.higher(last);
@@ -649,11 +656,14 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             check(admissible.size() == inAdmissible, "admissible set matches flags");
             check(running == maxRunning || admissible.isEmpty(), "no admissible waiter while a slot is free");
             int entered = 0;
+            int withListener = 0;
             for (TicketImpl t = oldest; t != null; t = t.nextEntered) {
                 check(t.nextEntered == null || t.seq < t.nextEntered.seq, "enter order");
                 entered++;
+                withListener += t.listener != null ? 1 : 0;
             }
             check(entered == queued, "enter-order list holds every queued ticket");
+            check(withListener == queuedWithListener, "count of queued tickets with a listener");
         } finally {
             lock.unlock();
         }

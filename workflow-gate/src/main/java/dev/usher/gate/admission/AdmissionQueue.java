@@ -17,7 +17,9 @@ import java.util.function.LongSupplier;
  * }
  * }</pre>
  *
- * <p>Thread-safe; share one per kind of run. {@code enter}, admission and {@code position()} cost
+ * <p>Thread-safe; share one per kind of run. Whoever builds it owns it and closes it. {@code enter} never
+ * blocks (it returns a ticket or throws); {@link Ticket#await} is the one blocking call. {@code enter},
+ * admission and {@code position()} cost
  * O(log n) in the number of waiters and hold the queue's one internal lock only for in-memory work;
  * listeners and future completions run after it is released. Listeners run on the queue's own thread
  * ({@code usher-admission-<name>}), one at a time, so they must be quick. {@link #close()} stops that
@@ -63,7 +65,7 @@ public interface AdmissionQueue extends AutoCloseable {
      * {@link IllegalArgumentException} naming the value and the limit. Not thread-safe; build once.
      */
     final class Builder {
-        int maxRunning;
+        final int maxRunning;
         int maxQueued = 10_000;
         Duration maxWait;
         int maxRunningPerKey;

@@ -54,7 +54,10 @@ final class Report {
             new Pair("RateLimiter.usherTryAcquire", "RateLimiter.resilience4jRateLimiter", "Resilience4j RateLimiter", 0),
             new Pair("WorkflowCache.usherAcquireClose", "WorkflowCache.caffeineGetIfPresent", "Caffeine getIfPresent", 0.3));
 
-    static final List<Scaling> SCALINGS = List.of();
+    static final List<Scaling> SCALINGS = List.of(
+            new Scaling("AdmissionScale.enterCancel", "waiters", "100", 3),
+            new Scaling("AdmissionScale.position", "waiters", "100", 3),
+            new Scaling("AdmissionScale.admission", "waiters", "100", 3));
 
     private Report() {
     }

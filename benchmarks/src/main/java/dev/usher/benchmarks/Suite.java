@@ -85,6 +85,7 @@ public final class Suite {
             new Group(RedisSessionBenchmark.class, 1),
             new Group(JdbcSessionBenchmark.class, 1),
             new Group(AdmissionBenchmark.class, 1, 2),
+            new Group(AdmissionScaleBenchmark.class, 1),
             new Group(RateLimiterBenchmark.class, 1, 2),
             new Group(WorkflowCacheBenchmark.class, 1, 2));
 

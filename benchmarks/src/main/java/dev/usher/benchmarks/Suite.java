@@ -50,6 +50,13 @@ public final class Suite {
     private static final int COUNTED_OPERATIONS = 200;
 
     /**
+     * An idle rate-limit key: half of a 100-per-hour quota used, so its bucket stays in memory for the 30
+     * minutes it needs to refill (a limiter may drop a full bucket, which costs nothing to recreate).
+     */
+    private static final int HOURLY_QUOTA = 100;
+    private static final int TOKENS_USED = 50;
+
+    /**
      * Iteration settings. Smoke only checks that everything runs (no error bars); quick fits in 10 minutes
      * on 2 cores; full is for numbers to quote.
      */
@@ -205,11 +212,11 @@ public final class Suite {
         footprints.add(new Report.Footprint("rate-limit key, Usher RateLimiter (local buckets)",
                 HeapFootprint.bytesPerEntry(FOOTPRINT_ENTRIES, n -> {
                     dev.usher.gate.ratelimit.RateLimiter limiter = dev.usher.gate.ratelimit.RateLimiter.builder()
-                            .limit(Limit.of("sustained", 20, Duration.ofSeconds(1)))
+                            .limit(Limit.of("hourly", HOURLY_QUOTA, Duration.ofHours(1)))
                             .maximumKeys(n)
                             .build();
                     for (int i = 0; i < n; i++) {
-                        limiter.tryAcquire("user-" + i);
+                        limiter.tryAcquire("user-" + i, TOKENS_USED);
                     }
                     return limiter;
                 })));
@@ -218,21 +225,21 @@ public final class Suite {
                     ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
                     for (int i = 0; i < n; i++) {
                         Bucket bucket = Bucket.builder()
-                                .addLimit(Bandwidth.builder().capacity(20).refillGreedy(20, Duration.ofSeconds(1)).build())
+                                .addLimit(Bandwidth.builder().capacity(HOURLY_QUOTA).refillGreedy(HOURLY_QUOTA, Duration.ofHours(1)).build())
                                 .build();
-                        bucket.tryConsume(1);
+                        bucket.tryConsume(TOKENS_USED);
                         buckets.put("user-" + i, bucket);
                     }
                     return buckets;
                 })));
         footprints.add(new Report.Footprint("rate-limit key, Resilience4j RateLimiter in a ConcurrentHashMap",
                 HeapFootprint.bytesPerEntry(FOOTPRINT_ENTRIES, n -> {
-                    RateLimiterConfig config = RateLimiterConfig.custom().limitForPeriod(20)
-                            .limitRefreshPeriod(Duration.ofSeconds(1)).timeoutDuration(Duration.ZERO).build();
+                    RateLimiterConfig config = RateLimiterConfig.custom().limitForPeriod(HOURLY_QUOTA)
+                            .limitRefreshPeriod(Duration.ofHours(1)).timeoutDuration(Duration.ZERO).build();
                     ConcurrentHashMap<String, RateLimiter> limiters = new ConcurrentHashMap<>();
                     for (int i = 0; i < n; i++) {
                         RateLimiter limiter = RateLimiter.of("user-" + i, config);
-                        limiter.acquirePermission();
+                        limiter.acquirePermission(TOKENS_USED);
                         limiters.put(limiter.getName(), limiter);
                     }
                     return limiters;

@@ -71,7 +71,7 @@ final class Report {
                     .append(" | ").append(m.params())
                     .append(" | ").append(m.threads())
                     .append(" | ").append(number(m.opsPerSecond()))
-                    .append(" | ± ").append(number(m.error()))
+                    .append(" | ").append(Double.isNaN(m.error()) ? "n/a" : "± " + number(m.error()))
                     .append(" | ").append(ratios(m, measurements))
                     .append(" |\n");
         }

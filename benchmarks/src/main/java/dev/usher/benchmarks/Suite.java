@@ -123,7 +123,7 @@ public final class Suite {
         StringBuilder report = new StringBuilder();
         report.append("Machine: ").append(machine()).append("; JDK ").append(System.getProperty("java.vm.version"))
                 .append("; ").append(started).append("; mode ").append(mode.name().toLowerCase(java.util.Locale.ROOT))
-                .append(" (").append(mode.forks).append(" fork, ").append(mode.warmups).append("×").append(mode.warmupTime)
+                .append(" (").append(mode.forks).append(mode.forks == 1 ? " fork, " : " forks, ").append(mode.warmups).append("×").append(mode.warmupTime)
                 .append(" warm-up, ").append(mode.iterations).append("×").append(mode.iterationTime).append(" measured)")
                 .append("; load average before ").append(loadBefore).append(", after ").append(loadAverage()).append("\n\n");
         if (!measurements.isEmpty()) {

@@ -623,6 +623,13 @@ public abstract class SessionStoreContract {
                 Session renamed = manager.changeId(currentId.get()).orElseThrow();
                 currentId.set(renamed.id());
                 rotations++;
+                // One update lands between rotations. A rotator in a tight loop always wins the race for the
+                // new id's lock while the writers are still finding the old id gone, which starves them on any
+                // store where that costs a network round trip.
+                int seen = applied.get();
+                while (applied.get() == seen && writersDone.getCount() > 0) {
+                    Thread.onSpinWait();
+                }
             }
             return rotations;
         }));

@@ -469,6 +469,7 @@ public final class JdbcSessionStore implements SessionStore {
         private boolean createSchema = true;
         private Duration timeout = Duration.ofSeconds(5);
         private int maximumPoolSize;
+        private boolean synchronousCommit = true;
 
         private Builder() {
         }
@@ -563,6 +564,18 @@ public final class JdbcSessionStore implements SessionStore {
         }
 
         /**
+         * PostgreSQL only: whether a write returns after its commit is flushed to disk (default true). With
+         * false ({@code synchronous_commit=off} on the store's connections), a write returns before the flush,
+         * many times faster on slow disks; a crash of the database server (not of the host) may then lose
+         * the last fraction of a second of session writes, but never breaks atomicity or a compare-and-set.
+         * SQLite always runs {@code synchronous=NORMAL} in WAL mode, which survives a crash of the process.
+         */
+        public Builder synchronousCommit(boolean synchronousCommit) {
+            this.synchronousCommit = synchronousCommit;
+            return this;
+        }
+
+        /**
          * Connects, detects the dialect, and creates or checks the schema.
          *
          * @throws IllegalStateException      if neither or both of {@code jdbcUrl} and {@code dataSource} were set
@@ -574,8 +587,9 @@ public final class JdbcSessionStore implements SessionStore {
                 throw new IllegalStateException("set exactly one of jdbcUrl and dataSource, but "
                         + (jdbcUrl == null ? "neither was" : "both were") + " set");
             }
-            if (dataSource != null && (username != null || maximumPoolSize != 0)) {
-                throw new IllegalStateException("credentials and maximumPoolSize apply to a jdbcUrl, not to a host's dataSource");
+            if (dataSource != null && (username != null || maximumPoolSize != 0 || !synchronousCommit)) {
+                throw new IllegalStateException("credentials, maximumPoolSize and synchronousCommit apply to a jdbcUrl,"
+                        + " not to a host's dataSource");
             }
             JdbcSessionStore store = dataSource != null ? onHostDataSource() : withOwnedPools();
             try {
@@ -625,6 +639,9 @@ public final class JdbcSessionStore implements SessionStore {
                 config.addDataSourceProperty("socketTimeout", Integer.toString(seconds));
                 config.addDataSourceProperty("tcpKeepAlive", "true");
                 config.addDataSourceProperty("ApplicationName", "usher-session");
+                if (!synchronousCommit) {
+                    config.addDataSourceProperty("options", "-c synchronous_commit=off");
+                }
                 HikariDataSource pool = new HikariDataSource(config);
                 return new JdbcSessionStore(d, tableName, timeout, pool, pool, List.of(pool));
             }

@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -76,9 +77,14 @@ final class TestEngine implements AutoCloseable {
     }
 
     Connection connect() throws SQLException {
-        return dialect == Dialect.SQLITE
-                ? DriverManager.getConnection(jdbcUrl())
-                : DriverManager.getConnection(POSTGRES_URL, POSTGRES_USER, POSTGRES_PASSWORD);
+        if (dialect == Dialect.SQLITE) {
+            return DriverManager.getConnection(jdbcUrl());
+        }
+        Properties p = new Properties();
+        p.setProperty("user", POSTGRES_USER);
+        p.setProperty("password", POSTGRES_PASSWORD);
+        p.setProperty("reWriteBatchedInserts", "true");
+        return DriverManager.getConnection(POSTGRES_URL, p);
     }
 
     /** Inserts sessions with one batched transaction: test set-up for backlogs, not the code under test. */

@@ -108,6 +108,46 @@ public final class JdbcSessionStore implements SessionStore {
         return builder().jdbcUrl("jdbc:sqlite:" + file.toAbsolutePath()).build();
     }
 
+    /** Checks the engine, then creates or migrates the schema (or only checks the table, when the host owns it). */
+    private void start(boolean createSchema) {
+        run("start", writer, c -> {
+            if (dialect == Dialect.SQLITE) {
+                checkSqlite(c);
+            }
+            if (createSchema) {
+                Schema.migrate(c, dialect, table);
+            } else {
+                try (Statement st = c.createStatement()) {
+                    st.executeQuery(sql.probe).close();
+                } catch (SQLException e) {
+                    if (isUnavailable(e)) {
+                        throw e;
+                    }
+                    throw new SessionStoreException("table " + table + " is missing or lacks the expected columns ("
+                            + e.getMessage() + "); with createSchema(false) the host applies "
+                            + Schema.resource(dialect, Schema.VERSION) + " first", e);
+                }
+            }
+            return null;
+        });
+    }
+
+    private void checkSqlite(Connection c) throws SQLException {
+        DatabaseMetaData meta = c.getMetaData();
+        int major = meta.getDatabaseMajorVersion();
+        int minor = meta.getDatabaseMinorVersion();
+        if (major < 3 || (major == 3 && minor < 35)) {
+            throw new SessionStoreException("SQLite " + meta.getDatabaseProductVersion()
+                    + " is too old: JdbcSessionStore needs 3.35 or later (RETURNING)");
+        }
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("PRAGMA journal_mode")) {
+            if (rs.next() && !"wal".equalsIgnoreCase(rs.getString(1))) {
+                log.warn("SQLite session store {} runs in journal_mode={}, not WAL: readers will wait for writers",
+                        table, rs.getString(1));
+            }
+        }
+    }
+
     /** The engine this store talks to. */
     public Dialect dialect() {
         return dialect;
@@ -680,47 +720,12 @@ public final class JdbcSessionStore implements SessionStore {
             config.addDataSourceProperty("journal_mode", "WAL");
             config.addDataSourceProperty("synchronous", "NORMAL");
             config.addDataSourceProperty("busy_timeout", Long.toString(timeout.toMillis()));
+            // A transaction that read first and then writes must upgrade its lock, and SQLite answers a lost
+            // upgrade with "database is locked" at once, whatever the busy timeout. IMMEDIATE takes the write
+            // lock at BEGIN instead, where the busy timeout applies. The store's own writes are single
+            // autocommit statements, which start without a read snapshot and so wait the same way.
             config.addDataSourceProperty("transaction_mode", "IMMEDIATE");
             return config;
-        }
-    }
-
-    private void start(boolean createSchema) {
-        run("start", writer, c -> {
-            if (dialect == Dialect.SQLITE) {
-                checkSqlite(c);
-            }
-            if (createSchema) {
-                Schema.migrate(c, dialect, table);
-            } else {
-                try (Statement st = c.createStatement()) {
-                    st.executeQuery(sql.probe).close();
-                } catch (SQLException e) {
-                    if (isUnavailable(e)) {
-                        throw e;
-                    }
-                    throw new SessionStoreException("table " + table + " is missing or lacks the expected columns ("
-                            + e.getMessage() + "); with createSchema(false) the host applies "
-                            + Schema.resource(dialect, Schema.VERSION) + " first", e);
-                }
-            }
-            return null;
-        });
-    }
-
-    private void checkSqlite(Connection c) throws SQLException {
-        DatabaseMetaData meta = c.getMetaData();
-        int major = meta.getDatabaseMajorVersion();
-        int minor = meta.getDatabaseMinorVersion();
-        if (major < 3 || (major == 3 && minor < 35)) {
-            throw new SessionStoreException("SQLite " + meta.getDatabaseProductVersion()
-                    + " is too old: JdbcSessionStore needs 3.35 or later (RETURNING)");
-        }
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("PRAGMA journal_mode")) {
-            if (rs.next() && !"wal".equalsIgnoreCase(rs.getString(1))) {
-                log.warn("SQLite session store {} runs in journal_mode={}, not WAL: readers will wait for writers",
-                        table, rs.getString(1));
-            }
         }
     }
 }

@@ -46,7 +46,9 @@ class SqliteCrashTest {
                 while ((line = out.readLine()) != null) {
                     record(line, inserted, replaced);
                     if (++acks == ACKS_BEFORE_KILL) {
-                        child.destroyForcibly(); // SIGKILL: no shutdown hook, no close, mid-write
+                        // SIGKILL mid-write: no shutdown hook, no close. Through the handle, because
+                        // Process.destroyForcibly would also close the pipe that still holds acknowledgements.
+                        child.toHandle().destroyForcibly();
                     }
                 }
                 // Lines printed before the kill landed are acknowledgements too; readLine drained them.

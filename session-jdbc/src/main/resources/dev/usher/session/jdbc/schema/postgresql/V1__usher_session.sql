@@ -1,4 +1,4 @@
--- Usher session store, schema version 1, PostgreSQL 12 or later.
+-- Usher session store, schema version 1, PostgreSQL 9.5 or later (ON CONFLICT, SKIP LOCKED).
 -- JdbcSessionStore runs this itself unless built with createSchema(false); a host that runs its own
 -- migrations applies it as is (the store replaces the name usher_session when tableName is set).
 -- Instants are epoch milliseconds. expires_at = min(last_accessed_at + idle_timeout_ms, absolute_expiry_at),

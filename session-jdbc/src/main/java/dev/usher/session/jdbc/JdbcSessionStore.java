@@ -7,6 +7,7 @@ import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
 import dev.usher.session.SessionStoreException;
 import dev.usher.session.StoreUnavailableException;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -73,8 +74,8 @@ public final class JdbcSessionStore implements SessionStore {
 
     private static final Logger log = LoggerFactory.getLogger(JdbcSessionStore.class);
     /** Longest id and owner: both are btree keys, and 256 characters stay under PostgreSQL's key size limit. */
-    static final int MAX_ID_LENGTH = 256;
-    static final int MAX_OWNER_LENGTH = 256;
+    private static final int MAX_ID_LENGTH = 256;
+    private static final int MAX_OWNER_LENGTH = 256;
     private static final int SQLITE_BUSY = 5;
     private static final int SQLITE_LOCKED = 6;
     private static final int SQLITE_CONSTRAINT = 19;
@@ -468,7 +469,7 @@ public final class JdbcSessionStore implements SessionStore {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SQLTransientConnectionException || t instanceof SQLNonTransientConnectionException
                     || t instanceof SQLRecoverableException || t instanceof SQLTimeoutException
-                    || t instanceof java.io.IOException) {
+                    || t instanceof IOException) {
                 return true;
             }
             if (t instanceof SQLException s) {

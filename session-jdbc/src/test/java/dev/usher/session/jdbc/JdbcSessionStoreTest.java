@@ -4,14 +4,18 @@ import static dev.usher.session.jdbc.TestEngine.session;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.usher.session.Session;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStoreException;
+import dev.usher.session.StoreUnavailableException;
 import dev.usher.session.jdbc.JdbcSessionStore.Dialect;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,7 +29,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -289,6 +295,60 @@ class JdbcSessionStoreTest {
         try (Connection c = engine.connect(); ResultSet rs = c.getMetaData().getTables(null, null, engine.table + "_schema_version", null)) {
             assertThat(rs.next()).as("no version table when the host migrates").isFalse();
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Dialect.class)
+    void onTheHostsDataSourceTheDialectIsDetectedAndThePoolIsLeftOpen(Dialect dialect) throws Exception {
+        engine = TestEngine.create(dialect, dir);
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(engine.jdbcUrl());
+        if (dialect == Dialect.POSTGRESQL) {
+            config.setUsername(TestEngine.POSTGRES_USER);
+            config.setPassword(TestEngine.POSTGRES_PASSWORD);
+        }
+        config.setMaximumPoolSize(2);
+        try (HikariDataSource hostPool = new HikariDataSource(config)) {
+            JdbcSessionStore store = JdbcSessionStore.builder().dataSource(hostPool).tableName(engine.table).build();
+            assertThat(store.dialect()).isEqualTo(dialect);
+            assertThat(store.insert(session("host", null, NOW, Map.of("k", "v")))).isTrue();
+            store.close();
+            assertThat(hostPool.isClosed()).isFalse();
+            assertThat(engine.open().load("host")).isPresent();
+        }
+    }
+
+    @Test
+    void sqliteWaitsOutAnotherWritersLockAndReportsOnePastTheTimeoutAsUnavailable() throws Exception {
+        engine = TestEngine.create(Dialect.SQLITE, dir);
+        JdbcSessionStore store = engine.open();
+        JdbcSessionStore impatient = engine.track(engine.builder().timeout(Duration.ofMillis(500)).build());
+        try (Connection other = engine.connect(); Statement st = other.createStatement()) {
+            try (ResultSet rs = st.executeQuery("PRAGMA journal_mode")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString(1)).isEqualTo("wal");
+            }
+            // Another process holds the write lock for a moment, well inside the store's 5 s busy timeout:
+            // the store's write waits for it instead of failing with "database is locked".
+            st.execute("BEGIN IMMEDIATE");
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try {
+                Future<Boolean> insert = pool.submit(() -> store.insert(session("waited", null, NOW, Map.of())));
+                Thread.sleep(300);
+                assertThat(store.load("waited")).as("readers are not blocked by the writer").isEmpty();
+                st.execute("COMMIT");
+                assertThat(insert.get(1, TimeUnit.MINUTES)).isTrue();
+            } finally {
+                pool.shutdown();
+            }
+            // Held past the timeout: the caller gets the store's own exception, the driver's as its cause.
+            st.execute("BEGIN IMMEDIATE");
+            assertThatThrownBy(() -> impatient.insert(session("late", null, NOW, Map.of())))
+                    .isInstanceOf(StoreUnavailableException.class).hasCauseInstanceOf(SQLException.class);
+            st.execute("ROLLBACK");
+        }
+        assertThat(store.load("waited")).isPresent();
+        assertThat(store.load("late")).isEmpty();
     }
 
     @ParameterizedTest

@@ -46,16 +46,12 @@ final class TestEngine implements AutoCloseable {
         return new TestEngine(dialect, table, file);
     }
 
-    static String uniqueTable() {
+    private static String uniqueTable() {
         return "t_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
     }
 
     String jdbcUrl() {
         return dialect == Dialect.SQLITE ? "jdbc:sqlite:" + sqliteFile : POSTGRES_URL;
-    }
-
-    Path sqliteFile() {
-        return sqliteFile;
     }
 
     /** A builder for a store on this engine's database and table, with its own pools. */

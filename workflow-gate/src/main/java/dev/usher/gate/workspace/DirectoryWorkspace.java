@@ -182,6 +182,18 @@ final class DirectoryWorkspace implements Workspace {
         return real;
     }
 
+    /**
+     * For writes and deletes, which act on the name itself: the parent is resolved and checked, the last
+     * name is kept as it is, so a symlink there is replaced or removed, never followed.
+     */
+    private Path leafIn(String userPath) {
+        List<String> names = segments(userPath);
+        if (names.isEmpty()) {
+            throw unsafe(userPath, "it names the workspace directory itself");
+        }
+        return resolveReal(userPath, names.subList(0, names.size() - 1)).resolve(names.get(names.size() - 1));
+    }
+
     @Override
     public void write(String userPath, byte[] content) {
         Objects.requireNonNull(content, "content");
@@ -195,10 +207,7 @@ final class DirectoryWorkspace implements Workspace {
     }
 
     private long writeInternal(String userPath, InputStream stream, byte[] content) {
-        Path target = resolve(userPath);
-        if (target.equals(dir)) {
-            throw unsafe(userPath, "it names the workspace directory itself");
-        }
+        Path target = leafIn(userPath);
         List<Path> missingDirs = new ArrayList<>();
         for (Path p = target.getParent(); !Files.exists(p, NOFOLLOW); p = p.getParent()) {
             missingDirs.add(0, p);
@@ -347,13 +356,8 @@ final class DirectoryWorkspace implements Workspace {
 
     @Override
     public boolean delete(String userPath) {
-        List<String> names = segments(userPath);
-        if (names.isEmpty()) {
-            throw unsafe(userPath, "it names the workspace directory itself");
-        }
-        // The parent is resolved and checked; the last name is removed as it is, so a symlink goes, not its target.
-        Path parent = resolveReal(userPath, names.subList(0, names.size() - 1));
-        Path target = parent.resolve(names.get(names.size() - 1));
+        Path target = leafIn(userPath);
+        Path parent = target.getParent();
         lock.lock();
         try {
             BasicFileAttributes attrs = attributesOrNull(target);

@@ -23,10 +23,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.HashSet;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -241,18 +241,19 @@ public final class WorkspaceAllocator implements AutoCloseable {
     public int sweepOrphans() {
         checkOpen();
         Instant cutoff = clock.instant().minus(orphanGracePeriod);
-        Map<String, String> live = liveMappings();
+        Set<Mapping> live = liveMappings();
         int swept = 0;
         try {
             try (DirectoryStream<Path> claims = Files.newDirectoryStream(claimsDir)) {
                 for (Path file : claims) {
-                    Claim c = Claim.read(file);
+                    // A temporary file of a claim being written is never read as a claim.
+                    Claim c = file.getFileName().toString().startsWith(UserPaths.TEMP_PREFIX) ? null : Claim.read(file);
                     if (c == null) {
-                        // Allocation crashed before completing the claim, or a temp file of one.
+                        // Allocation crashed before completing the claim.
                         if (olderThan(file, cutoff)) {
                             Files.deleteIfExists(file);
                         }
-                    } else if (!c.token().equals(live.get(c.name())) && c.createdAt().isBefore(cutoff)
+                    } else if (!live.contains(new Mapping(c.name(), c.token())) && c.createdAt().isBefore(cutoff)
                             && releaseClaimed(c.name(), c.token())) {
                         swept++;
                     }
@@ -473,15 +474,16 @@ public final class WorkspaceAllocator implements AutoCloseable {
         return olderThan(dir, cutoff);
     }
 
-    private Map<String, String> liveMappings() {
-        Map<String, String> live = new HashMap<>();
+    /** Pairs, not a map by name: a stale session may still name a directory that a newer one now holds. */
+    private Set<Mapping> liveMappings() {
+        Set<Mapping> live = new HashSet<>();
         String cursor = null;
         do {
             SessionPage page = sessions.list(cursor, LISTING_PAGE);
             for (Session s : page.sessions()) {
                 Mapping m = Mapping.of(s);
                 if (m != null) {
-                    live.put(m.name(), m.token());
+                    live.add(m);
                 }
             }
             cursor = page.nextCursor();

@@ -267,6 +267,25 @@ class WorkspaceAllocatorTest {
         }
     }
 
+    @Test
+    void aStaleMappingInALiveSessionDoesNotHideTheNewerOwnerFromTheSweep() throws IOException {
+        Session first = newSession();
+        allocator.workspaceFor(first, "name");
+        assertThat(allocator.release(reload(first))).isTrue(); // first lives on, its mapping now stale
+        Session second = newSession();
+        Workspace current = allocator.workspaceFor(second, "name");
+        assertThat(current.name()).isEqualTo("name");
+        current.write("keep.txt", new byte[] {7});
+
+        clock.advance(Duration.ofHours(1));
+        assertThat(allocator.sweepOrphans()).isZero();
+        assertThat(current.read("keep.txt")).containsExactly(7);
+
+        // The stale session asks again: it gets a new directory, not the other session's.
+        Workspace renewed = allocator.workspaceFor(reload(first), "name");
+        assertThat(renewed.name()).isEqualTo("name_1");
+    }
+
     private void setOld(Path p) throws IOException {
         Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.from(clock.instant().minus(Duration.ofDays(1))));
     }

@@ -7,7 +7,6 @@ import dev.usher.session.SessionManager;
 import dev.usher.session.SessionPage;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
@@ -447,8 +446,8 @@ public final class WorkspaceAllocator implements AutoCloseable {
 
     private <T> T underReleaseLock(IoAction<T> action) throws IOException {
         releaseLock.lock();
-        try (FileChannel ch = FileChannel.open(releaseLockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock ignored = ch.lock()) {
+        try (FileChannel ch = FileChannel.open(releaseLockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ch.lock(); // released when the channel closes
             return action.run();
         } finally {
             releaseLock.unlock();

@@ -206,6 +206,33 @@ class WorkspaceAllocatorTest {
     }
 
     @Test
+    void concurrentReleasesRemoveOnlyTheReleasedWorkspaceWhileItsNameIsReallocated() throws Exception {
+        Session old = newSession();
+        allocator.workspaceFor(old, "contested");
+        Session mapped = reload(old);
+        List<Session> newcomers = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            newcomers.add(newSession());
+        }
+        try (WorkspaceAllocator second = allocator(b -> b)) {
+            List<Object> results = runConcurrently(40, i -> {
+                WorkspaceAllocator a = i % 2 == 0 ? allocator : second;
+                return i < 20 ? (Object) a.release(mapped) : a.workspaceFor(newcomers.get(i - 20), "contested");
+            });
+            assertThat(results.subList(0, 20)).filteredOn(Boolean.TRUE::equals).hasSize(1);
+            Set<Path> dirs = new HashSet<>();
+            for (Object o : results.subList(20, 40)) {
+                Workspace w = (Workspace) o;
+                assertThat(w.directory()).isDirectory();
+                dirs.add(w.directory());
+            }
+            assertThat(dirs).hasSize(20);
+            assertThat(workspaceDirs()).hasSize(20);
+            assertThat(claimCount()).isEqualTo(20);
+        }
+    }
+
+    @Test
     void releaseCanArchiveInsteadOfDeleting() throws IOException {
         Path archive = tmp.resolve("archive");
         try (WorkspaceAllocator archiving = allocator(b -> b.archiveTo(archive))) {

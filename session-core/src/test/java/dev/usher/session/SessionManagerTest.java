@@ -1,0 +1,188 @@
+package dev.usher.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.usher.session.memory.InMemorySessionStore;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class SessionManagerTest {
+
+    @Test
+    void idsAreUniqueUrlSafeAndCarry256Bits() {
+        Set<String> ids = new HashSet<>();
+        for (int i = 0; i < 10_000; i++) {
+            String id = SessionIds.generate();
+            assertThat(id).matches("[A-Za-z0-9_-]{43}");
+            assertThat(SessionIds.isWellFormed(id)).isTrue();
+            ids.add(id);
+        }
+        assertThat(ids).hasSize(10_000);
+        assertThat(SessionIds.BYTES * 8).isGreaterThanOrEqualTo(128);
+    }
+
+    @Test
+    void theSweeperThreadExpiresSessionsAndStopsOnClose() throws Exception {
+        TestClock clock = new TestClock();
+        CountDownLatch expired = new CountDownLatch(1);
+        SessionManager m = SessionManager.builder(new InMemorySessionStore()).clock(clock)
+                .idleTimeout(Duration.ofMinutes(1)).sweepInterval(Duration.ofMillis(20))
+                .listener(new SessionListener() {
+                    @Override
+                    public void ended(Session session, EndReason reason) {
+                        if (reason == EndReason.EXPIRED) {
+                            expired.countDown();
+                        }
+                    }
+                }).build();
+        m.create(null, Map.of());
+        assertThat(sweeperThreads()).isEqualTo(1);
+        clock.advance(Duration.ofMinutes(2));
+        assertThat(expired.await(30, TimeUnit.SECONDS)).as("the sweeper delivered the expiry").isTrue();
+        m.close();
+        assertThat(sweeperThreads()).isZero();
+        assertThatThrownBy(() -> m.find(SessionIds.generate())).isInstanceOf(IllegalStateException.class);
+        m.close(); // idempotent
+    }
+
+    private static long sweeperThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("usher-session-sweeper") && t.isAlive()).count();
+    }
+
+    @Test
+    void aFailingStoreDoesNotKillTheSweeper() throws Exception {
+        TestClock clock = new TestClock();
+        CountDownLatch sweptAfterFailure = new CountDownLatch(1);
+        InMemorySessionStore real = new InMemorySessionStore();
+        int[] calls = new int[1];
+        SessionStore flaky = new ForwardingStore(real) {
+            @Override
+            public java.util.List<Session> removeExpired(java.time.Instant now, int limit) {
+                if (calls[0]++ == 0) {
+                    throw new StoreUnavailableException("store down (test)", new java.io.IOException("refused"));
+                }
+                java.util.List<Session> removed = super.removeExpired(now, limit);
+                if (!removed.isEmpty()) {
+                    sweptAfterFailure.countDown();
+                }
+                return removed;
+            }
+        };
+        try (SessionManager m = SessionManager.builder(flaky).clock(clock).idleTimeout(Duration.ofMinutes(1))
+                .sweepInterval(Duration.ofMillis(20)).build()) {
+            m.create(null, Map.of());
+            clock.advance(Duration.ofMinutes(2));
+            assertThat(sweptAfterFailure.await(30, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    @Test
+    void builderRejectsNonsenseNamingTheValue() {
+        SessionManager.Builder b = SessionManager.builder(new InMemorySessionStore());
+        assertThatThrownBy(() -> b.idleTimeout(Duration.ZERO)).hasMessageContaining("idleTimeout").hasMessageContaining("PT0S");
+        assertThatThrownBy(() -> b.touchThreshold(1.5)).hasMessageContaining("1.5");
+        assertThatThrownBy(() -> b.maxUpdateAttempts(0)).hasMessageContaining("0");
+        assertThatThrownBy(() -> b.maxSessionsPerOwner(0, OwnerLimitPolicy.REJECT)).hasMessageContaining("0");
+        assertThatThrownBy(() -> b.sweepBatchSize(-1)).hasMessageContaining("-1");
+        assertThatThrownBy(() -> new AttributeLimits(0, 1, 1, 1)).hasMessageContaining("maxNameLength");
+    }
+
+    @Test
+    void ownersAreValidated() {
+        try (SessionManager m = SessionManager.builder(new InMemorySessionStore()).sweepInterval(Duration.ZERO).build()) {
+            assertThatThrownBy(() -> m.create("", Map.of())).isInstanceOf(SessionLimitException.class);
+            assertThatThrownBy(() -> m.create("x".repeat(257), Map.of()))
+                    .isInstanceOf(SessionLimitException.class).hasMessageContaining("256");
+            assertThatThrownBy(() -> m.create("evil\r\nowner", Map.of()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("control character");
+            assertThatThrownBy(() -> m.create(null, Map.of("bad\nname", "v")))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("control character");
+            assertThat(m.stats().created()).isZero();
+        }
+    }
+
+    @Test
+    void sessionToStringNeverShowsTheWholeIdOrValues() {
+        String id = SessionIds.generate();
+        Session s = new Session(id, "alice", java.time.Instant.now(), java.time.Instant.now(), Duration.ofMinutes(1),
+                java.time.Instant.now().plusSeconds(60), 1, Map.of("secret", "hunter2"));
+        assertThat(s.toString()).doesNotContain(id).doesNotContain("hunter2").contains(id.substring(0, 6));
+    }
+
+    @Test
+    void theLockTableForgetsIdleKeys() throws Exception {
+        KeyedLocks locks = new KeyedLocks();
+        for (int i = 0; i < 1000; i++) {
+            try (KeyedLocks.Held held = locks.acquire("k" + i, 1_000_000, new boolean[1])) {
+                assertThat(held).isNotNull();
+            }
+        }
+        assertThat(locks.size()).isZero();
+    }
+
+    /** Forwards everything; tests override what they break. */
+    static class ForwardingStore implements SessionStore {
+        private final SessionStore d;
+
+        ForwardingStore(SessionStore d) {
+            this.d = d;
+        }
+
+        @Override
+        public java.util.Optional<Session> load(String id) {
+            return d.load(id);
+        }
+
+        @Override
+        public boolean insert(Session session) {
+            return d.insert(session);
+        }
+
+        @Override
+        public boolean replace(Session session, long expectedVersion) {
+            return d.replace(session, expectedVersion);
+        }
+
+        @Override
+        public boolean changeId(String oldId, Session renamed, long expectedVersion) {
+            return d.changeId(oldId, renamed, expectedVersion);
+        }
+
+        @Override
+        public java.util.Optional<Session> remove(String id) {
+            return d.remove(id);
+        }
+
+        @Override
+        public java.util.List<Session> removeExpired(java.time.Instant now, int limit) {
+            return d.removeExpired(now, limit);
+        }
+
+        @Override
+        public java.util.List<Session> findByOwner(String owner) {
+            return d.findByOwner(owner);
+        }
+
+        @Override
+        public SessionPage list(String cursor, int limit) {
+            return d.list(cursor, limit);
+        }
+
+        @Override
+        public long count() {
+            return d.count();
+        }
+
+        @Override
+        public void close() {
+            d.close();
+        }
+    }
+}

@@ -98,8 +98,12 @@ public final class WorkspaceAllocator implements AutoCloseable {
     private final Counters counters = new Counters();
     /** One instance per directory in this process, so that its quota counters and lock are shared. */
     private final ConcurrentHashMap<String, DirectoryWorkspace> open = new ConcurrentHashMap<>();
-    /** Serialises releases in this process; the file lock does it across processes. */
-    private final ReentrantLock releaseLock = new ReentrantLock();
+    /**
+     * Serialises releases on one root in this process, across all its allocators (a JVM may hold only one
+     * file lock on a file); the file lock does it across processes. One entry per root ever used.
+     */
+    private static final ConcurrentHashMap<Path, ReentrantLock> RELEASE_LOCKS = new ConcurrentHashMap<>();
+    private final ReentrantLock releaseLock;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private WorkspaceAllocator(Builder b, Path root, Path archiveDir) throws IOException {
@@ -108,6 +112,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
         this.claimsDir = Files.createDirectories(meta.resolve("claims"));
         this.trashDir = Files.createDirectories(meta.resolve("trash"));
         this.releaseLockFile = meta.resolve("release.lock");
+        this.releaseLock = RELEASE_LOCKS.computeIfAbsent(root, r -> new ReentrantLock());
         this.archiveDir = archiveDir;
         this.sessions = b.sessions;
         this.clock = b.clock;

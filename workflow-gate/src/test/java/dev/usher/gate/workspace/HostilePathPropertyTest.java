@@ -29,7 +29,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  * parent, dangling) and a regular file: whatever is accepted resolves inside, writes land inside, and
  * nothing outside ever changes.
  */
-class HostilePathProperties {
+class HostilePathPropertyTest {
     private static Path tmp;
     private static Path outside;
     private static SessionManager sessions;
@@ -82,7 +82,7 @@ class HostilePathProperties {
         return Combinators.combine(prefix, body, atom).as((p, b, last) -> p + b + last);
     }
 
-    @Property(tries = 1500)
+    @Property(tries = 1000)
     void everyAcceptedPathResolvesInsideTheWorkspace(@ForAll("hostilePaths") String userPath) throws IOException {
         Path resolved;
         try {
@@ -102,7 +102,7 @@ class HostilePathProperties {
         assertThat(existing.toRealPath().startsWith(ws.directory())).as("real path of %s", existing).isTrue();
     }
 
-    @Property(tries = 400)
+    @Property(tries = 250)
     void writesLandInsideAndNothingOutsideChanges(@ForAll("hostilePaths") String userPath) throws IOException {
         try {
             ws.write(userPath, new byte[] {42});
@@ -124,7 +124,7 @@ class HostilePathProperties {
         }
     }
 
-    @Property(tries = 500)
+    @Property(tries = 300)
     void climbingAboveTheWorkspaceIsAlwaysRefused(
             @ForAll("names") List<String> names,
             @ForAll @IntRange(min = 1, max = 4) int extra,

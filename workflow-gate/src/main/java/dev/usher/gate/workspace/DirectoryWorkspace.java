@@ -285,6 +285,8 @@ final class DirectoryWorkspace implements Workspace {
             DurableFiles.commit(temp, target);
             bytes = bytesAfter;
             entries = entriesAfter;
+            // In the same step, or for a moment the write would count twice and refuse another writer.
+            ours.close();
         } finally {
             lock.unlock();
         }
@@ -490,6 +492,7 @@ final class DirectoryWorkspace implements Workspace {
             }
         }
 
+        /** Returns what is still held; idempotent. */
         @Override
         public void close() {
             lock.lock();

@@ -93,6 +93,19 @@ class WorkspaceAllocatorTest {
     }
 
     @Test
+    void theWorkspaceFollowsTheSessionThroughAnIdChange() {
+        Session s = newSession();
+        Workspace w = allocator.workspaceFor(s, "rotated");
+        Session renamed = sessions.changeId(s.id()).orElseThrow();
+
+        assertThat(allocator.workspaceFor(renamed, "other").directory()).isEqualTo(w.directory());
+        clock.advance(Duration.ofHours(1));
+        assertThat(allocator.sweepOrphans()).isZero();
+        assertThat(w.directory()).isDirectory();
+        assertThat(allocator.release(renamed)).isTrue();
+    }
+
+    @Test
     void sameNameGetsSuffixesAndCaseOnlyDifferencesDoNotCollide() throws IOException {
         List<String> names = new ArrayList<>();
         for (String suggestion : List.of("Report", "report", "REPORT", "Report", "report_1")) {

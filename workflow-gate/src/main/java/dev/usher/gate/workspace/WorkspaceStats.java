@@ -8,7 +8,8 @@ package dev.usher.gate.workspace;
  * @param raceLosses         fresh directories given back because another thread or instance recorded
  *                           one for the same session first
  * @param released           workspaces deleted or archived by {@code release} or the sweep
- * @param orphansSwept       of those, the ones the orphan sweep found (no live session maps to them)
+ * @param orphansSwept       removed by the orphan sweep: workspaces no live session maps to (also counted
+ *                           in {@code released}) and empty directories an allocation left half-made
  * @param writes             successful writes
  * @param quotaRejections    writes refused by a quota
  * @param unsafePaths        user paths refused as unsafe

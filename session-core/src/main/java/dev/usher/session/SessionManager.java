@@ -277,6 +277,33 @@ public final class SessionManager implements AutoCloseable {
      * @return the session under its new id, or empty if it does not exist or has expired
      */
     public Optional<Session> changeId(String id) {
+        return rotate(id, false, null);
+    }
+
+    /**
+     * Logs the session in as {@code owner}: moves it to a fresh id, as {@link #changeId}, and binds it to
+     * the owner in the same atomic step. The owner limit applies as in {@link #create}.
+     *
+     * @return the session under its new id, or empty if it does not exist or has expired
+     */
+    public Optional<Session> login(String id, String owner) {
+        Objects.requireNonNull(owner, "owner");
+        checkOwner(owner);
+        if (maxSessionsPerOwner <= 0) {
+            return rotate(id, true, owner);
+        }
+        try (KeyedLocks.Held ignored = lock(ownerLocks, "owner:" + owner, Duration.ofSeconds(30))) {
+            Instant now = clock.instant();
+            if (ownerLimitPolicy == OwnerLimitPolicy.REJECT && liveSessionsOf(owner, now).size() >= maxSessionsPerOwner) {
+                throw ownerLimitReached(owner);
+            }
+            Optional<Session> renamed = rotate(id, true, owner);
+            renamed.ifPresent(s -> enforceOwnerLimit(s, now));
+            return renamed;
+        }
+    }
+
+    private Optional<Session> rotate(String id, boolean setOwner, String owner) {
         checkOpen();
         if (!wellFormed(id)) {
             return Optional.empty();
@@ -289,8 +316,9 @@ public final class SessionManager implements AutoCloseable {
                     return Optional.empty();
                 }
                 Session current = loaded.get();
-                Session renamed = current.withId(SessionIds.generate()).withLastAccessedAt(now)
-                        .withVersion(current.version() + 1);
+                Session renamed = new Session(SessionIds.generate(), setOwner ? owner : current.owner(),
+                        current.createdAt(), now, current.idleTimeout(), current.absoluteExpiry(),
+                        current.version() + 1, current.attributes());
                 if (store.changeId(id, renamed, current.version())) {
                     for (SessionListener l : listeners) {
                         try {

@@ -320,6 +320,23 @@ public abstract class SessionStoreContract {
     }
 
     @Test
+    public void changeIdCanBindAnOwner() {
+        Session anonymous = newSession(null, Map.of("cart", "3 items"));
+        store.insert(anonymous);
+        Session loggedIn = new Session(SessionIds.generate(), "alice", anonymous.createdAt(), anonymous.lastAccessedAt(),
+                anonymous.idleTimeout(), anonymous.absoluteExpiry(), 2, anonymous.attributes());
+        assertThat(store.changeId(anonymous.id(), loggedIn, 1)).isTrue();
+        assertThat(store.findByOwner("alice")).containsExactly(loggedIn);
+        assertThat(store.load(loggedIn.id())).contains(loggedIn);
+
+        Session moved = new Session(SessionIds.generate(), "bob", loggedIn.createdAt(), loggedIn.lastAccessedAt(),
+                loggedIn.idleTimeout(), loggedIn.absoluteExpiry(), 3, loggedIn.attributes());
+        assertThat(store.changeId(loggedIn.id(), moved, 2)).isTrue();
+        assertThat(store.findByOwner("alice")).isEmpty();
+        assertThat(store.findByOwner("bob")).containsExactly(moved);
+    }
+
+    @Test
     public void changeIdWithAStaleVersionChangesNothing() {
         Session s = newSession("alice", Map.of("k", "v"));
         store.insert(s);
@@ -555,6 +572,22 @@ public abstract class SessionStoreContract {
         assertThat(manager.find(s.id())).isEmpty();
         assertThat(manager.find(renamed.id())).contains(renamed);
         assertThat(moves).containsExactly(s.id() + "->" + renamed.id());
+    }
+
+    @Test
+    public void loginRotatesTheIdAndBindsTheOwnerWithinTheLimit() {
+        SessionManager limited = managerOver(new NonClosingStore(store))
+                .maxSessionsPerOwner(1, OwnerLimitPolicy.END_OLDEST).build();
+        toClose.add(limited);
+        Session first = limited.login(limited.create(null, Map.of()).id(), "alice").orElseThrow();
+        Session anonymous = limited.create(null, Map.of("cart", "3 items"));
+        Session loggedIn = limited.login(anonymous.id(), "alice").orElseThrow();
+        assertThat(loggedIn.id()).isNotEqualTo(anonymous.id());
+        assertThat(loggedIn.owner()).isEqualTo("alice");
+        assertThat(loggedIn.attributes()).containsEntry("cart", "3 items");
+        assertThat(limited.find(anonymous.id())).isEmpty();
+        assertThat(limited.find(first.id())).as("the older login was ended by the limit").isEmpty();
+        assertThat(limited.findByOwner("alice")).containsExactly(loggedIn);
     }
 
     @Test

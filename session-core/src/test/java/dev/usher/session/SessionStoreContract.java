@@ -623,6 +623,12 @@ public abstract class SessionStoreContract {
                 Session renamed = manager.changeId(currentId.get()).orElseThrow();
                 currentId.set(renamed.id());
                 rotations++;
+                // Let a writer land on the new id before the next rotation: over a network a rotator that
+                // never pauses reaches each new id's lock first, and the writers never catch up.
+                int seen = applied.get();
+                while (applied.get() == seen && writersDone.getCount() > 0) {
+                    Thread.onSpinWait();
+                }
             }
             return rotations;
         }));

@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntFunction;
 import java.util.function.Supplier;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import redis.clients.jedis.AbstractPipeline;
@@ -294,31 +295,35 @@ public final class RedisSessionStore implements SessionStore {
 
     /**
      * Runs a script once per shard in one pipeline (one round trip per Redis node). If any server answers
-     * NOSCRIPT, the whole batch runs again with the sources, shard by shard: the scripts only read, or
+     * NOSCRIPT, the batch is sent once more with the sources ({@code EVAL}): the scripts only read, or
      * remove index members that point at nothing, so running one twice is harmless.
      */
-    private List<Object> onEveryShard(Script script, java.util.function.IntFunction<List<String>> keysOf,
-                                      java.util.function.IntFunction<List<String>> argsOf) {
-        List<Response<Object>> responses = new ArrayList<>(keys.shards());
-        try (AbstractPipeline pipeline = redis.pipelined()) {
-            for (int shard = 0; shard < keys.shards(); shard++) {
-                responses.add(pipeline.evalsha(script.sha1(), keysOf.apply(shard), argsOf.apply(shard)));
-            }
-            pipeline.sync();
-        }
-        List<Object> replies = new ArrayList<>(responses.size());
+    private List<Object> onEveryShard(Script script, IntFunction<List<String>> keysOf,
+                                      IntFunction<List<String>> argsOf) {
         try {
-            for (Response<Object> r : responses) {
-                replies.add(r.get());
-            }
+            return pipelined(script, keysOf, argsOf, false);
         } catch (JedisDataException e) {
             if (e.getMessage() == null || !e.getMessage().startsWith("NOSCRIPT")) {
                 throw e;
             }
-            replies.clear();
+            return pipelined(script, keysOf, argsOf, true);
+        }
+    }
+
+    private List<Object> pipelined(Script script, IntFunction<List<String>> keysOf,
+                                   IntFunction<List<String>> argsOf, boolean withSource) {
+        List<Response<Object>> responses = new ArrayList<>(keys.shards());
+        try (AbstractPipeline pipeline = redis.pipelined()) {
             for (int shard = 0; shard < keys.shards(); shard++) {
-                replies.add(script.run(redis, keysOf.apply(shard), argsOf.apply(shard)));
+                responses.add(withSource
+                        ? pipeline.eval(script.source(), keysOf.apply(shard), argsOf.apply(shard))
+                        : pipeline.evalsha(script.sha1(), keysOf.apply(shard), argsOf.apply(shard)));
             }
+            pipeline.sync();
+        }
+        List<Object> replies = new ArrayList<>(responses.size());
+        for (Response<Object> r : responses) {
+            replies.add(r.get());
         }
         return replies;
     }

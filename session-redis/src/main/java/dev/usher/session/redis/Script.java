@@ -30,7 +30,7 @@ final class Script {
      * KEYS: session, expiry, ids[, owner set]. ARGV: id, expiresAt, ttlAt, fields… (from 4).
      * 1 if inserted, 0 if the id is taken.
      */
-    static final Script INSERT = new Script("insert", WRITE_PRELUDE + """
+    static final Script INSERT = new Script(WRITE_PRELUDE + """
             if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
             write(KEYS[1], ARGV[1], ARGV[2], ARGV[3], KEYS[2], 4)
             redis.call('ZADD', KEYS[3], 0, ARGV[1])
@@ -43,7 +43,7 @@ final class Script {
      * fields… (from 6). 1 if replaced, 0 on a version conflict or when the session is gone. The old owner's
      * set is named from the prefix: it is in this shard's slot, but only known once the hash is read.
      */
-    static final Script REPLACE = new Script("replace", WRITE_PRELUDE + """
+    static final Script REPLACE = new Script(WRITE_PRELUDE + """
             if redis.call('HGET', KEYS[1], 'version') ~= ARGV[4] then return 0 end
             local old = redis.call('HGET', KEYS[1], 'owner')
             if old and ARGV[5] .. old ~= KEYS[3] then redis.call('SREM', ARGV[5] .. old, ARGV[1]) end
@@ -57,7 +57,7 @@ final class Script {
      * KEYS: session, expiry, ids. ARGV: id, owner key prefix[, expectedVersion]. The removed session's
      * fields (HGETALL), or an empty array when it is gone or, with a version given, at another version.
      */
-    static final Script REMOVE = new Script("remove", """
+    static final Script REMOVE = new Script("""
             local h = redis.call('HGETALL', KEYS[1])
             if #h == 0 then return h end
             if ARGV[3] and redis.call('HGET', KEYS[1], 'version') ~= ARGV[3] then return {} end
@@ -75,7 +75,7 @@ final class Script {
      * the same step as the hashes, so its score is the session's expiresAt: nothing to re-check. An entry
      * whose hash Redis already dropped (its TTL passed with no sweeper running) is cleaned and skipped.
      */
-    static final Script REMOVE_EXPIRED = new Script("removeExpired", """
+    static final Script REMOVE_EXPIRED = new Script("""
             local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
             local out = {}
             for _, id in ipairs(ids) do
@@ -97,7 +97,7 @@ final class Script {
      * KEYS: owner set. ARGV: session key prefix. The fields of every session in the set; members whose hash
      * Redis dropped by TTL are removed from the set on the way.
      */
-    static final Script FIND_BY_OWNER = new Script("findByOwner", """
+    static final Script FIND_BY_OWNER = new Script("""
             local out = {}
             for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
               local h = redis.call('HGETALL', ARGV[1] .. id)
@@ -110,7 +110,7 @@ final class Script {
      * KEYS: ids. ARGV: after ('' for the start), limit, session key prefix. Reply: the number of ids read,
      * the last id read ('' if none), then the fields of each session that still exists.
      */
-    static final Script LIST = new Script("list", """
+    static final Script LIST = new Script("""
             local min = '-'
             if ARGV[1] ~= '' then min = '(' .. ARGV[1] end
             local ids = redis.call('ZRANGEBYLEX', KEYS[1], min, '+', 'LIMIT', 0, tonumber(ARGV[2]))
@@ -122,22 +122,20 @@ final class Script {
             return out
             """);
 
-    private final String name;
     private final String source;
     private final String sha1;
 
-    private Script(String name, String source) {
-        this.name = name;
+    private Script(String source) {
         this.source = source;
         this.sha1 = sha1Hex(source);
     }
 
-    String name() {
-        return name;
-    }
-
     String sha1() {
         return sha1;
+    }
+
+    String source() {
+        return source;
     }
 
     /** One {@code EVALSHA}; a second call ({@code EVAL}) only when the server answers {@code NOSCRIPT}. */

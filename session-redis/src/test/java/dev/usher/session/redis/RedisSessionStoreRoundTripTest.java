@@ -42,6 +42,24 @@ class RedisSessionStoreRoundTripTest {
     void openStore() {
         store = RedisSessionStore.builder().uri(server.uri()).keyPrefix("rt:" + UUID.randomUUID() + ":").build();
         store.count(); // opens the pooled connection (its handshake is not what we count)
+        cacheEveryScript();
+    }
+
+    /**
+     * A server learns a script on its first use ({@code NOSCRIPT}, then {@code EVAL}); run each once, on
+     * keys of their own, so that the measurements below see the steady state. The flush test sees the rest.
+     */
+    private void cacheEveryScript() {
+        try (RedisSessionStore warm = RedisSessionStore.builder().uri(server.uri()).keyPrefix("rt-warm:").build()) {
+            Session s = session("warm");
+            warm.insert(s);
+            warm.replace(s.withVersion(2), 1);
+            warm.changeId(s.id(), session("warm").withVersion(3), 2);
+            warm.findByOwner("warm");
+            warm.list(null, 10);
+            warm.removeExpired(Instant.now().plus(Duration.ofDays(1)), 10);
+            warm.remove(s.id());
+        }
     }
 
     private record Sent(long roundTrips, Map<String, Long> commands) {
@@ -170,7 +188,8 @@ class RedisSessionStoreRoundTripTest {
 
         probe.scriptFlush();
         Sent byOwner = measure(() -> assertThat(store.findByOwner("nobody")).isEmpty());
-        assertThat(byOwner.of("eval")).as("the pipelined batch is re-run with sources").isEqualTo(16);
+        assertThat(byOwner.roundTrips()).as("the pipelined batch is sent again with sources").isEqualTo(2);
+        assertThat(byOwner.of("eval")).isEqualTo(16);
         Sent again = measure(() -> assertThat(store.findByOwner("nobody")).isEmpty());
         assertThat(again.of("eval")).isZero();
     }

@@ -5,6 +5,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.exceptions.JedisNoScriptException;
 
@@ -15,6 +17,8 @@ import redis.clients.jedis.exceptions.JedisNoScriptException;
  * script on that server for the next call. Every script touches keys of one hash tag only.
  */
 final class Script {
+    private static final Logger log = LoggerFactory.getLogger(Script.class);
+
     /** Stores the session's fields in its (emptied) hash, sets its TTL and its expiry index entry. */
     private static final String WRITE_PRELUDE = """
             local function write(key, id, expiresAt, ttlAt, expiryKey, from)
@@ -143,6 +147,8 @@ final class Script {
         try {
             return redis.evalsha(sha1, keys, args);
         } catch (JedisNoScriptException e) {
+            log.debug("script {} not cached on the server (restart, failover or SCRIPT FLUSH); sending its source",
+                    sha1);
             return redis.eval(source, keys, args);
         }
     }

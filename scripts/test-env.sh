@@ -30,6 +30,9 @@ ensure_packages() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   [[ -n $(pg_bin) ]] || missing+=(postgresql)
+  # The example's browser test drives Debian's Chromium through its chromedriver (no browser downloads).
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  [[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
   if ((${#missing[@]})); then
     log "installing ${missing[*]} with apt-get"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

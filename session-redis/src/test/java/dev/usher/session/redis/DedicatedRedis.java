@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -19,14 +20,24 @@ import redis.clients.jedis.Jedis;
 final class DedicatedRedis implements AutoCloseable {
     private final int port;
     private final Path dir;
+    private final List<String> extraArgs;
     private Process process;
 
     DedicatedRedis() throws IOException {
-        try (ServerSocket probe = new ServerSocket(0)) {
-            this.port = probe.getLocalPort();
-        }
+        this(freePort(), List.of());
+    }
+
+    DedicatedRedis(int port, List<String> extraArgs) throws IOException {
+        this.port = port;
+        this.extraArgs = List.copyOf(extraArgs);
         this.dir = Files.createTempDirectory("usher-redis-");
         start();
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket probe = new ServerSocket(0)) {
+            return probe.getLocalPort();
+        }
     }
 
     int port() {
@@ -44,10 +55,11 @@ final class DedicatedRedis implements AutoCloseable {
     /** Starts (or restarts, on the same port and data) the server and waits until it answers PING. */
     void start() throws IOException {
         String binary = System.getProperty("usher.test.redis.server", "redis-server");
-        process = new ProcessBuilder(List.of(binary, "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                "--dir", dir.toString(), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-                "--daemonize", "no", "--logfile", dir.resolve("redis.log").toString()))
-                .redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
+        List<String> command = new ArrayList<>(List.of(binary, "--port", Integer.toString(port), "--bind",
+                "127.0.0.1", "--dir", dir.toString(), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+                "--daemonize", "no", "--logfile", dir.resolve("redis.log").toString()));
+        command.addAll(extraArgs);
+        process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
         IOException last = null;
         for (int attempt = 0; attempt < 200; attempt++) {
             if (!process.isAlive()) {
@@ -106,7 +118,7 @@ final class DedicatedRedis implements AutoCloseable {
         }
     }
 
-    private static void sleepBriefly() {
+    static void sleepBriefly() {
         // Polling a process we just launched for readiness; there is nothing to wait on instead.
         try {
             Thread.sleep(25);

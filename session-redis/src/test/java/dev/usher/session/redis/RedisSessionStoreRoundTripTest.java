@@ -1,196 +1,34 @@
 package dev.usher.session.redis;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
-import dev.usher.session.Session;
-import dev.usher.session.SessionManager;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.UUID;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import redis.clients.jedis.Jedis;
 
-/**
- * Counts what each operation sends to Redis, on a server of this test's own (so no other client's traffic is
- * counted). Round trips are the server's {@code total_reads_processed}: one socket read per request the
- * client sends and waits for (a pipelined batch arrives in one read). Commands inside a Lua script are not
- * network reads, so they do not count; {@code INFO commandstats} shows which top-level command was sent.
- */
-class RedisSessionStoreRoundTripTest {
+/** Round trips per operation on a standalone Redis of this test's own. */
+class RedisSessionStoreRoundTripTest extends AbstractRoundTripTest {
     private static DedicatedRedis server;
-    private static Jedis probe;
-    private RedisSessionStore store;
+    private static List<Jedis> probes;
 
     @BeforeAll
     static void startServer() throws Exception {
         server = new DedicatedRedis();
-        probe = server.connect();
+        probes = List.of(server.connect());
     }
 
     @AfterAll
     static void stopServer() throws Exception {
-        probe.close();
+        probes.forEach(Jedis::close);
         server.close();
     }
 
-    @BeforeEach
-    void openStore() {
-        store = RedisSessionStore.builder().uri(server.uri()).keyPrefix("rt:" + UUID.randomUUID() + ":").build();
-        store.count(); // opens the pooled connection (its handshake is not what we count)
-        cacheEveryScript();
+    @Override
+    RedisSessionStore.Builder target() {
+        return RedisSessionStore.builder().uri(server.uri());
     }
 
-    /**
-     * A server learns a script on its first use ({@code NOSCRIPT}, then {@code EVAL}); run each once, on
-     * keys of their own, so that the measurements below see the steady state. The flush test sees the rest.
-     */
-    private void cacheEveryScript() {
-        try (RedisSessionStore warm = RedisSessionStore.builder().uri(server.uri()).keyPrefix("rt-warm:").build()) {
-            Session s = session("warm");
-            warm.insert(s);
-            warm.replace(s.withVersion(2), 1);
-            warm.changeId(s.id(), session("warm").withVersion(3), 2);
-            warm.findByOwner("warm");
-            warm.list(null, 10);
-            warm.removeExpired(Instant.now().plus(Duration.ofDays(1)), 10);
-            warm.remove(s.id());
-        }
-    }
-
-    private record Sent(long roundTrips, Map<String, Long> commands) {
-        long of(String command) {
-            return commands.getOrDefault(command, 0L);
-        }
-    }
-
-    private Sent measure(Runnable op) {
-        long readsBefore = reads();
-        Map<String, Long> before = commandCalls();
-        readsBefore += 1; // the commandstats INFO just sent
-        op.run();
-        long readsAfter = reads() - 1; // minus the read of this INFO itself
-        Map<String, Long> after = commandCalls();
-        Map<String, Long> delta = new HashMap<>();
-        after.forEach((cmd, calls) -> {
-            long d = calls - before.getOrDefault(cmd, 0L) - (cmd.equals("info") ? 2 : 0);
-            if (d != 0) {
-                delta.put(cmd, d);
-            }
-        });
-        return new Sent(readsAfter - readsBefore, delta);
-    }
-
-    private static long reads() {
-        for (String line : probe.info("stats").split("\r\n")) {
-            if (line.startsWith("total_reads_processed:")) {
-                return Long.parseLong(line.substring(line.indexOf(':') + 1));
-            }
-        }
-        throw new AssertionError("INFO stats has no total_reads_processed");
-    }
-
-    private static Map<String, Long> commandCalls() {
-        Map<String, Long> calls = new HashMap<>();
-        for (String line : probe.info("commandstats").split("\r\n")) {
-            if (line.startsWith("cmdstat_")) {
-                String name = line.substring("cmdstat_".length(), line.indexOf(':'));
-                String rest = line.substring(line.indexOf("calls=") + 6);
-                calls.put(name, Long.parseLong(rest.substring(0, rest.indexOf(','))));
-            }
-        }
-        return calls;
-    }
-
-    private static Session session(String owner) {
-        Instant now = Instant.now();
-        return new Session(UUID.randomUUID().toString().replace("-", "") + "0123456789a", owner, now, now,
-                Duration.ofMinutes(30), now.plus(Duration.ofHours(12)), 1, Map.of("k", "v"));
-    }
-
-    @Test
-    void measuringNothingCountsNothing() {
-        Sent sent = measure(() -> { });
-        assertThat(sent.roundTrips()).isZero();
-        assertThat(sent.commands()).isEmpty();
-    }
-
-    @Test
-    void loadInsertReplaceAndRemoveAreOneRoundTripEach() {
-        Session s = session("alice");
-
-        Sent insert = measure(() -> assertThat(store.insert(s)).isTrue());
-        assertThat(insert.roundTrips()).isEqualTo(1);
-        assertThat(insert.of("evalsha")).isEqualTo(1);
-        assertThat(insert.of("eval")).isZero();
-
-        Sent load = measure(() -> assertThat(store.load(s.id())).contains(s));
-        assertThat(load.roundTrips()).isEqualTo(1);
-        assertThat(load.commands()).containsOnly(Map.entry("hgetall", 1L));
-
-        Session touched = s.withLastAccessedAt(s.lastAccessedAt().plusSeconds(60)).withVersion(2);
-        Sent replace = measure(() -> assertThat(store.replace(touched, 1)).isTrue());
-        assertThat(replace.roundTrips()).isEqualTo(1);
-        assertThat(replace.of("evalsha")).isEqualTo(1);
-
-        Sent conflict = measure(() -> assertThat(store.replace(touched.withVersion(3), 1)).isFalse());
-        assertThat(conflict.roundTrips()).isEqualTo(1);
-
-        Sent remove = measure(() -> assertThat(store.remove(s.id())).contains(touched));
-        assertThat(remove.roundTrips()).isEqualTo(1);
-        assertThat(remove.of("evalsha")).isEqualTo(1);
-    }
-
-    @Test
-    void managerTouchIsALoadPlusOneWriteAndUpdateTheSame() {
-        SessionManager manager = SessionManager.builder(store).sweepInterval(Duration.ZERO).touchThreshold(0).build();
-        Session s = manager.create("bob", Map.of());
-        Sent touch = measure(() -> assertThat(manager.touch(s.id())).isPresent());
-        assertThat(touch.roundTrips()).as("touch = load + CAS write").isEqualTo(2);
-        Sent update = measure(() -> manager.update(s.id(), x -> x.withAttribute("n", "1")).orElseThrow());
-        assertThat(update.roundTrips()).as("update = load + CAS write").isEqualTo(2);
-        assertThat(update.commands()).containsEntry("hgetall", 1L).containsEntry("evalsha", 1L);
-        manager.close();
-    }
-
-    @Test
-    void changeIdIsTwoRoundTripsAndListingsArePipelined() {
-        Session s = session("carol");
-        store.insert(s);
-        Session renamed = session("carol").withVersion(2);
-        Sent change = measure(() -> assertThat(store.changeId(s.id(), renamed, 1)).isTrue());
-        assertThat(change.roundTrips()).isEqualTo(2);
-
-        Sent byOwner = measure(() -> assertThat(store.findByOwner("carol")).containsExactly(renamed));
-        assertThat(byOwner.roundTrips()).as("one pipeline over all shards").isEqualTo(1);
-        assertThat(byOwner.of("evalsha")).isEqualTo(16);
-
-        Sent count = measure(() -> assertThat(store.count()).isEqualTo(1));
-        assertThat(count.roundTrips()).isEqualTo(1);
-    }
-
-    @Test
-    void afterScriptFlushTheFirstCallOfAScriptResendsItsSourceOnce() {
-        Session a = session(null);
-        Session b = session(null);
-        probe.scriptFlush();
-        Sent first = measure(() -> assertThat(store.insert(a)).isTrue());
-        assertThat(first.roundTrips()).as("EVALSHA answered NOSCRIPT, then EVAL").isEqualTo(2);
-        assertThat(first.of("eval")).isEqualTo(1);
-        Sent second = measure(() -> assertThat(store.insert(b)).isTrue());
-        assertThat(second.roundTrips()).isEqualTo(1);
-        assertThat(second.of("eval")).isZero();
-        assertThat(store.load(a.id())).contains(a);
-
-        probe.scriptFlush();
-        Sent byOwner = measure(() -> assertThat(store.findByOwner("nobody")).isEmpty());
-        assertThat(byOwner.roundTrips()).as("the pipelined batch is sent again with sources").isEqualTo(2);
-        assertThat(byOwner.of("eval")).isEqualTo(16);
-        Sent again = measure(() -> assertThat(store.findByOwner("nobody")).isEmpty());
-        assertThat(again.of("eval")).isZero();
+    @Override
+    List<Jedis> probes() {
+        return probes;
     }
 }

@@ -9,7 +9,7 @@ import java.util.zip.CRC32;
  * its index entries atomically, on a single Redis and on a Redis Cluster alike:
  *
  * <pre>
- *   &lt;prefix&gt;{&lt;shard&gt;}:s:&lt;id&gt;       hash: the session (metadata fields, attributes as "a:&lt;name&gt;")
+ *   &lt;prefix&gt;{&lt;shard&gt;}:s:&lt;id&gt;       hash: the session (metadata, attributes as "a:&lt;name&gt;")
  *   &lt;prefix&gt;{&lt;shard&gt;}:expiry        sorted set: id scored by expiresAt (epoch millis)
  *   &lt;prefix&gt;{&lt;shard&gt;}:ids           sorted set: id with score 0, for paging in id order
  *   &lt;prefix&gt;{&lt;shard&gt;}:o:&lt;owner&gt;     set: ids of the owner's sessions in this shard

@@ -11,7 +11,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -56,6 +55,11 @@ import redis.clients.jedis.util.JedisURIHelper;
  * }</pre>
  */
 public final class RedisSessionStore implements SessionStore {
+    /** Server errors that mean "not now" rather than "never": loading, failover, cluster reconfiguration. */
+    private static final List<String> TRANSIENT_ERRORS = List.of(
+            "LOADING", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY", "NOREPLICAS");
+    /** Latest TTL the store sets: far from where Redis's millisecond arithmetic could overflow. */
+    private static final long MAX_TTL_AT = Instant.parse("9999-12-31T23:59:59Z").toEpochMilli();
 
     private final UnifiedJedis redis;
     private final boolean ownsClient;
@@ -336,11 +340,8 @@ public final class RedisSessionStore implements SessionStore {
     private long ttlAt(Session session) {
         long floor = System.currentTimeMillis() + graceMillis;
         long wanted = saturatedAdd(session.expiresAt().toEpochMilli(), graceMillis);
-        // Redis keeps expiry times as milliseconds it must add to; stay far from overflowing them.
         return Math.min(Math.max(wanted, floor), MAX_TTL_AT);
     }
-
-    private static final long MAX_TTL_AT = Instant.parse("9999-12-31T23:59:59Z").toEpochMilli();
 
     private static long saturatedAdd(long a, long b) {
         long r = a + b;
@@ -364,7 +365,6 @@ public final class RedisSessionStore implements SessionStore {
         }
     }
 
-    /** Server errors that mean "not now" rather than "never": loading, failover, cluster reconfiguration. */
     private static boolean isTransient(JedisDataException e) {
         String m = e.getMessage();
         if (m == null) {
@@ -377,9 +377,6 @@ public final class RedisSessionStore implements SessionStore {
         }
         return false;
     }
-
-    private static final List<String> TRANSIENT_ERRORS = List.of(
-            "LOADING", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY", "NOREPLICAS");
 
     /**
      * Builds a {@link RedisSessionStore}. Exactly one of {@link #client}, {@link #uri} and

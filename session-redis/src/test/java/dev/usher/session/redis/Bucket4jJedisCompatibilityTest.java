@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.JedisPool;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.RedisClusterClient;
@@ -53,8 +54,8 @@ class Bucket4jJedisCompatibilityTest {
     void jedisPool() {
         String prefix = RedisTestSupport.uniquePrefix("bucket4j-pool");
         URI uri = URI.create(RedisTestSupport.standaloneUri());
-        try (JedisPool pool = new JedisPool(new HostAndPort(uri.getHost(), uri.getPort()), 
-                redis.clients.jedis.DefaultJedisClientConfig.builder().build())) {
+        try (JedisPool pool = new JedisPool(new HostAndPort(uri.getHost(), uri.getPort()),
+                DefaultJedisClientConfig.builder().build())) {
             assertBucketEnforcesItsLimit(Bucket4jJedis.casBasedBuilder(pool), prefix);
         } finally {
             RedisTestSupport.deleteStandaloneKeys(prefix);

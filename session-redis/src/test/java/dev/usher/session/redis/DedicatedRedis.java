@@ -59,7 +59,8 @@ final class DedicatedRedis implements AutoCloseable {
                 "127.0.0.1", "--dir", dir.toString(), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
                 "--daemonize", "no", "--logfile", dir.resolve("redis.log").toString()));
         command.addAll(extraArgs);
-        process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
+        process = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("stdout.log").toFile()).start();
         IOException last = null;
         for (int attempt = 0; attempt < 200; attempt++) {
             if (!process.isAlive()) {

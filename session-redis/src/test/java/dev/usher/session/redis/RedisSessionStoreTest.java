@@ -7,6 +7,7 @@ import dev.usher.session.Session;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -44,6 +45,26 @@ class RedisSessionStoreTest {
             }
             assertThat(store.findByOwner("own{er}")).isEmpty();
             assertThat(store.count()).isZero();
+        }
+    }
+
+    @Test
+    void sessionsWithMoreFieldsThanOneScriptCallCanUnpackRoundTrip() {
+        // The write script sends fields to HSET in chunks; 1,500 attributes take two chunks.
+        Map<String, String> many = new HashMap<>();
+        for (int i = 0; i < 1_500; i++) {
+            many.put("attr-" + i, "value-" + i);
+        }
+        Session s = session("many-fields", null, Instant.now()).withAttributes(many);
+        try (RedisSessionStore store = RedisSessionStore.builder().uri(RedisTestSupport.standaloneUri())
+                .keyPrefix(prefix).build()) {
+            assertThat(store.insert(s)).isTrue();
+            assertThat(store.load(s.id())).contains(s);
+            Map<String, String> fewer = new HashMap<>(many);
+            fewer.keySet().removeIf(name -> name.endsWith("7"));
+            Session next = s.withAttributes(fewer).withVersion(2);
+            assertThat(store.replace(next, 1)).isTrue();
+            assertThat(store.load(s.id())).contains(next);
         }
     }
 

@@ -196,14 +196,19 @@ abstract class AbstractRoundTripTest {
     @Test
     void afterScriptFlushTheFirstCallOfAScriptResendsItsSourceOnce() {
         Session a = session(null);
+        KeyLayout layout = new KeyLayout("any:", 16);
         Session b = session(null);
+        while (layout.shardOf(b.id()) != layout.shardOf(a.id())) {
+            b = session(null); // the same shard, so on a cluster the same node, whose cache the first call filled
+        }
+        Session second = b;
         probes.forEach(Jedis::scriptFlush);
         Sent first = measure(() -> assertThat(store.insert(a)).isTrue());
         assertThat(first.roundTrips()).as("EVALSHA answered NOSCRIPT, then EVAL").isEqualTo(2);
         assertThat(first.of("eval")).isEqualTo(1);
-        Sent second = measure(() -> assertThat(store.insert(b)).isTrue());
-        assertThat(second.roundTrips()).isEqualTo(1);
-        assertThat(second.of("eval")).isZero();
+        Sent again = measure(() -> assertThat(store.insert(second)).isTrue());
+        assertThat(again.roundTrips()).isEqualTo(1);
+        assertThat(again.of("eval")).isZero();
         assertThat(store.load(a.id())).contains(a);
 
         probes.forEach(Jedis::scriptFlush);
@@ -211,7 +216,7 @@ abstract class AbstractRoundTripTest {
         assertThat(byOwner.roundTrips()).as("the pipelined batch is sent again with sources, per node")
                 .isBetween(2L, 2L * probes.size());
         assertThat(byOwner.of("eval")).isEqualTo(16);
-        Sent again = measure(() -> assertThat(store.findByOwner("nobody")).isEmpty());
-        assertThat(again.of("eval")).isZero();
+        Sent byOwnerAgain = measure(() -> assertThat(store.findByOwner("nobody")).isEmpty());
+        assertThat(byOwnerAgain.of("eval")).isZero();
     }
 }

@@ -51,6 +51,7 @@ class Bucket4jJedisCompatibilityTest {
     }
 
     @Test
+    @SuppressWarnings("deprecation") // JedisPool is deprecated in Jedis 7, but it is one of Bucket4j's entry points
     void jedisPool() {
         String prefix = RedisTestSupport.uniquePrefix("bucket4j-pool");
         URI uri = URI.create(RedisTestSupport.standaloneUri());

@@ -62,14 +62,20 @@ final class DedicatedCluster implements AutoCloseable {
         InetAddress loopback = InetAddress.getLoopbackAddress();
         for (int attempt = 0; attempt < 100; attempt++) {
             int port = ThreadLocalRandom.current().nextInt(20_000, 30_000);
-            try (ServerSocket a = new ServerSocket(port, 1, loopback);
-                 ServerSocket b = new ServerSocket(port + 10_000, 1, loopback)) {
+            if (bindable(port, loopback) && bindable(port + 10_000, loopback)) {
                 return port;
-            } catch (IOException taken) {
-                // try another
             }
         }
         throw new IOException("no free port pair (p, p+10000) found");
+    }
+
+    private static boolean bindable(int port, InetAddress address) {
+        try {
+            new ServerSocket(port, 1, address).close();
+            return true;
+        } catch (IOException taken) {
+            return false;
+        }
     }
 
     Set<HostAndPort> seeds() {
@@ -81,7 +87,7 @@ final class DedicatedCluster implements AutoCloseable {
     }
 
     @Override
-    public void close() throws IOException, InterruptedException {
+    public void close() throws IOException {
         for (DedicatedRedis n : nodes) {
             n.close();
         }

@@ -106,13 +106,18 @@ final class DedicatedRedis implements AutoCloseable {
     }
 
     @Override
-    public void close() throws IOException, InterruptedException {
-        if (process.isAlive()) {
-            thaw();
-            process.destroy();
-            if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                kill9();
+    public void close() throws IOException {
+        try {
+            if (process.isAlive()) {
+                thaw();
+                process.destroy();
+                if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                    kill9();
+                }
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
         }
         try (Stream<Path> files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

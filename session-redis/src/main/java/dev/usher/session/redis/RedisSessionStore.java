@@ -38,8 +38,8 @@ import redis.clients.jedis.util.JedisURIHelper;
  * <p>Thread-safe: one store per process and prefix, shared by all threads. A store built from a
  * {@linkplain Builder#uri URI} or {@linkplain Builder#clusterNodes cluster nodes} owns its client and closes
  * it in {@link #close()}; a store given a {@linkplain Builder#client client} leaves that client to the host.
- * Every method blocks on network I/O, bounded by the {@linkplain Builder#timeout timeout} of an owned client
- * (a host's client brings its own timeouts), and holds no monitor while doing so. When Redis cannot be
+ * Every method blocks on network I/O, each step bounded by the {@linkplain Builder#timeout timeout} of an
+ * owned client (a host's client brings its own timeouts), and holds no monitor while doing so. When Redis cannot be
  * reached or does not answer in time, methods throw {@link StoreUnavailableException} with the Jedis
  * exception as its cause; the store reconnects by itself once Redis is back.
  *
@@ -471,8 +471,10 @@ public final class RedisSessionStore implements SessionStore {
         }
 
         /**
-         * Bound on every call of an owned client (default 2 s): connect timeout, socket read timeout, the wait
-         * for a pooled connection and, on a cluster, the total time spent on retries and redirections.
+         * Bound on each network step of an owned client (default 2 s): the connect timeout, the socket read
+         * timeout, the wait for a pooled connection and, on a cluster, the time spent on retries and
+         * redirections. A call that must wait for a connection and then for a silent server can take about
+         * twice as long before it fails.
          */
         public Builder timeout(Duration timeout) {
             Objects.requireNonNull(timeout, "timeout");

@@ -56,12 +56,16 @@ run_as() {
 alive() { [[ -f $1 ]] && kill -0 "$(head -n1 "$1")" 2>/dev/null; }
 
 start_pg() {
-  local bin user dir=$state/pg
+  local bin user dir
   bin=$(pg_bin); user=$(pg_user)
   if alive "$state/pg.pid"; then log "postgres already running"; return; fi
+  # The cluster lives outside the checkout: the postgres user may not be able to reach a clone under
+  # /root. A fresh cluster per start keeps runs independent.
+  dir=${USHER_PG_DIR:-/tmp/usher-test-pg-$PG_PORT}
+  rm -rf "$dir"
   mkdir -p "$dir"
-  chown "$user" "$dir" "$state" 2>/dev/null || true
-  chmod 755 "$state"
+  chown "$user" "$dir" 2>/dev/null || true
+  echo "$dir" >"$state/pg.dir"
   if [[ ! -f $dir/data/PG_VERSION ]]; then
     run_as "$user" "$bin/initdb" -D "$dir/data" -U usher -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || run_as "$user" "$bin/initdb" -D "$dir/data" -U usher -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1

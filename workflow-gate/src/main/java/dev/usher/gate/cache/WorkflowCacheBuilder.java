@@ -1,0 +1,132 @@
+package dev.usher.gate.cache;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import com.github.benmanes.caffeine.cache.Weigher;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Configures and builds a {@link WorkflowCache}. A size bound is required: either
+ * {@link #maximumSize(long)} or {@link #maximumWeight(long, Weigher)}; everything else has a default.
+ *
+ * <p>Not thread-safe; use it from one thread, then share the cache it builds. Every setter validates at
+ * once and throws {@link IllegalArgumentException} or {@link IllegalStateException} naming the bad value.
+ *
+ * @param <K> the key type
+ * @param <V> the value type
+ */
+public final class WorkflowCacheBuilder<K, V> {
+    static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(30);
+
+    final WorkflowLoader<K, V> loader;
+    long maximumSize = -1;
+    long maximumWeight = -1;
+    Weigher<? super K, ? super V> weigher;
+    Duration expireAfterAccess;
+    Duration expireAfterWrite;
+    ValueCloser<? super V> closer = ValueCloser.autoCloseable();
+    Ticker ticker = Ticker.systemTicker();
+    Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
+
+    WorkflowCacheBuilder(WorkflowLoader<K, V> loader) {
+        this.loader = Objects.requireNonNull(loader, "loader");
+    }
+
+    /**
+     * At most this many idle values are kept (leased values do not count and are never evicted); beyond
+     * it, Window TinyLFU picks the idle value to evict. Zero keeps none: a value is closed as soon as its
+     * last lease closes.
+     */
+    public WorkflowCacheBuilder<K, V> maximumSize(long maximumSize) {
+        checkNoBound();
+        if (maximumSize < 0) {
+            throw new IllegalArgumentException("maximum size must be >= 0, was " + maximumSize);
+        }
+        this.maximumSize = maximumSize;
+        return this;
+    }
+
+    /**
+     * The idle values' weights, as given by {@code weigher} when a value becomes idle, add up to at most
+     * {@code maximumWeight}. Use it when values differ a lot in cost (e.g. GPU memory in MiB).
+     */
+    public WorkflowCacheBuilder<K, V> maximumWeight(long maximumWeight, Weigher<? super K, ? super V> weigher) {
+        checkNoBound();
+        if (maximumWeight < 0) {
+            throw new IllegalArgumentException("maximum weight must be >= 0, was " + maximumWeight);
+        }
+        this.maximumWeight = maximumWeight;
+        this.weigher = Objects.requireNonNull(weigher, "weigher");
+        return this;
+    }
+
+    /** An idle value is removed and closed once it has not been leased for this long. Default: never. */
+    public WorkflowCacheBuilder<K, V> expireAfterAccess(Duration idle) {
+        this.expireAfterAccess = positive("expire after access", idle, this.expireAfterAccess);
+        return this;
+    }
+
+    /**
+     * Maximum age: a value is removed and closed once this long has passed since it was created; a value
+     * leased at that moment is removed when its last lease closes. Default: never.
+     */
+    public WorkflowCacheBuilder<K, V> expireAfterWrite(Duration maximumAge) {
+        this.expireAfterWrite = positive("expire after write", maximumAge, this.expireAfterWrite);
+        return this;
+    }
+
+    /** How a value is closed. Default: {@link ValueCloser#autoCloseable()}. */
+    public WorkflowCacheBuilder<K, V> closer(ValueCloser<? super V> closer) {
+        this.closer = Objects.requireNonNull(closer, "closer");
+        return this;
+    }
+
+    /** The time source for expiry and creation time. Default: {@link Ticker#systemTicker()}. */
+    public WorkflowCacheBuilder<K, V> ticker(Ticker ticker) {
+        this.ticker = Objects.requireNonNull(ticker, "ticker");
+        return this;
+    }
+
+    /** How long {@link WorkflowCache#close()} waits for open leases. Default: 30 seconds. */
+    public WorkflowCacheBuilder<K, V> closeTimeout(Duration timeout) {
+        Objects.requireNonNull(timeout, "closeTimeout");
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("close timeout must be >= 0, was " + timeout);
+        }
+        this.closeTimeout = timeout;
+        return this;
+    }
+
+    /**
+     * Builds the cache and starts its two threads (maintenance/expiry and closer), which
+     * {@link WorkflowCache#close()} stops.
+     *
+     * @throws IllegalStateException if neither a maximum size nor a maximum weight was set
+     */
+    public WorkflowCache<K, V> build() {
+        if (maximumSize < 0 && maximumWeight < 0) {
+            throw new IllegalStateException("a maximum size or a maximum weight is required");
+        }
+        return new DefaultWorkflowCache<>(this);
+    }
+
+    private void checkNoBound() {
+        if (maximumSize >= 0) {
+            throw new IllegalStateException("maximum size was already set to " + maximumSize);
+        }
+        if (maximumWeight >= 0) {
+            throw new IllegalStateException("maximum weight was already set to " + maximumWeight);
+        }
+    }
+
+    private static Duration positive(String what, Duration value, Duration previous) {
+        Objects.requireNonNull(value, what);
+        if (previous != null) {
+            throw new IllegalStateException(what + " was already set to " + previous);
+        }
+        if (value.isNegative() || value.isZero()) {
+            throw new IllegalArgumentException(what + " must be positive, was " + value);
+        }
+        return value;
+    }
+}

@@ -1,0 +1,160 @@
+package dev.usher.gate.ratelimit;
+
+import io.github.bucket4j.Bandwidth;
+import io.github.bucket4j.BucketConfiguration;
+import io.github.bucket4j.ConfigurationBuilder;
+import io.github.bucket4j.ConsumptionProbe;
+import io.github.bucket4j.VerboseResult;
+import io.github.bucket4j.distributed.proxy.ProxyManager;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.zip.CRC32;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The {@link RateLimiter} implementation: local buckets, or a shared store with a store-down policy. */
+final class DefaultRateLimiter implements RateLimiter {
+    private static final Logger log = LoggerFactory.getLogger(DefaultRateLimiter.class);
+    static final int MAXIMUM_KEY_LENGTH = 256;
+
+    private final String name;
+    private final List<Limit> limits;
+    private final long smallestQuota;
+    private final BucketConfiguration configuration;
+    private final ProxyManager<String> shared;
+    private final String sharedKeyPrefix;
+    private final StoreDownPolicy storeDownPolicy;
+    private final Duration storeDownRetryAfter;
+    /** The buckets in local mode, or the fallback buckets in shared mode (only used while the store is down). */
+    private final LocalBuckets local;
+
+    private final AtomicBoolean storeDown = new AtomicBoolean();
+    private final LongAdder allowed = new LongAdder();
+    private final LongAdder denied = new LongAdder();
+    private final LongAdder storeFailures = new LongAdder();
+    private final LongAdder degraded = new LongAdder();
+
+    DefaultRateLimiter(RateLimiterBuilder b) {
+        this.name = b.name;
+        this.limits = List.copyOf(b.limits);
+        this.smallestQuota = limits.stream().mapToLong(Limit::quota).min().orElseThrow();
+        ConfigurationBuilder config = BucketConfiguration.builder();
+        for (Limit limit : limits) {
+            config.addLimit(Bandwidth.builder()
+                    .capacity(limit.quota())
+                    .refillGreedy(limit.quota(), limit.window())
+                    .id(limit.name())
+                    .build());
+        }
+        this.configuration = config.build();
+        this.shared = b.shared;
+        // The limits' fingerprint is part of the key: a store keeps a bucket's configuration from its
+        // creation, so after a change of limits the old buckets would go on with the old ones (and a
+        // different number of limits would not even line up). New limits, new buckets.
+        this.sharedKeyPrefix = "usher:rl:" + name + ":" + fingerprint(limits) + ":";
+        this.storeDownPolicy = b.storeDownPolicy;
+        this.storeDownRetryAfter = b.storeDownRetryAfter;
+        this.local = new LocalBuckets(configuration, b.maximumKeys, b.ticker);
+    }
+
+    @Override
+    public Decision tryAcquire(String key, long tokens) {
+        if (key == null) {
+            throw new NullPointerException("key");
+        }
+        if (key.isEmpty() || key.length() > MAXIMUM_KEY_LENGTH) {
+            throw new IllegalArgumentException("rate limiter '" + name + "': key length must be 1 to "
+                    + MAXIMUM_KEY_LENGTH + ", was " + key.length());
+        }
+        if (tokens < 1 || tokens > smallestQuota) {
+            throw new IllegalArgumentException("rate limiter '" + name + "': tokens must be 1 to " + smallestQuota
+                    + " (the smallest quota), was " + tokens);
+        }
+        Decision decision = shared == null ? fromProbe(local.tryConsume(key, tokens), false) : sharedDecision(key, tokens);
+        (decision.allowed() ? allowed : denied).increment();
+        return decision;
+    }
+
+    private Decision sharedDecision(String key, long tokens) {
+        VerboseResult<ConsumptionProbe> result;
+        try {
+            result = shared.builder().build(sharedKey(key), () -> configuration)
+                    .asVerbose()
+                    .tryConsumeAndReturnRemaining(tokens);
+        } catch (RuntimeException e) {
+            storeFailures.increment();
+            degraded.increment();
+            if (storeDown.compareAndSet(false, true)) {
+                log.warn("rate limiter '{}': shared store unreachable, deciding by {} until it is back",
+                        name, storeDownPolicy, e);
+            } else {
+                log.debug("rate limiter '{}': shared store still unreachable", name, e);
+            }
+            return switch (storeDownPolicy) {
+                case FAIL_OPEN -> new Decision(true, 0, Duration.ZERO, Duration.ZERO, List.of(), true);
+                case FAIL_CLOSED -> new Decision(false, 0, storeDownRetryAfter, Duration.ZERO, List.of(), true);
+                case LOCAL_FALLBACK -> fromProbe(local.tryConsume(key, tokens), true);
+            };
+        }
+        if (storeDown.compareAndSet(true, false)) {
+            log.info("rate limiter '{}': shared store reachable again", name);
+        }
+        return fromProbe(result, false);
+    }
+
+    private Decision fromProbe(VerboseResult<ConsumptionProbe> result, boolean degradedDecision) {
+        ConsumptionProbe probe = result.getValue();
+        long[] perLimit = result.getDiagnostics().getAvailableTokensPerEachBandwidth();
+        List<Decision.LimitState> states = new ArrayList<>(limits.size());
+        for (int i = 0; i < limits.size(); i++) {
+            Limit limit = limits.get(i);
+            long available = Math.max(0, Math.min(limit.quota(), perLimit[i]));
+            // Greedy refill: the missing tokens come back at quota per window.
+            double missingShare = (double) (limit.quota() - available) / limit.quota();
+            long resetNanos = (long) Math.ceil(missingShare * limit.window().toNanos());
+            states.add(new Decision.LimitState(limit, available, Duration.ofNanos(resetNanos)));
+        }
+        Duration retryAfter = probe.isConsumed() ? Duration.ZERO : Duration.ofNanos(probe.getNanosToWaitForRefill());
+        Duration untilFull = Duration.ofNanos(result.getDiagnostics().calculateFullRefillingTime());
+        return new Decision(probe.isConsumed(), Math.max(0, probe.getRemainingTokens()), retryAfter, untilFull,
+                states, degradedDecision);
+    }
+
+    static String fingerprint(List<Limit> limits) {
+        CRC32 crc = new CRC32();
+        for (Limit limit : limits) {
+            crc.update((limit.name() + "=" + limit.quota() + "/" + limit.window().getSeconds() + ";")
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+        return String.format("%08x", crc.getValue());
+    }
+
+    /** The key of {@code key}'s bucket in the shared store. */
+    String sharedKey(String key) {
+        return sharedKeyPrefix + key;
+    }
+
+    @Override
+    public List<Limit> limits() {
+        return limits;
+    }
+
+    @Override
+    public RateLimiterStats stats() {
+        return new RateLimiterStats(allowed.sum(), denied.sum(), storeFailures.sum(), degraded.sum(), local.size());
+    }
+
+    /** The local buckets (tests). */
+    LocalBuckets localBuckets() {
+        return local;
+    }
+
+    @Override
+    public String toString() {
+        return "RateLimiter[" + name + ", " + limits + (shared == null ? ", local]" : ", shared, " + storeDownPolicy + "]");
+    }
+}

@@ -1,0 +1,123 @@
+package dev.usher.gate.ratelimit;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.github.bucket4j.distributed.proxy.ProxyManager;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * Configures and builds a {@link RateLimiter}. At least one {@link #limit} is required; everything else has
+ * a default. Without {@link #shared} the buckets live in this process.
+ *
+ * <p>Not thread-safe; use it from one thread, then share the limiter it builds. Every setter validates at
+ * once and throws {@link IllegalArgumentException} or {@link IllegalStateException} naming the bad value.
+ */
+public final class RateLimiterBuilder {
+    static final long DEFAULT_MAXIMUM_KEYS = 100_000;
+    static final Duration DEFAULT_STORE_DOWN_RETRY_AFTER = Duration.ofSeconds(1);
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+    final List<Limit> limits = new ArrayList<>();
+    String name = "default";
+    long maximumKeys = DEFAULT_MAXIMUM_KEYS;
+    Ticker ticker = Ticker.systemTicker();
+    ProxyManager<String> shared;
+    StoreDownPolicy storeDownPolicy = StoreDownPolicy.LOCAL_FALLBACK;
+    Duration storeDownRetryAfter = DEFAULT_STORE_DOWN_RETRY_AFTER;
+
+    RateLimiterBuilder() {
+    }
+
+    /** Adds a limit; a request is allowed only if every limit allows it. */
+    public RateLimiterBuilder limit(Limit limit) {
+        Objects.requireNonNull(limit, "limit");
+        for (Limit existing : limits) {
+            if (existing.name().equals(limit.name())) {
+                throw new IllegalStateException("a limit named '" + limit.name() + "' was already added");
+            }
+        }
+        limits.add(limit);
+        return this;
+    }
+
+    /** Shorthand for {@code limit(Limit.of(quota, window))}. */
+    public RateLimiterBuilder limit(long quota, Duration window) {
+        return limit(Limit.of(quota, window));
+    }
+
+    /**
+     * The limiter's name, used in logs and as part of every shared-store key
+     * ({@code usher:rl:<name>:<fingerprint of the limits>:<key>}), so that several limiters can share one
+     * store. Instances that share limits must use the same name and the same limits. Default:
+     * {@code default}.
+     */
+    public RateLimiterBuilder name(String name) {
+        Objects.requireNonNull(name, "name");
+        if (!NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("limiter name must be 1 to 64 of [A-Za-z0-9._-], was '" + name + "'");
+        }
+        this.name = name;
+        return this;
+    }
+
+    /**
+     * At most this many keys have a bucket in this process (local mode and the local fallback). A bucket is
+     * dropped on its own once it would be full again anyway, which changes nothing; beyond this bound,
+     * Caffeine's Window TinyLFU evicts rarely used keys first, and an evicted key starts over with a full
+     * bucket. Default: 100,000 (a few tens of MiB).
+     */
+    public RateLimiterBuilder maximumKeys(long maximumKeys) {
+        if (maximumKeys < 1) {
+            throw new IllegalArgumentException("maximum keys must be >= 1, was " + maximumKeys);
+        }
+        this.maximumKeys = maximumKeys;
+        return this;
+    }
+
+    /** The time source of local buckets. Default: {@link Ticker#systemTicker()}. */
+    public RateLimiterBuilder ticker(Ticker ticker) {
+        this.ticker = Objects.requireNonNull(ticker, "ticker");
+        return this;
+    }
+
+    /**
+     * Keeps the buckets in a shared store, so that every instance using the same store and limiter name
+     * enforces one cluster-wide limit. See {@link RedisBuckets} and {@link PostgresBuckets}; any Bucket4j
+     * {@code ProxyManager<String>} works. The caller owns it and the client behind it.
+     */
+    public RateLimiterBuilder shared(ProxyManager<String> proxyManager) {
+        this.shared = Objects.requireNonNull(proxyManager, "proxyManager");
+        return this;
+    }
+
+    /** What to decide while the shared store is down. Default: {@link StoreDownPolicy#LOCAL_FALLBACK}. */
+    public RateLimiterBuilder whenStoreDown(StoreDownPolicy policy) {
+        this.storeDownPolicy = Objects.requireNonNull(policy, "policy");
+        return this;
+    }
+
+    /** The retry hint of a {@link StoreDownPolicy#FAIL_CLOSED} denial. Default: 1 second. */
+    public RateLimiterBuilder storeDownRetryAfter(Duration retryAfter) {
+        Objects.requireNonNull(retryAfter, "retryAfter");
+        if (retryAfter.isNegative() || retryAfter.isZero()) {
+            throw new IllegalArgumentException("store-down retry-after must be positive, was " + retryAfter);
+        }
+        this.storeDownRetryAfter = retryAfter;
+        return this;
+    }
+
+    /**
+     * Builds the limiter.
+     *
+     * @throws IllegalStateException if no limit was added
+     */
+    public RateLimiter build() {
+        if (limits.isEmpty()) {
+            throw new IllegalStateException("at least one limit is required");
+        }
+        return new DefaultRateLimiter(this);
+    }
+}

@@ -1,0 +1,36 @@
+package dev.usher.gate.admission;
+
+import java.time.Duration;
+
+/**
+ * A snapshot of an {@link AdmissionQueue}'s state and counters since it was built.
+ *
+ * @param running permits currently out
+ * @param queued tickets currently waiting
+ * @param admitted tickets admitted (at once or after waiting)
+ * @param rejected {@code enter} calls refused with {@link QueueFullException}
+ * @param timedOut tickets that left the queue because they waited too long
+ * @param cancelled tickets cancelled while queued (including those cancelled by {@code close()})
+ * @param waitP50 median wait of admitted tickets (zero before any admission); from log-linear buckets
+ *     whose upper bound is at most 1/16 above the true value
+ * @param waitP95 95th percentile wait, same buckets
+ * @param waitP99 99th percentile wait, same buckets
+ * @param estimatesCompared admitted tickets that had to wait and got an estimate when they were queued
+ * @param estimateMeanAbsoluteError mean of |actual wait - estimate at enter| over those tickets
+ * @param estimateMeanError mean of (actual wait - estimate at enter): positive when estimates were too
+ *     optimistic, negative when too pessimistic
+ */
+public record AdmissionStats(
+        int running,
+        int queued,
+        long admitted,
+        long rejected,
+        long timedOut,
+        long cancelled,
+        Duration waitP50,
+        Duration waitP95,
+        Duration waitP99,
+        long estimatesCompared,
+        Duration estimateMeanAbsoluteError,
+        Duration estimateMeanError) {
+}

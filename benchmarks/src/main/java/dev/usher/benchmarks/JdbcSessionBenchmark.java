@@ -1,6 +1,8 @@
 package dev.usher.benchmarks;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.usher.session.SessionManager;
+import dev.usher.session.jdbc.JdbcSessionStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -13,6 +15,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
 import javax.sql.DataSource;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
@@ -32,7 +36,9 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Per-request session work on a relational database, SQLite (a file in WAL mode) or PostgreSQL, each
- * through HikariCP: Spring Session's {@code JdbcIndexedSessionRepository} (findById + save, configured as
+ * through HikariCP: Usher's {@code SessionManager} on {@code JdbcSessionStore} (on PostgreSQL on the same
+ * pool; on SQLite on the same file and settings, with the store's own writer and reader pools, as it runs
+ * embedded), Spring Session's {@code JdbcIndexedSessionRepository} (findById + save, configured as
  * Spring Boot configures it: a REQUIRES_NEW transaction per call) and the raw statements a store cannot go
  * below: a select by primary key (a touch that need not write) and a single-statement upsert (an update).
  */
@@ -49,6 +55,8 @@ public class JdbcSessionBenchmark {
     /** False only to count statements (see {@link Servers#postgres}); benchmarks run as a host would. */
     boolean serverPrepared = true;
     private HikariDataSource dataSource;
+    private SessionManager usher;
+    private final String[] usherIds = new String[SESSIONS];
     private SessionRepository<Session> spring;
     private final String[] springIds = new String[SESSIONS];
     private final String[] rawIds = new String[SESSIONS];
@@ -56,6 +64,22 @@ public class JdbcSessionBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws SQLException {
         dataSource = dataSource(engine, serverPrepared);
+        JdbcSessionStore.Builder store = JdbcSessionStore.builder().tableName("bench_usher_session");
+        if (engine.equals("sqlite")) {
+            store.jdbcUrl(dataSource.getJdbcUrl());
+        } else {
+            store.dataSource(dataSource);
+        }
+        usher = SessionManager.builder(store.build())
+                .idleTimeout(Duration.ofMinutes(30))
+                .sweepInterval(Duration.ZERO)
+                .build();
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+            s.execute("DELETE FROM bench_usher_session");
+        }
+        for (int i = 0; i < SESSIONS; i++) {
+            usherIds[i] = usher.create("user-" + i, Map.of("plan", "pro")).id();
+        }
         spring = springRepository(dataSource, engine);
         for (int i = 0; i < SESSIONS; i++) {
             Session s = spring.createSession();
@@ -77,7 +101,19 @@ public class JdbcSessionBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        usher.close();
         dataSource.close();
+    }
+
+    @Benchmark
+    public Optional<dev.usher.session.Session> usherTouch(Cursor c) {
+        return usher.touch(usherIds[c.next(SESSIONS)]);
+    }
+
+    @Benchmark
+    public Optional<dev.usher.session.Session> usherUpdate(Cursor c) {
+        String value = VALUES[c.next(VALUES.length)];
+        return usher.update(usherIds[c.next(SESSIONS)], s -> s.withAttribute("step", value));
     }
 
     @Benchmark

@@ -1,9 +1,12 @@
 package dev.usher.benchmarks;
 
+import dev.usher.session.SessionManager;
+import dev.usher.session.redis.RedisSessionStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
@@ -23,7 +26,8 @@ import redis.clients.jedis.params.ScanParams;
 import redis.clients.jedis.resps.ScanResult;
 
 /**
- * Per-request session work against one Redis server: Spring Session's {@code RedisSessionRepository}
+ * Per-request session work against one Redis server: Usher's {@code SessionManager} on
+ * {@code RedisSessionStore} (on the same Jedis client as the raw script), Spring Session's {@code RedisSessionRepository}
  * (plain Spring on Lettuce, configured as Spring Boot configures it: string keys, JDK-serialized values)
  * doing findById + save, and one raw Jedis {@code EVALSHA} that reads a session hash and refreshes its TTL,
  * the least a touch can cost (one round trip).
@@ -40,6 +44,8 @@ public class RedisSessionBenchmark {
     String namespace() {
         return namespace;
     }
+    private SessionManager usher;
+    private final String[] usherIds = new String[SESSIONS];
     private LettuceConnectionFactory lettuce;
     private SessionRepository<Session> spring;
     private final String[] springIds = new String[SESSIONS];
@@ -56,6 +62,13 @@ public class RedisSessionBenchmark {
         }
         jedis = new JedisPooled(Servers.redisHost(), Servers.redisPort());
         rawTouchSha = jedis.scriptLoad(RAW_TOUCH);
+        usher = SessionManager.builder(RedisSessionStore.builder().client(jedis).keyPrefix(namespace + ":usher:").build())
+                .idleTimeout(Duration.ofMinutes(30))
+                .sweepInterval(Duration.ZERO)
+                .build();
+        for (int i = 0; i < SESSIONS; i++) {
+            usherIds[i] = usher.create("user-" + i, Map.of("plan", "pro")).id();
+        }
         long now = System.currentTimeMillis();
         for (int i = 0; i < SESSIONS; i++) {
             rawKeys[i] = namespace + ":raw:{" + i + "}";
@@ -67,9 +80,21 @@ public class RedisSessionBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        usher.close();
         deleteKeys(jedis, namespace);
         jedis.close();
         lettuce.destroy();
+    }
+
+    @Benchmark
+    public Optional<dev.usher.session.Session> usherTouch(Cursor c) {
+        return usher.touch(usherIds[c.next(SESSIONS)]);
+    }
+
+    @Benchmark
+    public Optional<dev.usher.session.Session> usherUpdate(Cursor c) {
+        String value = VALUES[c.next(VALUES.length)];
+        return usher.update(usherIds[c.next(SESSIONS)], s -> s.withAttribute("step", value));
     }
 
     @Benchmark

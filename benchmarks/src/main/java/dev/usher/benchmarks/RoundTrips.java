@@ -20,6 +20,10 @@ final class RoundTrips {
         Cursor cursor = new Cursor();
         try (RedisMonitor monitor = new RedisMonitor(Servers.redisHost(), Servers.redisPort())) {
             String ns = redis.namespace();
+            counted.add(new Report.RoundTrip("Redis", "Usher RedisSessionStore touch (SessionManager.touch)",
+                    monitor.commandsPerOperation(ns, times, () -> redis.usherTouch(cursor))));
+            counted.add(new Report.RoundTrip("Redis", "Usher RedisSessionStore update (SessionManager.update)",
+                    monitor.commandsPerOperation(ns, times, () -> redis.usherUpdate(cursor))));
             counted.add(new Report.RoundTrip("Redis", "Spring RedisSessionRepository touch (findById + save)",
                     monitor.commandsPerOperation(ns, times, () -> redis.springTouch(cursor))));
             counted.add(new Report.RoundTrip("Redis", "Spring RedisSessionRepository update (findById + setAttribute + save)",
@@ -36,6 +40,10 @@ final class RoundTrips {
         jdbc.serverPrepared = false;
         jdbc.setUp();
         try (PostgresStatements statements = new PostgresStatements()) {
+            counted.add(new Report.RoundTrip("PostgreSQL", "Usher JdbcSessionStore touch (SessionManager.touch)",
+                    statements.statementsPerOperation(times, () -> jdbc.usherTouch(cursor))));
+            counted.add(new Report.RoundTrip("PostgreSQL", "Usher JdbcSessionStore update (SessionManager.update)",
+                    statements.statementsPerOperation(times, () -> jdbc.usherUpdate(cursor))));
             counted.add(new Report.RoundTrip("PostgreSQL", "Spring JdbcIndexedSessionRepository touch (findById + save)",
                     statements.statementsPerOperation(times, () -> jdbc.springTouch(cursor))));
             counted.add(new Report.RoundTrip("PostgreSQL", "Spring JdbcIndexedSessionRepository update (findById + setAttribute + save)",

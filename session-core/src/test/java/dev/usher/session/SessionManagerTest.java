@@ -42,18 +42,22 @@ class SessionManagerTest {
                     }
                 }).build();
         m.create(null, Map.of());
-        assertThat(sweeperThreads()).isEqualTo(1);
+        java.util.List<Thread> sweepers = sweeperThreads();
+        assertThat(sweepers).hasSize(1);
         clock.advance(Duration.ofMinutes(2));
         assertThat(expired.await(30, TimeUnit.SECONDS)).as("the sweeper delivered the expiry").isTrue();
         m.close();
-        assertThat(sweeperThreads()).isZero();
+        // The executor has terminated; its thread may still be returning from run().
+        sweepers.get(0).join(10_000);
+        assertThat(sweepers.get(0).isAlive()).isFalse();
+        assertThat(sweeperThreads()).isEmpty();
         assertThatThrownBy(() -> m.find(SessionIds.generate())).isInstanceOf(IllegalStateException.class);
         m.close(); // idempotent
     }
 
-    private static long sweeperThreads() {
+    private static java.util.List<Thread> sweeperThreads() {
         return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().equals("usher-session-sweeper") && t.isAlive()).count();
+                .filter(t -> t.getName().equals("usher-session-sweeper") && t.isAlive()).toList();
     }
 
     @Test

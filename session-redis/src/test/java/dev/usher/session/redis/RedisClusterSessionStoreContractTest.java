@@ -1,0 +1,32 @@
+package dev.usher.session.redis;
+
+import dev.usher.session.SessionStore;
+import dev.usher.session.SessionStoreContract;
+import org.junit.jupiter.api.AfterEach;
+
+/** The session-core contract, unchanged, against the shared three-master Redis Cluster. */
+class RedisClusterSessionStoreContractTest extends SessionStoreContract {
+    private String prefix;
+
+    @Override
+    protected SessionStore createStore() {
+        prefix = RedisTestSupport.uniquePrefix("contract-cluster");
+        return open();
+    }
+
+    @Override
+    protected SessionStore createPeerStore() {
+        return open();
+    }
+
+    private SessionStore open() {
+        // More shards than the default, so that sessions spread over all three masters at a finer grain.
+        return RedisSessionStore.builder().clusterNodes(RedisTestSupport.clusterNodes()).keyPrefix(prefix)
+                .shards(32).build();
+    }
+
+    @AfterEach
+    void deleteKeys() {
+        RedisTestSupport.deleteClusterKeys(prefix);
+    }
+}

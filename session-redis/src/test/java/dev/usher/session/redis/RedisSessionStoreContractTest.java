@@ -1,0 +1,30 @@
+package dev.usher.session.redis;
+
+import dev.usher.session.SessionStore;
+import dev.usher.session.SessionStoreContract;
+import org.junit.jupiter.api.AfterEach;
+
+/** The session-core contract, unchanged, against the shared standalone Redis. */
+class RedisSessionStoreContractTest extends SessionStoreContract {
+    private String prefix;
+
+    @Override
+    protected SessionStore createStore() {
+        prefix = RedisTestSupport.uniquePrefix("contract-standalone");
+        return open();
+    }
+
+    @Override
+    protected SessionStore createPeerStore() {
+        return open();
+    }
+
+    private SessionStore open() {
+        return RedisSessionStore.builder().uri(RedisTestSupport.standaloneUri()).keyPrefix(prefix).build();
+    }
+
+    @AfterEach
+    void deleteKeys() {
+        RedisTestSupport.deleteStandaloneKeys(prefix);
+    }
+}

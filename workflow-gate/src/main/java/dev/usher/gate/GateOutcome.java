@@ -1,0 +1,102 @@
+package dev.usher.gate;
+
+import dev.usher.gate.admission.Permit;
+import dev.usher.gate.cache.Lease;
+import dev.usher.gate.ratelimit.Decision;
+import dev.usher.gate.workspace.Workspace;
+import dev.usher.session.Session;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * How {@link WorkflowGate#enter} ended: the host maps each kind to its response (429, 503, or the run).
+ *
+ * @param <W> the workflow type
+ */
+public sealed interface GateOutcome<W> {
+
+    /**
+     * The rate limit denied the request; nothing else was touched. Send 429 with
+     * {@code RateLimitHeaders.of(limiter, decision())}.
+     */
+    record RateLimited<W>(Decision decision) implements GateOutcome<W> {
+        public RateLimited {
+            Objects.requireNonNull(decision, "decision");
+        }
+    }
+
+    /**
+     * The request did not get a run: the queue was full, the wait passed the queue's {@code maxWait}, or the
+     * queue was closed. Send 503 with {@code Retry-After}. The session is the caller's (it may be new).
+     *
+     * @param session    the caller's session
+     * @param reason     why
+     * @param retryAfter a hint for when to try again, when one is known
+     */
+    record Rejected<W>(Session session, Reason reason, Optional<Duration> retryAfter) implements GateOutcome<W> {
+        public Rejected {
+            Objects.requireNonNull(session, "session");
+            Objects.requireNonNull(reason, "reason");
+            Objects.requireNonNull(retryAfter, "retryAfter");
+        }
+
+        /** Why a request was rejected. */
+        public enum Reason {
+            QUEUE_FULL,
+            TIMED_OUT,
+            CANCELLED
+        }
+    }
+
+    /**
+     * The run may start: the session, its workspace and a lease on its workflow, with a queue permit held.
+     * Close it when the run ends, whatever happens (try-with-resources): that returns the lease and then the
+     * permit, exactly once. Thread-safe; {@link #close()} is idempotent.
+     */
+    final class Admitted<W> implements GateOutcome<W>, AutoCloseable {
+        private final Session session;
+        private final Workspace workspace;
+        private final Lease<W> lease;
+        private final Permit permit;
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        Admitted(Session session, Workspace workspace, Lease<W> lease, Permit permit) {
+            this.session = session;
+            this.workspace = workspace;
+            this.lease = lease;
+            this.permit = permit;
+        }
+
+        public Session session() {
+            return session;
+        }
+
+        /** The session's workspace; empty when the gate has no {@code WorkspaceAllocator}. */
+        public Optional<Workspace> workspace() {
+            return Optional.ofNullable(workspace);
+        }
+
+        /** The session's workflow, leased: it is not closed while this outcome is open. */
+        public W workflow() {
+            return lease.value();
+        }
+
+        /** How long the request waited in the queue. */
+        public Duration waited() {
+            return permit.waited();
+        }
+
+        @Override
+        public void close() {
+            if (closed.compareAndSet(false, true)) {
+                try {
+                    lease.close();
+                } finally {
+                    permit.close();
+                }
+            }
+        }
+    }
+}

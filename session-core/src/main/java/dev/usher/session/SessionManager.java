@@ -61,7 +61,7 @@ public final class SessionManager implements AutoCloseable {
     private final int sweepBatchSize;
     private final AttributeLimits attributeLimits;
     private final List<SessionListener> listeners = new CopyOnWriteArrayList<>();
-    private final KeyedLocks sessionLocks = new KeyedLocks();
+    private final SessionLocks sessionLocks;
     private final KeyedLocks updateLocks = new KeyedLocks();
     private final KeyedLocks ownerLocks = new KeyedLocks();
     private final ScheduledExecutorService sweeper;
@@ -86,6 +86,7 @@ public final class SessionManager implements AutoCloseable {
         this.ownerLimitPolicy = b.ownerLimitPolicy;
         this.sweepBatchSize = b.sweepBatchSize;
         this.attributeLimits = b.attributeLimits;
+        this.sessionLocks = b.sessionLocks;
         this.listeners.addAll(b.listeners);
         store.onEviction(s -> fireEnded(s, EndReason.EVICTED));
         if (b.sweepInterval.isZero()) {
@@ -349,8 +350,9 @@ public final class SessionManager implements AutoCloseable {
     }
 
     /**
-     * Runs {@code action} while holding the session's lock, so that actions on one session never overlap
-     * within this process. The lock is reentrant and held on the calling thread; waiting is bounded by
+     * Runs {@code action} while holding the session's lock, so that actions on one session never overlap:
+     * within this process with the default {@link SessionLocks#inProcess()} (reentrant, held by the calling
+     * thread), across instances with a cluster-wide {@link SessionLocks}. Waiting is bounded by
      * {@code timeout} and counted in {@link SessionStats#lockWaits()}. The id is not checked against the
      * store: locking a session that does not exist is harmless.
      *
@@ -359,10 +361,27 @@ public final class SessionManager implements AutoCloseable {
     public <T> T withLock(String id, Duration timeout, Supplier<T> action) {
         checkOpen();
         Objects.requireNonNull(action, "action");
+        Objects.requireNonNull(timeout, "timeout");
         if (!wellFormed(id)) {
             throw new IllegalArgumentException("malformed session id " + SessionIds.redact(id));
         }
-        try (KeyedLocks.Held ignored = lock(sessionLocks, id, timeout)) {
+        SessionLocks.Held held;
+        try {
+            held = sessionLocks.acquire(id, timeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SessionLockTimeoutException("interrupted while waiting for the lock of session "
+                    + SessionIds.redact(id));
+        }
+        if (held == null) {
+            lockWaits.increment();
+            throw new SessionLockTimeoutException("lock of session " + SessionIds.redact(id)
+                    + " not obtained within " + timeout);
+        }
+        try (held) {
+            if (held.waited()) {
+                lockWaits.increment();
+            }
             return action.get();
         }
     }
@@ -545,6 +564,7 @@ public final class SessionManager implements AutoCloseable {
         private Duration sweepInterval = Duration.ofSeconds(30);
         private int sweepBatchSize = 500;
         private AttributeLimits attributeLimits = AttributeLimits.DEFAULTS;
+        private SessionLocks sessionLocks = SessionLocks.inProcess();
         private final List<SessionListener> listeners = new ArrayList<>();
 
         private Builder(SessionStore store) {
@@ -623,6 +643,12 @@ public final class SessionManager implements AutoCloseable {
         /** Limits on attribute names and values (default {@link AttributeLimits#DEFAULTS}). */
         public Builder attributeLimits(AttributeLimits limits) {
             this.attributeLimits = Objects.requireNonNull(limits, "attributeLimits");
+            return this;
+        }
+
+        /** Where {@link SessionManager#withLock} locks (default {@link SessionLocks#inProcess()}). */
+        public Builder sessionLocks(SessionLocks locks) {
+            this.sessionLocks = Objects.requireNonNull(locks, "sessionLocks");
             return this;
         }
 

@@ -121,6 +121,29 @@ class SessionManagerTest {
     }
 
     @Test
+    void withLockUsesThePluggedInLocks() {
+        SessionLocks local = SessionLocks.inProcess();
+        java.util.List<String> acquired = new java.util.concurrent.CopyOnWriteArrayList<>();
+        SessionLocks recording = (id, timeout) -> {
+            acquired.add(id);
+            return local.acquire(id, timeout);
+        };
+        SessionLocks never = (id, timeout) -> null; // e.g. a cluster-wide lease held by another instance
+        String id = SessionIds.generate();
+        try (SessionManager m = SessionManager.builder(new InMemorySessionStore()).sweepInterval(Duration.ZERO)
+                .sessionLocks(recording).build()) {
+            assertThat(m.withLock(id, Duration.ofSeconds(1), () -> "ran")).isEqualTo("ran");
+            assertThat(acquired).containsExactly(id);
+        }
+        try (SessionManager m = SessionManager.builder(new InMemorySessionStore()).sweepInterval(Duration.ZERO)
+                .sessionLocks(never).build()) {
+            assertThatThrownBy(() -> m.withLock(id, Duration.ofMillis(10), () -> "never"))
+                    .isInstanceOf(SessionLockTimeoutException.class).hasMessageContaining("PT0.01S");
+            assertThat(m.stats().lockWaits()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void theLockTableForgetsIdleKeys() throws Exception {
         KeyedLocks locks = new KeyedLocks();
         for (int i = 0; i < 1000; i++) {

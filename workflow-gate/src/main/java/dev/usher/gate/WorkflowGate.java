@@ -116,9 +116,12 @@ public final class WorkflowGate<W> implements AutoCloseable {
         Session session = resolveSession(request.sessionId());
         Workspace workspace = null;
         if (workspaces != null) {
+            boolean mapped = session.attributes().containsKey(WorkspaceAllocator.NAME_ATTRIBUTE);
             workspace = workspaces.workspaceFor(session, request.workspaceName());
-            // The first allocation records the mapping in the session: hand the host the current value.
-            session = sessions.find(session.id()).orElse(session);
+            if (!mapped) {
+                // The first allocation recorded the mapping in the session: hand the host the current value.
+                session = sessions.find(session.id()).orElse(session);
+            }
         }
 
         LinkedBlockingQueue<TicketUpdate> updates = new LinkedBlockingQueue<>();

@@ -35,7 +35,7 @@ public final class WorkflowGateMetrics implements MeterBinder {
     public void bindTo(MeterRegistry registry) {
         Snapshot<SessionStats> sessions = new Snapshot<>(() -> gate.sessions().stats());
         gauge(registry, "usher.sessions.active", "live sessions in the store", sessions, SessionStats::active);
-        counter(registry, "usher.sessions.created", "sessions created", sessions, SessionStats::created);
+        counter(registry, "usher.sessions.opened", "sessions created", sessions, SessionStats::created);
         counter(registry, "usher.sessions.ended", "sessions ended", sessions, SessionStats::endedDeleted, "reason", "deleted");
         counter(registry, "usher.sessions.ended", "sessions ended", sessions, SessionStats::endedExpired, "reason", "expired");
         counter(registry, "usher.sessions.ended", "sessions ended", sessions, SessionStats::endedEvicted, "reason", "evicted");

@@ -52,7 +52,8 @@ final class Report {
             new Pair("Admission.usherEnterClose", "Admission.resilience4jBulkhead", "Resilience4j SemaphoreBulkhead", 0),
             new Pair("RateLimiter.usherTryAcquire", "RateLimiter.rawBucket4j", "raw Bucket4j bucket", 0.8),
             new Pair("RateLimiter.usherTryAcquire", "RateLimiter.resilience4jRateLimiter", "Resilience4j RateLimiter", 0),
-            new Pair("WorkflowCache.usherAcquireClose", "WorkflowCache.caffeineGetIfPresent", "Caffeine getIfPresent", 0.3));
+            new Pair("WorkflowCache.usherAcquireClose", "WorkflowCache.caffeineGetIfPresent", "Caffeine getIfPresent", 0.3),
+            new Pair("GatePath.usherGatePath", "GatePath.bareHandler", "bare handler, same server", 0));
 
     static final List<Scaling> SCALINGS = List.of(
             new Scaling("AdmissionScale.enterCancel", "waiters", "100", 3),

@@ -94,7 +94,8 @@ public final class Suite {
             new Group(AdmissionBenchmark.class, 1, 2),
             new Group(AdmissionScaleBenchmark.class, 1),
             new Group(RateLimiterBenchmark.class, 1, 2),
-            new Group(WorkflowCacheBenchmark.class, 1, 2));
+            new Group(WorkflowCacheBenchmark.class, 1, 2),
+            new Group(GatePathBenchmark.class, 1, 2));
 
     private Suite() {
     }

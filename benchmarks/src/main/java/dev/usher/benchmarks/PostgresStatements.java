@@ -6,6 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -64,7 +65,7 @@ final class PostgresStatements implements AutoCloseable {
     private static String verb(String statement) {
         String flat = statement.replaceAll("\\s+", " ").trim();
         int space = flat.indexOf(' ');
-        return (space < 0 ? flat : flat.substring(0, space)).toUpperCase(java.util.Locale.ROOT);
+        return (space < 0 ? flat : flat.substring(0, space)).toUpperCase(Locale.ROOT);
     }
 
     @Override

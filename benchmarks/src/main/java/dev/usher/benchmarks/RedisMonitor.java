@@ -9,6 +9,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -93,7 +94,7 @@ final class RedisMonitor implements AutoCloseable {
                 continue;
             }
             int start = line.indexOf('"', close) + 1;
-            String command = line.substring(start, line.indexOf('"', start)).toUpperCase(java.util.Locale.ROOT);
+            String command = line.substring(start, line.indexOf('"', start)).toUpperCase(Locale.ROOT);
             perOperation.merge(command, 1.0 / times, Double::sum);
         }
         return perOperation;

@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -44,11 +45,11 @@ final class Servers {
     }
 
     static String redisHost() {
-        return java.net.URI.create(redisUri()).getHost();
+        return URI.create(redisUri()).getHost();
     }
 
     static int redisPort() {
-        return java.net.URI.create(redisUri()).getPort();
+        return URI.create(redisUri()).getPort();
     }
 
     /**

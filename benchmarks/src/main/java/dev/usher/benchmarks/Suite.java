@@ -19,6 +19,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -101,7 +102,7 @@ public final class Suite {
     }
 
     public static void main(String[] args) throws Exception {
-        RunMode mode = RunMode.valueOf((args.length > 0 ? args[0] : "quick").toUpperCase(java.util.Locale.ROOT));
+        RunMode mode = RunMode.valueOf((args.length > 0 ? args[0] : "quick").toUpperCase(Locale.ROOT));
         Pattern only = Pattern.compile(args.length > 1 ? args[1] : ".*");
         Path out = Path.of(System.getProperty("usher.bench.out", "bench-results"));
         Files.createDirectories(out);
@@ -123,7 +124,7 @@ public final class Suite {
 
         StringBuilder report = new StringBuilder();
         report.append("Machine: ").append(machine()).append("; JDK ").append(System.getProperty("java.vm.version"))
-                .append("; ").append(started).append("; mode ").append(mode.name().toLowerCase(java.util.Locale.ROOT))
+                .append("; ").append(started).append("; mode ").append(mode.name().toLowerCase(Locale.ROOT))
                 .append(" (").append(mode.forks).append(mode.forks == 1 ? " fork, " : " forks, ").append(mode.warmups).append("×").append(mode.warmupTime)
                 .append(" warm-up, ").append(mode.iterations).append("×").append(mode.iterationTime).append(" measured)")
                 .append("; load average before ").append(loadBefore).append(", after ").append(loadAverage()).append("\n\n");
@@ -269,6 +270,6 @@ public final class Suite {
     }
 
     private static String loadAverage() {
-        return String.format(java.util.Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        return String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     }
 }

@@ -18,16 +18,16 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
-import java.util.function.Predicate;
 
 /**
  * A {@link SessionStore} in this process's heap: fast, bounded, and gone on restart.
  *
  * <p>Thread-safe without a global lock: each session is changed atomically through its own map entry,
- * and the expiry, recency and owner indexes are concurrent structures updated inside that step. At most
- * {@code maxSessions} are kept, so a flood of new sessions cannot exhaust the heap; when full, the least
- * recently accessed session is evicted (reported through {@link #onEviction}) or the insert is refused,
- * as configured. Sessions are immutable values, so nothing mutable is ever shared with callers.
+ * and the expiry, id and owner indexes are concurrent structures updated inside that step. At most
+ * {@code maxSessions} are kept, so a flood of new sessions cannot exhaust the heap; when full, the session
+ * that would expire soonest is evicted (reported through {@link #onEviction}): with the same timeouts for
+ * every session, that is the least recently used one. Or the insert is refused, as configured. Sessions
+ * are immutable values, so nothing mutable is ever shared with callers.
  *
  * <pre>{@code
  * SessionStore store = InMemorySessionStore.builder().maxSessions(100_000).build();
@@ -37,23 +37,34 @@ public final class InMemorySessionStore implements SessionStore {
 
     /** What an insert into a full store does. */
     public enum WhenFull {
-        /** End the least recently accessed session ({@code EVICTED}) to make room. */
-        EVICT_LEAST_RECENTLY_USED,
+        /**
+         * End the session that would expire soonest ({@code EVICTED}) to make room: the least recently used,
+         * unless another one is closer to its absolute end.
+         */
+        EVICT_SOONEST_TO_EXPIRE,
         /** Refuse the new session with a {@link SessionLimitException}. */
         REJECT
     }
 
-    /** An index key: an instant plus the id to make it unique. */
+    /** An expiry index key: an instant plus the id to make it unique. */
     private record Slot(long millis, String id) {
+    }
+
+    /**
+     * A stored session and the instant it is filed under in the expiry index. That instant is never later
+     * than the session's real expiry: a write that extends the expiry (every touch and update does) leaves
+     * the index alone, and the sweep re-files a session it finds filed too early. So the common write costs
+     * no index work at all.
+     */
+    private record Stored(Session session, long filedAt) {
     }
 
     private static final Comparator<Slot> ORDER = Comparator.comparingLong(Slot::millis).thenComparing(Slot::id);
 
     private final int maxSessions;
     private final WhenFull whenFull;
-    private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Stored> sessions = new ConcurrentHashMap<>();
     private final ConcurrentSkipListSet<Slot> byExpiry = new ConcurrentSkipListSet<>(ORDER);
-    private final ConcurrentSkipListSet<Slot> byAccess = new ConcurrentSkipListSet<>(ORDER);
     private final ConcurrentHashMap<String, Set<String>> byOwner = new ConcurrentHashMap<>();
     private final ConcurrentSkipListMap<String, Boolean> ids = new ConcurrentSkipListMap<>();
     private final AtomicInteger size = new AtomicInteger();
@@ -64,7 +75,7 @@ public final class InMemorySessionStore implements SessionStore {
         this.whenFull = b.whenFull;
     }
 
-    /** A store for at most 100,000 sessions that evicts the least recently used when full. */
+    /** A store for at most 100,000 sessions that evicts the one closest to expiry when full. */
     public InMemorySessionStore() {
         this(builder());
     }
@@ -75,7 +86,8 @@ public final class InMemorySessionStore implements SessionStore {
 
     @Override
     public Optional<Session> load(String id) {
-        return Optional.ofNullable(sessions.get(id));
+        Stored stored = sessions.get(id);
+        return stored == null ? Optional.empty() : Optional.of(stored.session());
     }
 
     @Override
@@ -83,12 +95,11 @@ public final class InMemorySessionStore implements SessionStore {
         if (sessions.containsKey(session.id())) {
             return false;
         }
-        reserveSlot();
+        reserveCapacity();
         boolean[] inserted = new boolean[1];
         sessions.computeIfAbsent(session.id(), id -> {
-            index(session);
             inserted[0] = true;
-            return session;
+            return index(session);
         });
         if (!inserted[0]) {
             size.decrementAndGet();
@@ -97,7 +108,7 @@ public final class InMemorySessionStore implements SessionStore {
     }
 
     /** Takes one unit of capacity, evicting if configured, or throws when full and rejecting. */
-    private void reserveSlot() {
+    private void reserveCapacity() {
         while (true) {
             int current = size.get();
             if (current < maxSessions) {
@@ -110,25 +121,37 @@ public final class InMemorySessionStore implements SessionStore {
                 throw new SessionLimitException("the in-memory store is full: maxSessions=" + maxSessions,
                         "maxSessions", maxSessions);
             }
-            evictLeastRecentlyUsed();
+            evictSoonestToExpire();
         }
     }
 
-    private void evictLeastRecentlyUsed() {
-        Slot oldest = byAccess.isEmpty() ? null : firstOrNull(byAccess);
-        if (oldest == null) {
+    private void evictSoonestToExpire() {
+        Slot first = firstOrNull();
+        if (first == null) {
             Thread.onSpinWait(); // capacity is reserved by inserts still indexing; it frees up at once
             return;
         }
-        Session evicted = removeIf(oldest.id(), s -> s.lastAccessedAt().toEpochMilli() == oldest.millis());
-        if (evicted != null) {
-            evictionListener.accept(evicted);
+        Stored[] evicted = new Stored[1];
+        sessions.computeIfPresent(first.id(), (id, stored) -> {
+            if (stored.filedAt() != first.millis()) {
+                return stored; // filed elsewhere meanwhile
+            }
+            if (stored.session().expiresAt().toEpochMilli() > first.millis()) {
+                return refile(stored); // filed too early: others may expire sooner
+            }
+            unindex(stored);
+            evicted[0] = stored;
+            return null;
+        });
+        if (evicted[0] != null) {
+            size.decrementAndGet();
+            evictionListener.accept(evicted[0].session());
         }
     }
 
-    private static Slot firstOrNull(ConcurrentSkipListSet<Slot> set) {
+    private Slot firstOrNull() {
         try {
-            return set.first();
+            return byExpiry.first();
         } catch (NoSuchElementException e) {
             return null;
         }
@@ -138,37 +161,53 @@ public final class InMemorySessionStore implements SessionStore {
     public boolean replace(Session session, long expectedVersion) {
         boolean[] replaced = new boolean[1];
         sessions.computeIfPresent(session.id(), (id, current) -> {
-            if (current.version() != expectedVersion) {
+            if (current.session().version() != expectedVersion) {
                 return current;
             }
-            unindex(current);
-            index(session);
             replaced[0] = true;
-            return session;
+            return rewrite(current, session);
         });
         return replaced[0];
     }
 
+    /** The new value for an entry whose session is replaced by {@code next} (same id); call inside its step. */
+    private Stored rewrite(Stored current, Session next) {
+        Session previous = current.session();
+        if (!Objects.equals(previous.owner(), next.owner())) {
+            removeFromOwner(previous);
+            addToOwner(next);
+        }
+        long expiry = next.expiresAt().toEpochMilli();
+        if (expiry >= current.filedAt()) {
+            return new Stored(next, current.filedAt());
+        }
+        // The expiry moved earlier (unusual): file it there, or the sweep would find it late.
+        byExpiry.remove(new Slot(current.filedAt(), next.id()));
+        byExpiry.add(new Slot(expiry, next.id()));
+        return new Stored(next, expiry);
+    }
+
     @Override
     public boolean changeId(String oldId, Session renamed, long expectedVersion) {
-        Session current = sessions.get(oldId);
-        if (current == null || current.version() != expectedVersion) {
+        Stored current = sessions.get(oldId);
+        if (current == null || current.session().version() != expectedVersion) {
             return false;
         }
         // Claim the new id first (capacity moves with the session), then retire the old one with a
-        // version check; if that check fails, give the new id back. Readers of either id see at most one
-        // live copy's worth of writes: the old id rejects every write once it is gone.
+        // version check; if that check fails, give the new id back. The old id rejects every write once
+        // it is gone, so no update can land on it after the move.
+        Stored placeholder = new Stored(renamed, Long.MIN_VALUE);
         boolean[] claimed = new boolean[1];
         sessions.computeIfAbsent(renamed.id(), id -> {
             claimed[0] = true;
-            return renamed;
+            return placeholder;
         });
         if (!claimed[0]) {
             return false;
         }
         boolean[] retired = new boolean[1];
         sessions.computeIfPresent(oldId, (id, s) -> {
-            if (s.version() != expectedVersion) {
+            if (s.session().version() != expectedVersion) {
                 return s;
             }
             unindex(s);
@@ -176,35 +215,26 @@ public final class InMemorySessionStore implements SessionStore {
             return null;
         });
         if (!retired[0]) {
-            sessions.remove(renamed.id(), renamed);
+            sessions.remove(renamed.id(), placeholder);
             return false;
         }
-        sessions.computeIfPresent(renamed.id(), (id, s) -> {
-            index(s);
-            return s;
-        });
+        sessions.computeIfPresent(renamed.id(), (id, s) -> index(s.session()));
         return true;
     }
 
     @Override
     public Optional<Session> remove(String id) {
-        return Optional.ofNullable(removeIf(id, s -> true));
-    }
-
-    private Session removeIf(String id, Predicate<Session> condition) {
-        Session[] removed = new Session[1];
+        Stored[] removed = new Stored[1];
         sessions.computeIfPresent(id, (k, current) -> {
-            if (!condition.test(current)) {
-                return current;
-            }
             unindex(current);
             removed[0] = current;
             return null;
         });
-        if (removed[0] != null) {
-            size.decrementAndGet();
+        if (removed[0] == null) {
+            return Optional.empty();
         }
-        return removed[0];
+        size.decrementAndGet();
+        return Optional.of(removed[0].session());
     }
 
     @Override
@@ -215,12 +245,32 @@ public final class InMemorySessionStore implements SessionStore {
             if (slot.millis() > nowMillis || claimed.size() >= limit) {
                 break;
             }
-            Session removed = removeIf(slot.id(), s -> s.isExpired(now));
-            if (removed != null) {
-                claimed.add(removed);
+            Stored[] removed = new Stored[1];
+            sessions.computeIfPresent(slot.id(), (id, stored) -> {
+                if (stored.filedAt() != slot.millis()) {
+                    return stored;
+                }
+                if (!stored.session().isExpired(now)) {
+                    return refile(stored); // touched since it was filed
+                }
+                unindex(stored);
+                removed[0] = stored;
+                return null;
+            });
+            if (removed[0] != null) {
+                size.decrementAndGet();
+                claimed.add(removed[0].session());
             }
         }
         return claimed;
+    }
+
+    /** Files a session under its real expiry; call inside its step. */
+    private Stored refile(Stored stored) {
+        long expiry = stored.session().expiresAt().toEpochMilli();
+        byExpiry.add(new Slot(expiry, stored.session().id()));
+        byExpiry.remove(new Slot(stored.filedAt(), stored.session().id()));
+        return new Stored(stored.session(), expiry);
     }
 
     @Override
@@ -231,9 +281,9 @@ public final class InMemorySessionStore implements SessionStore {
         }
         List<Session> result = new ArrayList<>(ownedIds.size());
         for (String id : ownedIds) {
-            Session s = sessions.get(id);
-            if (s != null && owner.equals(s.owner())) {
-                result.add(s);
+            Stored s = sessions.get(id);
+            if (s != null && owner.equals(s.session().owner())) {
+                result.add(s.session());
             }
         }
         return result;
@@ -248,9 +298,9 @@ public final class InMemorySessionStore implements SessionStore {
             if (page.size() >= limit) {
                 return new SessionPage(page, last);
             }
-            Session s = sessions.get(id);
+            Stored s = sessions.get(id);
             if (s != null) {
-                page.add(s);
+                page.add(s.session());
                 last = id;
             }
         }
@@ -260,7 +310,7 @@ public final class InMemorySessionStore implements SessionStore {
     @Override
     public long count() {
         // ConcurrentHashMap.size() is an estimate under concurrent updates and can briefly read above the
-        // bound; the slot counter never exceeds it and never reads below the map's real size.
+        // bound; the capacity counter never exceeds it and never reads below the map's real size.
         return Math.min(sessions.size(), size.get());
     }
 
@@ -275,10 +325,22 @@ public final class InMemorySessionStore implements SessionStore {
     }
 
     // Called inside the session's map-entry step, so index changes of one session never interleave.
-    private void index(Session s) {
+    private Stored index(Session s) {
+        long expiry = s.expiresAt().toEpochMilli();
         ids.put(s.id(), Boolean.TRUE);
-        byExpiry.add(new Slot(s.expiresAt().toEpochMilli(), s.id()));
-        byAccess.add(new Slot(s.lastAccessedAt().toEpochMilli(), s.id()));
+        byExpiry.add(new Slot(expiry, s.id()));
+        addToOwner(s);
+        return new Stored(s, expiry);
+    }
+
+    private void unindex(Stored stored) {
+        Session s = stored.session();
+        ids.remove(s.id());
+        byExpiry.remove(new Slot(stored.filedAt(), s.id()));
+        removeFromOwner(s);
+    }
+
+    private void addToOwner(Session s) {
         if (s.owner() != null) {
             byOwner.compute(s.owner(), (o, set) -> {
                 Set<String> x = set == null ? ConcurrentHashMap.newKeySet() : set;
@@ -288,10 +350,7 @@ public final class InMemorySessionStore implements SessionStore {
         }
     }
 
-    private void unindex(Session s) {
-        ids.remove(s.id());
-        byExpiry.remove(new Slot(s.expiresAt().toEpochMilli(), s.id()));
-        byAccess.remove(new Slot(s.lastAccessedAt().toEpochMilli(), s.id()));
+    private void removeFromOwner(Session s) {
         if (s.owner() != null) {
             byOwner.computeIfPresent(s.owner(), (o, set) -> {
                 set.remove(s.id());
@@ -303,7 +362,7 @@ public final class InMemorySessionStore implements SessionStore {
     /** Builds an {@link InMemorySessionStore}. */
     public static final class Builder {
         private int maxSessions = 100_000;
-        private WhenFull whenFull = WhenFull.EVICT_LEAST_RECENTLY_USED;
+        private WhenFull whenFull = WhenFull.EVICT_SOONEST_TO_EXPIRE;
 
         private Builder() {
         }
@@ -317,7 +376,7 @@ public final class InMemorySessionStore implements SessionStore {
             return this;
         }
 
-        /** What an insert into a full store does (default {@link WhenFull#EVICT_LEAST_RECENTLY_USED}). */
+        /** What an insert into a full store does (default {@link WhenFull#EVICT_SOONEST_TO_EXPIRE}). */
         public Builder whenFull(WhenFull whenFull) {
             this.whenFull = Objects.requireNonNull(whenFull, "whenFull");
             return this;

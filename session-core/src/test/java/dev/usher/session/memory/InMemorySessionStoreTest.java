@@ -113,6 +113,18 @@ class InMemorySessionStoreTest {
     }
 
     @Test
+    void aReplaceThatMovesTheExpiryEarlierIsSweptAtTheEarlierTime() {
+        InMemorySessionStore store = new InMemorySessionStore();
+        java.time.Instant now = clock.instant();
+        Session s = new Session("id-1", null, now, now, Duration.ofHours(1), now.plus(Duration.ofHours(12)), 1, Map.of());
+        store.insert(s);
+        Session shortened = new Session("id-1", null, now, now, Duration.ofMinutes(1), now.plus(Duration.ofHours(12)), 2, Map.of());
+        assertThat(store.replace(shortened, 1)).isTrue();
+        assertThat(store.removeExpired(now.plus(Duration.ofMinutes(1)), 10)).containsExactly(shortened);
+        assertThat(store.count()).isZero();
+    }
+
+    @Test
     void loadedSessionsAreImmutableValues() {
         InMemorySessionStore store = new InMemorySessionStore();
         try (SessionManager m = managerWith(store, new SessionListener() { })) {

@@ -66,7 +66,7 @@ class SessionManagerTest {
         CountDownLatch sweptAfterFailure = new CountDownLatch(1);
         InMemorySessionStore real = new InMemorySessionStore();
         int[] calls = new int[1];
-        SessionStore flaky = new ForwardingStore(real) {
+        SessionStore flaky = new ForwardingSessionStore(real) {
             @Override
             public java.util.List<Session> removeExpired(java.time.Instant now, int limit) {
                 if (calls[0]++ == 0) {
@@ -152,64 +152,5 @@ class SessionManagerTest {
             }
         }
         assertThat(locks.size()).isZero();
-    }
-
-    /** Forwards everything; tests override what they break. */
-    static class ForwardingStore implements SessionStore {
-        private final SessionStore d;
-
-        ForwardingStore(SessionStore d) {
-            this.d = d;
-        }
-
-        @Override
-        public java.util.Optional<Session> load(String id) {
-            return d.load(id);
-        }
-
-        @Override
-        public boolean insert(Session session) {
-            return d.insert(session);
-        }
-
-        @Override
-        public boolean replace(Session session, long expectedVersion) {
-            return d.replace(session, expectedVersion);
-        }
-
-        @Override
-        public boolean changeId(String oldId, Session renamed, long expectedVersion) {
-            return d.changeId(oldId, renamed, expectedVersion);
-        }
-
-        @Override
-        public java.util.Optional<Session> remove(String id) {
-            return d.remove(id);
-        }
-
-        @Override
-        public java.util.List<Session> removeExpired(java.time.Instant now, int limit) {
-            return d.removeExpired(now, limit);
-        }
-
-        @Override
-        public java.util.List<Session> findByOwner(String owner) {
-            return d.findByOwner(owner);
-        }
-
-        @Override
-        public SessionPage list(String cursor, int limit) {
-            return d.list(cursor, limit);
-        }
-
-        @Override
-        public long count() {
-            return d.count();
-        }
-
-        @Override
-        public void close() {
-            d.close();
-        }
     }
 }

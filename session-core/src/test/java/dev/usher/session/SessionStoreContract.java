@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -23,6 +22,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -531,7 +531,7 @@ public abstract class SessionStoreContract {
         Session s = manager.create(null, Map.of());
         int threads = 8;
         int perThread = 10_000;
-        runConcurrently(threads, t -> {
+        Concurrently.run(threads, t -> {
             for (int i = 0; i < perThread; i++) {
                 manager.update(s.id(), x -> x.withAttribute(COUNTER, x.attribute(COUNTER).orElse(0) + 1)).orElseThrow();
             }
@@ -551,7 +551,7 @@ public abstract class SessionStoreContract {
         SessionManager other = peerManager(100_000);
         int threads = 4;
         int perThread = 1_000;
-        runConcurrently(threads, t -> {
+        Concurrently.run(threads, t -> {
             SessionManager m = t % 2 == 0 ? patient : other;
             for (int i = 0; i < perThread; i++) {
                 m.update(s.id(), x -> x.withAttribute(COUNTER, x.attribute(COUNTER).orElse(0) + 1)).orElseThrow();
@@ -705,7 +705,7 @@ public abstract class SessionStoreContract {
             SessionManager limited = managerOver(new NonClosingStore(store)).maxSessionsPerOwner(3, policy).build();
             toClose.add(limited);
             String owner = "owner-" + policy;
-            runConcurrently(50, t -> {
+            Concurrently.run(50, t -> {
                 try {
                     limited.create(owner, Map.of("t", "" + t));
                 } catch (SessionLimitException e) {
@@ -734,7 +734,7 @@ public abstract class SessionStoreContract {
         };
         manager.addListener(counting);
         other.addListener(counting);
-        runConcurrently(4, t -> {
+        Concurrently.run(4, t -> {
             SessionManager m = t % 2 == 0 ? manager : other;
             while (m.sweep() > 0) {
                 Thread.onSpinWait();
@@ -784,7 +784,7 @@ public abstract class SessionStoreContract {
         AtomicInteger inside = new AtomicInteger();
         AtomicInteger maxInside = new AtomicInteger();
         int[] plainCounter = new int[1];
-        runConcurrently(8, t -> {
+        Concurrently.run(8, t -> {
             for (int i = 0; i < 2_000; i++) {
                 manager.withLock(s.id(), Duration.ofSeconds(30), () -> {
                     maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
@@ -838,85 +838,20 @@ public abstract class SessionStoreContract {
 
     // ---- helpers ---------------------------------------------------------------------------------
 
-    @FunctionalInterface
-    protected interface Worker {
-        void run(int thread) throws Exception;
-    }
 
-    /** Runs {@code threads} workers released at once; rethrows the first failure. */
-    protected static void runConcurrently(int threads, Worker worker) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        CountDownLatch start = new CountDownLatch(1);
-        List<Future<?>> futures = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            int thread = t;
-            futures.add(pool.submit(() -> {
-                start.await();
-                worker.run(thread);
-                return null;
-            }));
-        }
-        start.countDown();
-        try {
-            for (Future<?> f : futures) {
-                f.get(10, TimeUnit.MINUTES);
-            }
-        } finally {
-            pool.shutdownNow();
-        }
-    }
 
-    /** Shares a store between managers of one test without letting the extra managers close it. */
-    private static final class NonClosingStore implements SessionStore {
-        private final SessionStore delegate;
-
+    /**
+     * Shares a store between managers of one test without letting the extra managers close it, or take
+     * over its one eviction listener from the test's own manager.
+     */
+    private static final class NonClosingStore extends ForwardingSessionStore {
         NonClosingStore(SessionStore delegate) {
-            this.delegate = delegate;
+            super(delegate);
         }
 
         @Override
-        public Optional<Session> load(String id) {
-            return delegate.load(id);
-        }
-
-        @Override
-        public boolean insert(Session session) {
-            return delegate.insert(session);
-        }
-
-        @Override
-        public boolean replace(Session session, long expectedVersion) {
-            return delegate.replace(session, expectedVersion);
-        }
-
-        @Override
-        public boolean changeId(String oldId, Session renamed, long expectedVersion) {
-            return delegate.changeId(oldId, renamed, expectedVersion);
-        }
-
-        @Override
-        public Optional<Session> remove(String id) {
-            return delegate.remove(id);
-        }
-
-        @Override
-        public List<Session> removeExpired(Instant now, int limit) {
-            return delegate.removeExpired(now, limit);
-        }
-
-        @Override
-        public List<Session> findByOwner(String owner) {
-            return delegate.findByOwner(owner);
-        }
-
-        @Override
-        public SessionPage list(String cursor, int limit) {
-            return delegate.list(cursor, limit);
-        }
-
-        @Override
-        public long count() {
-            return delegate.count();
+        public void onEviction(Consumer<Session> listener) {
+            // the test's own manager receives the store's evictions
         }
 
         @Override

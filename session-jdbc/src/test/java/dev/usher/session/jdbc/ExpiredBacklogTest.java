@@ -3,11 +3,11 @@ package dev.usher.session.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.session.EndReason;
+import dev.usher.session.ForwardingSessionStore;
 import dev.usher.session.Session;
 import dev.usher.session.SessionAttribute;
 import dev.usher.session.SessionListener;
 import dev.usher.session.SessionManager;
-import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
 import dev.usher.session.TestClock;
 import dev.usher.session.jdbc.JdbcSessionStore.Dialect;
@@ -17,7 +17,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -97,64 +96,18 @@ class ExpiredBacklogTest {
     }
 
     /** Records the size of every removeExpired batch, to show the sweep never takes more than one batch at a time. */
-    private static final class BatchRecordingStore implements SessionStore {
-        private final SessionStore delegate;
+    private static final class BatchRecordingStore extends ForwardingSessionStore {
         final List<Integer> batchSizes = new CopyOnWriteArrayList<>();
 
         BatchRecordingStore(SessionStore delegate) {
-            this.delegate = delegate;
+            super(delegate);
         }
 
         @Override
         public List<Session> removeExpired(Instant now, int limit) {
-            List<Session> batch = delegate.removeExpired(now, limit);
+            List<Session> batch = super.removeExpired(now, limit);
             batchSizes.add(batch.size());
             return batch;
-        }
-
-        @Override
-        public Optional<Session> load(String id) {
-            return delegate.load(id);
-        }
-
-        @Override
-        public boolean insert(Session session) {
-            return delegate.insert(session);
-        }
-
-        @Override
-        public boolean replace(Session session, long expectedVersion) {
-            return delegate.replace(session, expectedVersion);
-        }
-
-        @Override
-        public boolean changeId(String oldId, Session renamed, long expectedVersion) {
-            return delegate.changeId(oldId, renamed, expectedVersion);
-        }
-
-        @Override
-        public Optional<Session> remove(String id) {
-            return delegate.remove(id);
-        }
-
-        @Override
-        public List<Session> findByOwner(String owner) {
-            return delegate.findByOwner(owner);
-        }
-
-        @Override
-        public SessionPage list(String cursor, int limit) {
-            return delegate.list(cursor, limit);
-        }
-
-        @Override
-        public long count() {
-            return delegate.count();
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
         }
     }
 }

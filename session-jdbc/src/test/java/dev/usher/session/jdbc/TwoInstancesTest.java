@@ -2,6 +2,7 @@ package dev.usher.session.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.usher.session.Concurrently;
 import dev.usher.session.EndReason;
 import dev.usher.session.Session;
 import dev.usher.session.SessionAttribute;
@@ -15,11 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -66,7 +62,7 @@ class TwoInstancesTest {
         int threadsPerInstance = 4;
         int perThread = dialect == Dialect.POSTGRESQL ? 5_000 : 2_500;
         Session s = m.get(0).create("alice", Map.of());
-        runConcurrently(2 * threadsPerInstance, t -> {
+        Concurrently.run(2 * threadsPerInstance, t -> {
             SessionManager mine = m.get(t % 2);
             for (int i = 0; i < perThread; i++) {
                 mine.update(s.id(), x -> x.withAttribute(COUNTER, x.attribute(COUNTER).orElse(0) + 1)).orElseThrow();
@@ -102,7 +98,7 @@ class TwoInstancesTest {
         m.get(0).touch(survivor.id());
         clock.advance(Duration.ofMinutes(2));
 
-        runConcurrently(4, t -> {
+        Concurrently.run(4, t -> {
             SessionManager mine = m.get(t % 2);
             while (mine.sweep() > 0) {
                 Thread.onSpinWait();
@@ -115,30 +111,5 @@ class TwoInstancesTest {
         assertThat(m.get(1).stats().active()).isEqualTo(1);
     }
 
-    @FunctionalInterface
-    interface Worker {
-        void run(int thread) throws Exception;
-    }
 
-    static void runConcurrently(int threads, Worker worker) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        CountDownLatch start = new CountDownLatch(1);
-        List<Future<?>> futures = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            int thread = t;
-            futures.add(pool.submit(() -> {
-                start.await();
-                worker.run(thread);
-                return null;
-            }));
-        }
-        start.countDown();
-        try {
-            for (Future<?> f : futures) {
-                f.get(10, TimeUnit.MINUTES);
-            }
-        } finally {
-            pool.shutdownNow();
-        }
-    }
 }

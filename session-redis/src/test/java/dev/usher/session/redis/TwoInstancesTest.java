@@ -2,6 +2,7 @@ package dev.usher.session.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.usher.session.Concurrently;
 import dev.usher.session.EndReason;
 import dev.usher.session.Session;
 import dev.usher.session.SessionAttribute;
@@ -18,9 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -89,7 +87,7 @@ class TwoInstancesTest {
                 .maxUpdateAttempts(10_000).build()) {
             Session s = a.create(null, Map.of());
             int perThread = 5_000;
-            runConcurrently(8, t -> {
+            Concurrently.run(8, t -> {
                 SessionManager m = t < 4 ? a : b;
                 for (int i = 0; i < perThread; i++) {
                     m.update(s.id(), x -> x.withAttribute(COUNTER, x.attribute(COUNTER).orElse(0) + 1)).orElseThrow();
@@ -148,30 +146,5 @@ class TwoInstancesTest {
         }
     }
 
-    @FunctionalInterface
-    interface Worker {
-        void run(int thread) throws Exception;
-    }
 
-    static void runConcurrently(int threads, Worker worker) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        CountDownLatch start = new CountDownLatch(1);
-        List<Future<?>> futures = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            int thread = t;
-            futures.add(pool.submit(() -> {
-                start.await();
-                worker.run(thread);
-                return null;
-            }));
-        }
-        start.countDown();
-        try {
-            for (Future<?> f : futures) {
-                f.get(10, TimeUnit.MINUTES);
-            }
-        } finally {
-            pool.shutdownNow();
-        }
-    }
 }

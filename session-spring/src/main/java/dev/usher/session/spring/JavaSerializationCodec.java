@@ -19,7 +19,7 @@ import java.util.Base64;
  */
 final class JavaSerializationCodec implements AttributeCodec {
     private final String allowList;
-    private final ObjectInputFilter filter;
+    private final ObjectInputFilter patterns;
     private final ClassLoader classLoader;
 
     JavaSerializationCodec(String allowList, ClassLoader classLoader) {
@@ -31,19 +31,24 @@ final class JavaSerializationCodec implements AttributeCodec {
             throw new IllegalArgumentException("javaSerialization allowList must end with \"!*\" (reject every "
                     + "class not listed) but was \"" + allowList + "\"");
         }
-        ObjectInputFilter patterns = ObjectInputFilter.Config.createFilter(trimmed);
-        // A class the patterns leave undecided is refused too, so nothing gets in by omission.
-        this.filter = info -> {
+        this.patterns = ObjectInputFilter.Config.createFilter(trimmed);
+        this.allowList = trimmed;
+        this.classLoader = classLoader;
+    }
+
+    /** The allow-list, refusing also what it leaves undecided, and noting the first class it refused. */
+    private ObjectInputFilter filter(String[] refused) {
+        return info -> {
             ObjectInputFilter.Status status = patterns.checkInput(info);
-            if (status == ObjectInputFilter.Status.UNDECIDED && info.serialClass() != null
-                    && !info.serialClass().isPrimitive()
-                    && !(info.serialClass().isArray() && leafComponent(info.serialClass()).isPrimitive())) {
-                return ObjectInputFilter.Status.REJECTED;
+            Class<?> type = info.serialClass();
+            if (status == ObjectInputFilter.Status.UNDECIDED && type != null && !leafComponent(type).isPrimitive()) {
+                status = ObjectInputFilter.Status.REJECTED;
+            }
+            if (status == ObjectInputFilter.Status.REJECTED && refused[0] == null) {
+                refused[0] = type == null ? "a graph over the allow-list's limits" : type.getName();
             }
             return status;
         };
-        this.allowList = trimmed;
-        this.classLoader = classLoader;
     }
 
     private static Class<?> leafComponent(Class<?> type) {
@@ -81,13 +86,16 @@ final class JavaSerializationCodec implements AttributeCodec {
     @Override
     public Object decode(String encoded) {
         byte[] bytes = Base64.getDecoder().decode(encoded);
+        String[] refused = new String[1];
         try (ObjectInputStream in = new LoaderObjectInputStream(new ByteArrayInputStream(bytes), classLoader)) {
-            in.setObjectInputFilter(filter);
+            in.setObjectInputFilter(filter(refused));
             return in.readObject();
         } catch (IOException e) {
-            // InvalidClassException (the filter's refusal) lands here, with the class in its message.
-            throw new IllegalArgumentException("Java deserialization refused or failed under allowList \""
-                    + allowList + "\": " + e, e);
+            if (refused[0] != null) {
+                throw new IllegalArgumentException("Java deserialization refused " + refused[0]
+                        + ", which allowList \"" + allowList + "\" does not allow", e);
+            }
+            throw new IllegalArgumentException("Java deserialization failed: " + e, e);
         } catch (ClassNotFoundException e) {
             throw new IllegalArgumentException("class " + e.getMessage() + " is not on the class path", e);
         }

@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 import redis.clients.jedis.HostAndPort;
@@ -42,33 +41,44 @@ enum Backend {
 
     /** One isolated namespace on this backend (a file, a table, a key prefix), removed again on close. */
     SharedStore open(Path dir) {
-        String unique = "ss_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+        String namespace = "ss_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+        if (this == MEMORY) {
+            // One in-process store under two managers is the closest memory gets to two instances: both see
+            // every session, and each manager's close() leaves it usable (it holds nothing to release).
+            InMemorySessionStore store = new InMemorySessionStore();
+            return new SharedStore(this, namespace, dir, () -> store, () -> { });
+        }
+        return new SharedStore(this, namespace, dir, () -> store(namespace, dir), () -> cleanUp(namespace));
+    }
+
+    /** A new store instance (own pools, own clients) on the namespace; also what a child process opens. */
+    SessionStore store(String namespace, Path dir) {
         return switch (this) {
-            case MEMORY -> {
-                // One in-process store under two managers is the closest memory gets to two instances: both
-                // see every session, and each manager's close() leaves it usable (it holds nothing to release).
-                InMemorySessionStore store = new InMemorySessionStore();
-                yield new SharedStore(this, () -> store, () -> { });
-            }
-            case SQLITE -> {
-                String url = "jdbc:sqlite:" + dir.resolve(unique + ".db");
-                yield new SharedStore(this, () -> JdbcSessionStore.builder().jdbcUrl(url).tableName(unique).build(),
-                        () -> { });
-            }
-            case POSTGRESQL -> new SharedStore(this, () -> JdbcSessionStore.builder().jdbcUrl(POSTGRES_URL)
-                    .credentials(POSTGRES_USER, POSTGRES_PASSWORD).tableName(unique).build(),
-                    () -> dropTable(unique));
-            case REDIS -> {
-                String prefix = "usher-test:spring:" + UUID.randomUUID() + ":";
-                yield new SharedStore(this, () -> RedisSessionStore.builder().uri(REDIS_URI).keyPrefix(prefix).build(),
-                        () -> deleteKeys(List.of(HostAndPort.from(REDIS_URI.replaceFirst("^redis://", ""))), prefix));
-            }
-            case REDIS_CLUSTER -> {
-                String prefix = "usher-test:spring:" + UUID.randomUUID() + ":";
-                yield new SharedStore(this, () -> RedisSessionStore.builder().clusterNodes(clusterNodes())
-                        .keyPrefix(prefix).build(), () -> deleteKeys(new ArrayList<>(clusterNodes()), prefix));
-            }
+            case MEMORY -> throw new IllegalStateException("an in-memory store cannot be opened twice");
+            case SQLITE -> JdbcSessionStore.builder().jdbcUrl("jdbc:sqlite:" + dir.resolve(namespace + ".db"))
+                    .tableName(namespace).build();
+            case POSTGRESQL -> JdbcSessionStore.builder().jdbcUrl(POSTGRES_URL)
+                    .credentials(POSTGRES_USER, POSTGRES_PASSWORD).tableName(namespace).build();
+            case REDIS -> RedisSessionStore.builder().uri(REDIS_URI).keyPrefix(redisPrefix(namespace)).build();
+            case REDIS_CLUSTER -> RedisSessionStore.builder().clusterNodes(clusterNodes())
+                    .keyPrefix(redisPrefix(namespace)).build();
         };
+    }
+
+    private static String redisPrefix(String namespace) {
+        return "usher-test:spring:" + namespace + ":";
+    }
+
+    private void cleanUp(String namespace) {
+        switch (this) {
+            case POSTGRESQL -> dropTable(namespace);
+            case REDIS -> deleteKeys(List.of(HostAndPort.from(REDIS_URI.replaceFirst("^redis://", ""))),
+                    redisPrefix(namespace));
+            case REDIS_CLUSTER -> deleteKeys(new ArrayList<>(clusterNodes()), redisPrefix(namespace));
+            default -> {
+                // SQLite: the file is in the test's temporary directory.
+            }
+        }
     }
 
     private static void dropTable(String table) {

@@ -1,6 +1,7 @@
 package dev.usher.session.spring;
 
 import dev.usher.session.SessionStore;
+import java.nio.file.Path;
 import java.util.function.Supplier;
 
 /**
@@ -9,11 +10,15 @@ import java.util.function.Supplier;
  */
 final class SharedStore implements AutoCloseable {
     final Backend backend;
+    final String namespace;
+    final Path dir;
     private final Supplier<SessionStore> instances;
     private final Runnable cleanup;
 
-    SharedStore(Backend backend, Supplier<SessionStore> instances, Runnable cleanup) {
+    SharedStore(Backend backend, String namespace, Path dir, Supplier<SessionStore> instances, Runnable cleanup) {
         this.backend = backend;
+        this.namespace = namespace;
+        this.dir = dir;
         this.instances = instances;
         this.cleanup = cleanup;
     }

@@ -9,7 +9,6 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import org.springframework.context.ApplicationEvent;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.session.IndexResolver;
@@ -63,16 +62,19 @@ final class DefaultUsherSessionRepository implements UsherSessionRepository {
         // Resolved before anything is written, so a principal that cannot be read leaves the store untouched.
         String principal = principalResolver.resolveIndexesFor(mine).get(PRINCIPAL_NAME_INDEX_NAME);
         String id = mine.getId();
-        Optional<Session> saved = sessions.update(id, stored -> stored.withAttributes(merge(stored.attributes(), changes)));
-        if (saved.isEmpty()) {
-            throw invalidated(id, "its changes to " + changes.keySet() + " were not saved");
+        if (principal != null && !principal.equals(mine.storedValue().owner())) {
+            // Logging in first means an owner limit that rejects the login leaves nothing written, so a
+            // session never holds a login (say, Spring Security's context) its owner limit did not admit.
+            String anonymousId = id;
+            Session loggedIn = sessions.login(id, principal).orElseThrow(() -> invalidated(anonymousId,
+                    "its changes to " + changes.keySet() + " were not saved"));
+            mine.moved(loggedIn);
+            id = loggedIn.id();
         }
-        mine.stored(saved.get());
-        if (principal != null && !principal.equals(saved.get().owner())) {
-            Session loggedIn = sessions.login(id, principal).orElseThrow(() -> invalidated(id,
-                    "it was not logged in as its principal"));
-            mine.stored(loggedIn);
-        }
+        String savedId = id;
+        Session saved = sessions.update(id, stored -> stored.withAttributes(merge(stored.attributes(), changes)))
+                .orElseThrow(() -> invalidated(savedId, "its changes to " + changes.keySet() + " were not saved"));
+        mine.stored(saved);
     }
 
     private static Map<String, String> merge(Map<String, String> stored, Map<String, String> changes) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME;
 
 import dev.usher.session.AttributeLimits;
+import dev.usher.session.OwnerLimitPolicy;
 import dev.usher.session.Session;
 import dev.usher.session.SessionLimitException;
 import dev.usher.session.spring.Instances.Instance;
@@ -300,6 +301,31 @@ class UsherSessionRepositoryTest {
         assertThat(repository.findByPrincipalName("alice")).containsOnlyKeys(second.getId());
         instances.clock.advance(Instances.IDLE);
         assertThat(repository.findByPrincipalName("alice")).as("expired sessions are not listed").isEmpty();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Backend.class)
+    void aLoginTheOwnerLimitRejectsWritesNothing(Backend backend) {
+        instances = new Instances(backend, dir);
+        UsherSessionRepository repository = instances.start(
+                m -> m.maxSessionsPerOwner(1, OwnerLimitPolicy.REJECT), r -> r).repository();
+        UsherSpringSession first = repository.createSession();
+        first.setAttribute(PRINCIPAL_NAME_INDEX_NAME, "alice");
+        repository.save(first);
+
+        UsherSpringSession second = repository.createSession();
+        second.setAttribute("before", "login");
+        repository.save(second);
+        String anonymousId = second.getId();
+        second.setAttribute(PRINCIPAL_NAME_INDEX_NAME, "alice");
+        second.setAttribute("secret", "for alice only");
+        assertThatThrownBy(() -> repository.save(second)).isInstanceOf(SessionLimitException.class)
+                .hasMessage("owner 'alice' already has the maximum of 1 sessions");
+
+        UsherSpringSession untouched = repository.findById(anonymousId);
+        assertThat(untouched.owner()).isEmpty();
+        assertThat(untouched.getAttributeNames()).containsExactly("before");
+        assertThat(repository.findByPrincipalName("alice")).containsOnlyKeys(first.getId());
     }
 
     @ParameterizedTest

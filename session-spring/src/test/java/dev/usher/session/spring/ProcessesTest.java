@@ -98,7 +98,9 @@ class ProcessesTest {
                     assertThat(line).as("victim output").isNotNull().isNotEqualTo("<eof>");
                     lastAcknowledged = Integer.parseInt(line);
                 } while (lastAcknowledged < 10);
-                victim.destroyForcibly();
+                // kill -9 by PID, not Process.destroyForcibly(), which also closes our end of its stdout and
+                // so would lose the lines it printed just before dying.
+                assertThat(new ProcessBuilder("kill", "-9", Long.toString(victim.pid())).start().waitFor()).isZero();
                 assertThat(victim.waitFor(1, TimeUnit.MINUTES)).isTrue();
             }
         }

@@ -97,7 +97,7 @@ class ServletContainerTest {
         tomcat.setPort(0);
         Context context = tomcat.addContext("", null);
         Tomcat.addServlet(context, "app", new App());
-        context.addServletMappingDecoded("/*", "app");
+        context.addServletMapping("/*", "app");
         FilterDef filter = new FilterDef();
         filter.setFilterName("springSessionRepositoryFilter");
         filter.setFilter(new SessionRepositoryFilter<>(repository));

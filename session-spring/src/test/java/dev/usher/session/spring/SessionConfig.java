@@ -28,7 +28,7 @@ public class SessionConfig {
     @Bean
     UsherSessionRepository sessionRepository(SessionManager usherSessions, ApplicationEventPublisher events) {
         return UsherSessionRepository.builder(usherSessions)
-                .eventPublisher(events)            // SessionCreated/Deleted/ExpiredEvent, once per cluster
+                .eventPublisher(events)            // Session{Created,Deleted,Expired}Event, once across instances
                 .attributeCodec(AttributeCodec.javaSerialization( // only if you keep non-scalar objects,
                         "org.springframework.security.**;java.util.*;java.lang.*;!*")) // e.g. Spring Security's
                 .build();

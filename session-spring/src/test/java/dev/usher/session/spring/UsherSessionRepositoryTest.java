@@ -189,6 +189,26 @@ class UsherSessionRepositoryTest {
 
     @ParameterizedTest
     @EnumSource(Backend.class)
+    void ofTwoCopiesOnlyTheFirstToChangeTheIdWinsAndTheOtherWritesNothing(Backend backend) {
+        UsherSessionRepository repository = start(backend).repository();
+        UsherSpringSession created = repository.createSession();
+        String original = created.getId();
+        UsherSpringSession copy1 = repository.findById(original);
+        UsherSpringSession copy2 = repository.findById(original);
+        copy1.setAttribute("a", "1");
+        String moved = copy1.changeSessionId();
+        repository.save(copy1);
+        repository.save(copy1); // saving twice changes nothing
+
+        copy2.setAttribute("b", "2");
+        assertThatThrownBy(copy2::changeSessionId).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> repository.save(copy2)).isInstanceOf(IllegalStateException.class);
+        assertThat(repository.findById(original)).isNull();
+        assertThat(repository.findById(moved).getAttributeNames()).containsExactly("a");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Backend.class)
     void idleSessionExpiresAndIsAnnouncedOnceBySweep(Backend backend) {
         Instance instance = start(backend);
         UsherSessionRepository repository = instance.repository();
@@ -301,6 +321,26 @@ class UsherSessionRepositoryTest {
         assertThat(repository.findByPrincipalName("alice")).containsOnlyKeys(second.getId());
         instances.clock.advance(Instances.IDLE);
         assertThat(repository.findByPrincipalName("alice")).as("expired sessions are not listed").isEmpty();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Backend.class)
+    void aChangedPrincipalMovesTheOwnerButARemovedOneLeavesItUntilTheSessionEnds(Backend backend) {
+        UsherSessionRepository repository = start(backend).repository();
+        UsherSpringSession s = repository.createSession();
+        s.setAttribute(PRINCIPAL_NAME_INDEX_NAME, "alice");
+        repository.save(s);
+        s.setAttribute(PRINCIPAL_NAME_INDEX_NAME, "bob");
+        repository.save(s);
+        assertThat(repository.findByPrincipalName("alice")).isEmpty();
+        assertThat(repository.findByPrincipalName("bob")).containsOnlyKeys(s.getId());
+
+        // Usher has no "log out but keep the session": the owner stays until the session ends (see README).
+        s.removeAttribute(PRINCIPAL_NAME_INDEX_NAME);
+        repository.save(s);
+        assertThat(repository.findByPrincipalName("bob")).containsOnlyKeys(s.getId());
+        repository.deleteById(s.getId());
+        assertThat(repository.findByPrincipalName("bob")).isEmpty();
     }
 
     @ParameterizedTest

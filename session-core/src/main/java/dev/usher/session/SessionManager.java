@@ -4,7 +4,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -56,8 +55,8 @@ public final class SessionManager implements AutoCloseable {
     private final Duration absoluteTimeout;
     private final long touchThresholdMillis;
     private final int maxUpdateAttempts;
-    private final int maxSessionsPerOwner;
-    private final OwnerLimitPolicy ownerLimitPolicy;
+    /** Null for no limit. */
+    private final OwnerLimit ownerLimit;
     private final int sweepBatchSize;
     private final AttributeLimits attributeLimits;
     private final List<SessionListener> listeners = new CopyOnWriteArrayList<>();
@@ -82,8 +81,7 @@ public final class SessionManager implements AutoCloseable {
         this.absoluteTimeout = b.absoluteTimeout;
         this.touchThresholdMillis = (long) (b.idleTimeout.toMillis() * b.touchThreshold);
         this.maxUpdateAttempts = b.maxUpdateAttempts;
-        this.maxSessionsPerOwner = b.maxSessionsPerOwner;
-        this.ownerLimitPolicy = b.ownerLimitPolicy;
+        this.ownerLimit = b.maxSessionsPerOwner > 0 ? new OwnerLimit(b.maxSessionsPerOwner, b.ownerLimitPolicy) : null;
         this.sweepBatchSize = b.sweepBatchSize;
         this.attributeLimits = b.attributeLimits;
         this.sessionLocks = b.sessionLocks;
@@ -117,19 +115,15 @@ public final class SessionManager implements AutoCloseable {
         checkOwner(owner);
         attributeLimits.check(attributes);
         Instant now = clock.instant();
-        Session session = new Session(SessionIds.generate(), owner, now, now, idleTimeout,
+        Session session = new Session(newId(owner), owner, now, now, idleTimeout,
                 now.plus(absoluteTimeout), 1, attributes);
-        if (owner == null || maxSessionsPerOwner <= 0) {
-            insertNew(session);
+        if (owner == null || ownerLimit == null) {
+            session = insertNew(session);
         } else {
-            // The owner lock makes check-insert-trim atomic within this process; the trim after the insert
-            // converges to the limit across instances too, because all of them rank sessions the same way.
+            // The store decides the limit in one atomic step, across instances; the local owner lock only
+            // keeps this process's callers from racing each other into the store.
             try (KeyedLocks.Held ignored = lock(ownerLocks, "owner:" + owner, Duration.ofSeconds(30))) {
-                if (ownerLimitPolicy == OwnerLimitPolicy.REJECT && liveSessionsOf(owner, now).size() >= maxSessionsPerOwner) {
-                    throw ownerLimitReached(owner);
-                }
-                session = insertNew(session);
-                enforceOwnerLimit(session, now);
+                session = insertWithinOwnerLimit(session, now);
             }
         }
         created.increment();
@@ -149,45 +143,50 @@ public final class SessionManager implements AutoCloseable {
             if (store.insert(session)) {
                 return session;
             }
-            session = session.withId(SessionIds.generate());
+            session = session.withId(newId(session.owner()));
         }
-        throw new SessionStoreException("could not insert a session with a fresh id after 3 attempts");
+        throw idsExhausted();
     }
 
-    private void enforceOwnerLimit(Session fresh, Instant now) {
-        List<Session> live = liveSessionsOf(fresh.owner(), now);
-        if (live.size() <= maxSessionsPerOwner) {
-            return;
-        }
-        live.sort(Comparator.comparing(Session::createdAt).thenComparing(Session::id));
-        if (ownerLimitPolicy == OwnerLimitPolicy.REJECT) {
-            // Another instance inserted at the same time: the later-ranked sessions back out.
-            int rank = indexOfId(live, fresh.id());
-            if (rank >= maxSessionsPerOwner) {
-                store.remove(fresh.id());
-                throw ownerLimitReached(fresh.owner());
+    private Session insertWithinOwnerLimit(Session session, Instant now) {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            OwnerLimitedWrite write = store.insertWithinOwnerLimit(session, ownerLimit, now);
+            fireEndedOldest(write);
+            switch (write.outcome()) {
+                case WRITTEN:
+                    return session;
+                case OWNER_AT_LIMIT:
+                    throw ownerLimitReached(session.owner());
+                default:
+                    session = session.withId(newId(session.owner()));
             }
-            return;
         }
-        // The fresh session is the newest whatever the clock says (several can share a millisecond).
-        live.removeIf(s -> s.id().equals(fresh.id()));
-        for (Session oldest : live.subList(0, live.size() + 1 - maxSessionsPerOwner)) {
-            store.remove(oldest.id()).ifPresent(s -> fireEnded(s, EndReason.DELETED));
+        throw idsExhausted();
+    }
+
+    private void fireEndedOldest(OwnerLimitedWrite write) {
+        for (Session s : write.endedOldest()) {
+            fireEnded(s, EndReason.DELETED);
         }
     }
 
-    private static int indexOfId(List<Session> sessions, String id) {
-        for (int i = 0; i < sessions.size(); i++) {
-            if (sessions.get(i).id().equals(id)) {
-                return i;
-            }
+    private static SessionStoreException idsExhausted() {
+        return new SessionStoreException("could not insert a session with a fresh id after 3 attempts");
+    }
+
+    /** An id from the store (which may place an owner's sessions together), checked before it is used. */
+    private String newId(String owner) {
+        String id = store.newSessionId(owner);
+        if (!SessionIds.isWellFormed(id)) {
+            throw new SessionStoreException("store " + store.getClass().getName()
+                    + " returned a malformed session id from newSessionId (" + SessionIds.redact(id) + ")");
         }
-        return -1;
+        return id;
     }
 
     private SessionLimitException ownerLimitReached(String owner) {
-        return new SessionLimitException("owner '" + owner + "' already has the maximum of " + maxSessionsPerOwner
-                + " sessions", "maxSessionsPerOwner", maxSessionsPerOwner);
+        return new SessionLimitException("owner '" + owner + "' already has the maximum of " + ownerLimit.max()
+                + " sessions", "maxSessionsPerOwner", ownerLimit.max());
     }
 
     /** The live session, without recording an access. Empty for an unknown, expired or malformed id. */
@@ -290,17 +289,11 @@ public final class SessionManager implements AutoCloseable {
     public Optional<Session> login(String id, String owner) {
         Objects.requireNonNull(owner, "owner");
         checkOwner(owner);
-        if (maxSessionsPerOwner <= 0) {
+        if (ownerLimit == null) {
             return rotate(id, true, owner);
         }
         try (KeyedLocks.Held ignored = lock(ownerLocks, "owner:" + owner, Duration.ofSeconds(30))) {
-            Instant now = clock.instant();
-            if (ownerLimitPolicy == OwnerLimitPolicy.REJECT && liveSessionsOf(owner, now).size() >= maxSessionsPerOwner) {
-                throw ownerLimitReached(owner);
-            }
-            Optional<Session> renamed = rotate(id, true, owner);
-            renamed.ifPresent(s -> enforceOwnerLimit(s, now));
-            return renamed;
+            return rotate(id, true, owner);
         }
     }
 
@@ -317,10 +310,23 @@ public final class SessionManager implements AutoCloseable {
                     return Optional.empty();
                 }
                 Session current = loaded.get();
-                Session renamed = new Session(SessionIds.generate(), setOwner ? owner : current.owner(),
+                String newOwner = setOwner ? owner : current.owner();
+                Session renamed = new Session(newId(newOwner), newOwner,
                         current.createdAt(), now, current.idleTimeout(), current.absoluteExpiry(),
                         current.version() + 1, current.attributes());
-                if (store.changeId(id, renamed, current.version())) {
+                boolean moved;
+                if (setOwner && ownerLimit != null) {
+                    OwnerLimitedWrite write = store.changeIdWithinOwnerLimit(id, renamed, current.version(),
+                            ownerLimit, now);
+                    fireEndedOldest(write);
+                    if (write.outcome() == OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT) {
+                        throw ownerLimitReached(owner);
+                    }
+                    moved = write.outcome() == OwnerLimitedWrite.Outcome.WRITTEN;
+                } else {
+                    moved = store.changeId(id, renamed, current.version());
+                }
+                if (moved) {
                     for (SessionListener l : listeners) {
                         try {
                             l.idChanged(id, renamed);
@@ -422,8 +428,15 @@ public final class SessionManager implements AutoCloseable {
         int total = 0;
         while (true) {
             List<Session> batch = store.removeExpired(clock.instant(), sweepBatchSize);
+            List<String> delivered = new ArrayList<>(batch.size());
             for (Session s : batch) {
                 fireEnded(s, EndReason.EXPIRED);
+                delivered.add(s.id());
+            }
+            // Only now may the claims go: a sweeper that dies before this line leaves them to another
+            // instance's sweeper, which delivers them after the store's claim timeout.
+            if (!delivered.isEmpty()) {
+                store.acknowledgeExpired(delivered);
             }
             total += batch.size();
             if (batch.size() < sweepBatchSize || closed.get()) {

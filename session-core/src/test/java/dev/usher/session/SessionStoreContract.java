@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -83,12 +84,17 @@ public abstract class SessionStoreContract {
     }
 
     private SessionManager peerManager(int maxUpdateAttempts) {
+        return peerManager(maxUpdateAttempts, b -> b);
+    }
+
+    private SessionManager peerManager(int maxUpdateAttempts,
+                                       UnaryOperator<SessionManager.Builder> settings) {
         SessionStore peer = createPeerStore();
         if (peer == null) {
             // Sharing the store object; closing this manager must not close it, so give it a view.
             peer = new NonClosingStore(store);
         }
-        SessionManager m = managerOver(peer).maxUpdateAttempts(maxUpdateAttempts).build();
+        SessionManager m = settings.apply(managerOver(peer).maxUpdateAttempts(maxUpdateAttempts)).build();
         toClose.add(m);
         return m;
     }
@@ -713,6 +719,60 @@ public abstract class SessionStoreContract {
                 }
             });
             assertThat(store.findByOwner(owner)).as(policy.name()).hasSize(3);
+        }
+    }
+
+    /**
+     * Two instances (peer stores where the backend has them) x 8 threads create sessions for one owner,
+     * round after round. REJECT: exactly the callers that got a session back own the live sessions, never
+     * more than the limit. END_OLDEST: every caller gets a session, and trimming by both instances at once
+     * leaves exactly the limit, all of them sessions some caller got, and one DELETED event per trimmed one.
+     */
+    @Test
+    public void ownerLimitHoldsAcrossInstances() throws Exception {
+        int limit = 3;
+        for (OwnerLimitPolicy policy : OwnerLimitPolicy.values()) {
+            SessionManager one = managerOver(new NonClosingStore(store)).maxSessionsPerOwner(limit, policy).build();
+            toClose.add(one);
+            SessionManager two = peerManager(100, b -> b.maxSessionsPerOwner(limit, policy));
+            Map<String, Integer> deleted = new ConcurrentHashMap<>();
+            SessionListener countingDeletes = new SessionListener() {
+                @Override
+                public void ended(Session session, EndReason reason) {
+                    assertThat(reason).isEqualTo(EndReason.DELETED);
+                    deleted.merge(session.id(), 1, Integer::sum);
+                }
+            };
+            one.addListener(countingDeletes);
+            two.addListener(countingDeletes);
+            for (int round = 0; round < 12; round++) {
+                String owner = "racer-" + policy + "-" + round;
+                Set<String> granted = ConcurrentHashMap.newKeySet();
+                deleted.clear();
+                Concurrently.run(16, t -> {
+                    try {
+                        granted.add((t % 2 == 0 ? one : two).create(owner, Map.of("t", "" + t)).id());
+                    } catch (SessionLimitException e) {
+                        assertThat(policy).isEqualTo(OwnerLimitPolicy.REJECT);
+                    }
+                });
+                Set<String> live = new HashSet<>();
+                for (Session s : one.findByOwner(owner)) {
+                    live.add(s.id());
+                }
+                if (policy == OwnerLimitPolicy.REJECT) {
+                    assertThat(granted).as("round %d: callers that got a session", round).hasSize(limit);
+                    assertThat(live).as("round %d: live sessions are exactly the granted ones", round)
+                            .isEqualTo(granted);
+                } else {
+                    assertThat(granted).as("round %d", round).hasSize(16);
+                    assertThat(live).as("round %d: live sessions after racing trims", round).hasSize(limit);
+                    assertThat(granted).containsAll(live);
+                    assertThat(deleted.keySet()).as("round %d: one DELETED per trimmed session", round)
+                            .hasSize(16 - limit).doesNotContainAnyElementsOf(live);
+                    assertThat(deleted.values()).containsOnly(1);
+                }
+            }
         }
     }
 

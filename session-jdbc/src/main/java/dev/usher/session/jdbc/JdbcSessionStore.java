@@ -2,6 +2,9 @@ package dev.usher.session.jdbc;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.usher.session.OwnerLimit;
+import dev.usher.session.OwnerLimitPolicy;
+import dev.usher.session.OwnerLimitedWrite;
 import dev.usher.session.Session;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
@@ -218,6 +221,148 @@ public final class JdbcSessionStore implements SessionStore {
                 throw e;
             }
         });
+    }
+
+    /**
+     * One transaction serialised on the owner: PostgreSQL takes a transaction-scoped advisory lock on
+     * (table, owner), SQLite its write lock ({@code BEGIN IMMEDIATE}); then it counts the owner's live
+     * sessions, writes, and removes the oldest beyond the limit before it commits. Every instance's
+     * owner-limited writes for one owner take the same lock, so the decision is atomic across instances.
+     */
+    @Override
+    public OwnerLimitedWrite insertWithinOwnerLimit(Session session, OwnerLimit limit, Instant now) {
+        checkStorable(session.id(), session.owner());
+        return ownerLimited("insertWithinOwnerLimit", session, null, limit, now, c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.insert)) {
+                ps.setString(1, session.id());
+                bindFields(ps, 2, session);
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override
+    public OwnerLimitedWrite changeIdWithinOwnerLimit(String oldId, Session renamed, long expectedVersion,
+                                                      OwnerLimit limit, Instant now) {
+        checkStorable(renamed.id(), renamed.owner());
+        if (!storable(oldId, MAX_ID_LENGTH)) {
+            return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.REFUSED, List.of());
+        }
+        return ownerLimited("changeIdWithinOwnerLimit", renamed, oldId, limit, now, c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.changeId)) {
+                ps.setString(1, renamed.id());
+                int next = bindFields(ps, 2, renamed);
+                ps.setString(next, oldId);
+                ps.setLong(next + 1, expectedVersion);
+                return ps.executeUpdate() == 1;
+            } catch (SQLException e) {
+                if (isDuplicateKey(e)) {
+                    return false;
+                }
+                throw e;
+            }
+        });
+    }
+
+    private OwnerLimitedWrite ownerLimited(String operation, Session fresh, String retiringId, OwnerLimit limit,
+                                           Instant now, Work<Boolean> write) {
+        long nowMillis = millis("now", now);
+        return run(operation, writer, c -> inOwnerTransaction(c, fresh.owner(), () -> {
+            List<String> live = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(sql.liveOfOwner)) {
+                ps.setString(1, fresh.owner());
+                ps.setLong(2, nowMillis);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        String id = rs.getString(1);
+                        if (!id.equals(fresh.id()) && !id.equals(retiringId)) {
+                            live.add(id);
+                        }
+                    }
+                }
+            }
+            if (limit.policy() == OwnerLimitPolicy.REJECT && live.size() >= limit.max()) {
+                return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT, List.of());
+            }
+            if (!write.run(c)) {
+                return null; // rolled back: nothing was written
+            }
+            List<Session> ended = new ArrayList<>();
+            // liveOfOwner is ordered oldest first (created_at, id), the order every instance trims in.
+            for (String oldest : live.subList(0, Math.max(0, live.size() + 1 - limit.max()))) {
+                try (PreparedStatement ps = c.prepareStatement(sql.remove)) {
+                    ps.setString(1, oldest);
+                    first(ps).ifPresent(ended::add);
+                }
+            }
+            return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.WRITTEN, ended);
+        }));
+    }
+
+    @FunctionalInterface
+    private interface TransactionBody<T> {
+        /** The result to commit, or null to roll back and report {@link OwnerLimitedWrite.Outcome#REFUSED}. */
+        T run() throws SQLException;
+    }
+
+    /**
+     * Runs {@code body} in one transaction that no other owner-limited write for {@code owner} can overlap,
+     * on any instance. Explicit BEGIN IMMEDIATE on SQLite, whatever transaction mode a host's DataSource has.
+     */
+    private OwnerLimitedWrite inOwnerTransaction(Connection c, String owner, TransactionBody<OwnerLimitedWrite> body)
+            throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        try (Statement st = c.createStatement()) {
+            if (dialect == Dialect.POSTGRESQL) {
+                c.setAutoCommit(false);
+                try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(?, ?)")) {
+                    lock.setInt(1, table.hashCode());
+                    lock.setInt(2, owner.hashCode());
+                    lock.execute();
+                }
+            } else {
+                c.setAutoCommit(true);
+                st.execute("BEGIN IMMEDIATE");
+            }
+            OwnerLimitedWrite result;
+            try {
+                result = body.run();
+            } catch (SQLException | RuntimeException e) {
+                rollbackQuietly(c, st, e);
+                throw e;
+            }
+            if (result == null) {
+                rollbackQuietly(c, st, null);
+                return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.REFUSED, List.of());
+            }
+            if (result.outcome() == OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT) {
+                rollbackQuietly(c, st, null);
+                return result;
+            }
+            if (dialect == Dialect.POSTGRESQL) {
+                c.commit();
+            } else {
+                st.execute("COMMIT");
+            }
+            return result;
+        } finally {
+            c.setAutoCommit(autoCommit);
+        }
+    }
+
+    private void rollbackQuietly(Connection c, Statement st, Exception failure) throws SQLException {
+        try {
+            if (dialect == Dialect.POSTGRESQL) {
+                c.rollback();
+            } else {
+                st.execute("ROLLBACK");
+            }
+        } catch (SQLException e) {
+            if (failure == null) {
+                throw e;
+            }
+            failure.addSuppressed(e);
+        }
     }
 
     @Override

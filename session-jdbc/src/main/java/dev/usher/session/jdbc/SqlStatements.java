@@ -18,6 +18,7 @@ final class SqlStatements {
     final String remove;
     final String removeExpired;
     final String findByOwner;
+    final String liveOfOwner;
     final String listFirst;
     final String listAfter;
     final String count;
@@ -42,6 +43,7 @@ final class SqlStatements {
         removeExpired = "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table
                 + " WHERE expires_at <= ? ORDER BY expires_at LIMIT ?" + lock + ") RETURNING " + COLUMNS;
         findByOwner = "SELECT " + COLUMNS + " FROM " + table + " WHERE owner = ?";
+        liveOfOwner = "SELECT id FROM " + table + " WHERE owner = ? AND expires_at > ? ORDER BY created_at, id";
         listFirst = "SELECT " + COLUMNS + " FROM " + table + " ORDER BY id LIMIT ?";
         listAfter = "SELECT " + COLUMNS + " FROM " + table + " WHERE id > ? ORDER BY id LIMIT ?";
         count = "SELECT COUNT(*) FROM " + table;

@@ -527,6 +527,11 @@ public final class SessionManager implements AutoCloseable {
                 throw new IllegalArgumentException("owner contains a control character at index " + i);
             }
         }
+        int bad = AttributeLimits.firstUnpairedSurrogate(owner);
+        if (bad >= 0) {
+            throw new IllegalArgumentException("owner contains an unpaired surrogate at index " + bad
+                    + "; it must be well-formed UTF-16");
+        }
     }
 
     private KeyedLocks.Held lock(KeyedLocks locks, String key, Duration timeout) {

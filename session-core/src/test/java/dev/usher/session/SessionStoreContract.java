@@ -58,6 +58,15 @@ public abstract class SessionStoreContract {
         return null;
     }
 
+    /**
+     * The claim timeout of the stores {@link #createStore()} builds, for a store shared by several processes
+     * whose expiry claims outlive a dead sweeper; null (the default) for a store that lives and dies with
+     * its process and removes at once.
+     */
+    protected Duration expiryClaimTimeout() {
+        return null;
+    }
+
     @BeforeEach
     void openStore() {
         clock = new TestClock();
@@ -275,6 +284,40 @@ public abstract class SessionStoreContract {
         assertThat(store.replace(touched, 1)).isTrue();
         assertThat(store.removeExpired(s.idleExpiry(), 100)).as("touched session is not expired").isEmpty();
         assertThat(store.removeExpired(touched.idleExpiry(), 100)).containsExactly(touched);
+    }
+
+    @Test
+    public void anUnacknowledgedExpiryClaimIsTakenOverAfterTheClaimTimeoutAndAnAcknowledgedOneNever() {
+        Duration claimTimeout = expiryClaimTimeout();
+        Instant now = clock.instant();
+        List<Session> expired = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Session s = new Session(SessionIds.generate(), "claimed", now.minus(Duration.ofHours(2)),
+                    now.minus(Duration.ofHours(1)), IDLE, now.plus(ABSOLUTE), 1, Map.of("i", "" + i));
+            store.insert(s);
+            expired.add(s);
+        }
+        assertThat(store.removeExpired(now, 10)).containsExactlyInAnyOrderElementsOf(expired);
+        assertThat(store.removeExpired(now, 10)).as("a claim holds").isEmpty();
+        for (Session s : expired) {
+            assertThat(store.load(s.id())).as("a claimed session is gone for every other method").isEmpty();
+            assertThat(store.remove(s.id())).isEmpty();
+        }
+        assertThat(store.count()).isZero();
+        assertThat(store.findByOwner("claimed")).isEmpty();
+        assertThat(store.list(null, 10).sessions()).isEmpty();
+        store.acknowledgeExpired(List.of(expired.get(0).id()));
+        if (claimTimeout == null) {
+            assertThat(store.removeExpired(now.plus(Duration.ofDays(1)), 10)).as("removed at once").isEmpty();
+            return;
+        }
+        assertThat(store.removeExpired(now.plus(claimTimeout).minusMillis(1), 10)).as("before the deadline").isEmpty();
+        List<Session> takenOver = store.removeExpired(now.plus(claimTimeout), 10);
+        assertThat(takenOver).as("unacknowledged claims, once each").containsExactlyInAnyOrder(expired.get(1), expired.get(2));
+        assertThat(store.removeExpired(now.plus(claimTimeout), 10)).as("the takeover is a claim too").isEmpty();
+        store.acknowledgeExpired(List.of(expired.get(1).id(), expired.get(2).id(), "unknown-id"));
+        assertThat(store.removeExpired(now.plus(claimTimeout.multipliedBy(10)), 10)).as("acknowledged: never again")
+                .isEmpty();
     }
 
     @Test
@@ -518,6 +561,31 @@ public abstract class SessionStoreContract {
                 .isInstanceOf(SessionLimitException.class);
         assertThat(store.load(s.id())).contains(s);
         assertThat(store.count()).isEqualTo(1);
+    }
+
+    /**
+     * Strings that are not well-formed UTF-16 have no UTF-8 form, which every backend but memory stores: one
+     * engine would keep them, another write '?'. So the manager refuses them for every backend alike, with
+     * IllegalArgumentException, before a store sees them; well-formed pairs (emoji) round-trip exactly.
+     */
+    @Test
+    public void unpairedSurrogatesAreRefusedAlikeOnEveryBackend() {
+        Session s = manager.create(null, Map.of("k", "v"));
+        for (String bad : List.of("\uD800", "x\uDC00y", "\uDBFF", "ok\uD83D")) {
+            assertThatThrownBy(() -> manager.update(s.id(), x -> x.withAttribute("k", bad)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unpaired surrogate")
+                    .hasMessageContaining("'k'");
+            assertThatThrownBy(() -> manager.update(s.id(), x -> x.withAttribute(bad, "v")))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unpaired surrogate");
+            assertThatThrownBy(() -> manager.create(null, Map.of("k", bad)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unpaired surrogate");
+            assertThatThrownBy(() -> manager.create("owner" + bad, Map.of()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unpaired surrogate");
+        }
+        assertThat(store.load(s.id())).contains(s);
+        assertThat(store.count()).isEqualTo(1);
+        Session paired = manager.update(s.id(), x -> x.withAttribute("\uD83D\uDE00", "\uD83D\uDE80")).orElseThrow();
+        assertThat(manager.find(s.id()).orElseThrow().attributes()).isEqualTo(paired.attributes());
     }
 
     @Test

@@ -28,6 +28,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -82,10 +83,13 @@ public final class JdbcSessionStore implements SessionStore {
     private static final int SQLITE_BUSY = 5;
     private static final int SQLITE_LOCKED = 6;
     private static final int SQLITE_CONSTRAINT = 19;
+    /** Ids per acknowledging DELETE: well under SQLite's 999 bound parameters. */
+    private static final int ACKNOWLEDGE_CHUNK = 500;
 
     private final Dialect dialect;
     private final String table;
     private final Duration timeout;
+    private final Duration expiryClaimTimeout;
     private final SqlStatements sql;
     private final DataSource writer;
     private final DataSource reader;
@@ -93,10 +97,11 @@ public final class JdbcSessionStore implements SessionStore {
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private JdbcSessionStore(Dialect dialect, String table, Duration timeout, DataSource writer, DataSource reader,
-            List<HikariDataSource> ownedPools) {
+            List<HikariDataSource> ownedPools, Duration expiryClaimTimeout) {
         this.dialect = dialect;
         this.table = table;
         this.timeout = timeout;
+        this.expiryClaimTimeout = expiryClaimTimeout;
         this.sql = new SqlStatements(dialect, table);
         this.writer = writer;
         this.reader = reader;
@@ -129,7 +134,8 @@ public final class JdbcSessionStore implements SessionStore {
                     }
                     throw new SessionStoreException("table " + table + " is missing or lacks the expected columns ("
                             + e.getMessage() + "); with createSchema(false) the host applies "
-                            + Schema.resource(dialect, Schema.VERSION) + " first", e);
+                            + Schema.resource(dialect, 1) + " to " + Schema.resource(dialect, Schema.VERSION)
+                            + " first", e);
                 }
             }
             return null;
@@ -378,19 +384,45 @@ public final class JdbcSessionStore implements SessionStore {
         });
     }
 
+    /**
+     * Claims expired sessions by stamping {@code claimed_until} (now plus the claim timeout) on their rows,
+     * in one statement; the rows are deleted by {@link #acknowledgeExpired} once the events are delivered.
+     * Until then the claimed rows are invisible to every other method, and a claim whose deadline passed is
+     * claimed again by the next sweep on any instance.
+     */
     @Override
     public List<Session> removeExpired(Instant now, int limit) {
         if (limit < 1) {
             throw new IllegalArgumentException("limit must be at least 1 but was " + limit);
         }
         long nowMillis = millis("now", now);
+        long deadline = nowMillis + expiryClaimTimeout.toMillis();
         return run("removeExpired", writer, c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql.removeExpired)) {
-                ps.setLong(1, nowMillis);
-                ps.setInt(2, limit);
+            try (PreparedStatement ps = c.prepareStatement(sql.claimExpired)) {
+                ps.setLong(1, deadline);
+                ps.setLong(2, nowMillis);
+                ps.setLong(3, nowMillis);
+                ps.setInt(4, limit);
                 return all(ps);
             }
         });
+    }
+
+    @Override
+    public void acknowledgeExpired(Collection<String> ids) {
+        List<String> storable = ids.stream().filter(id -> storable(id, MAX_ID_LENGTH)).toList();
+        for (int from = 0; from < storable.size(); from += ACKNOWLEDGE_CHUNK) {
+            List<String> chunk = storable.subList(from, Math.min(storable.size(), from + ACKNOWLEDGE_CHUNK));
+            String statement = sql.acknowledgePrefix + "?, ".repeat(chunk.size() - 1) + "?)";
+            run("acknowledgeExpired", writer, c -> {
+                try (PreparedStatement ps = c.prepareStatement(statement)) {
+                    for (int i = 0; i < chunk.size(); i++) {
+                        ps.setString(i + 1, chunk.get(i));
+                    }
+                    return ps.executeUpdate();
+                }
+            });
+        }
     }
 
     @Override
@@ -656,6 +688,7 @@ public final class JdbcSessionStore implements SessionStore {
         private Duration timeout = Duration.ofSeconds(5);
         private int maximumPoolSize;
         private boolean synchronousCommit = true;
+        private Duration expiryClaimTimeout = Duration.ofMinutes(1);
 
         private Builder() {
         }
@@ -762,6 +795,21 @@ public final class JdbcSessionStore implements SessionStore {
         }
 
         /**
+         * How long a sweeper's claim on expired sessions holds before another instance's sweeper takes it over
+         * and delivers their EXPIRED events itself (default 1 minute, at least 1 s). A sweeper acknowledges
+         * its claims right after delivering a batch's events, so this must exceed the time listeners take for
+         * one batch; a sweeper that dies mid-sweep delays its sessions' events by about this much.
+         */
+        public Builder expiryClaimTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "expiryClaimTimeout");
+            if (timeout.toMillis() < 1000) {
+                throw new IllegalArgumentException("expiryClaimTimeout must be at least 1 s but was " + timeout);
+            }
+            this.expiryClaimTimeout = timeout;
+            return this;
+        }
+
+        /**
          * Connects, detects the dialect, and creates or checks the schema.
          *
          * @throws IllegalStateException      if neither or both of {@code jdbcUrl} and {@code dataSource} were set
@@ -792,7 +840,7 @@ public final class JdbcSessionStore implements SessionStore {
             if (d == null) {
                 d = detect(dataSource);
             }
-            return new JdbcSessionStore(d, tableName, timeout, dataSource, dataSource, List.of());
+            return new JdbcSessionStore(d, tableName, timeout, dataSource, dataSource, List.of(), expiryClaimTimeout);
         }
 
         private Dialect detect(DataSource ds) {
@@ -829,7 +877,7 @@ public final class JdbcSessionStore implements SessionStore {
                     config.addDataSourceProperty("options", "-c synchronous_commit=off");
                 }
                 HikariDataSource pool = new HikariDataSource(config);
-                return new JdbcSessionStore(d, tableName, timeout, pool, pool, List.of(pool));
+                return new JdbcSessionStore(d, tableName, timeout, pool, pool, List.of(pool), expiryClaimTimeout);
             }
             // One writer, since SQLite serialises writers anyway: queueing for it in the pool is fair and
             // bounded by the timeout, where several writer connections would spin in busy handlers.
@@ -842,7 +890,8 @@ public final class JdbcSessionStore implements SessionStore {
                 writerPool.close();
                 throw e;
             }
-            return new JdbcSessionStore(d, tableName, timeout, writerPool, readerPool, List.of(writerPool, readerPool));
+            return new JdbcSessionStore(d, tableName, timeout, writerPool, readerPool, List.of(writerPool, readerPool),
+                    expiryClaimTimeout);
         }
 
         private HikariConfig poolConfig(String name, int size) {

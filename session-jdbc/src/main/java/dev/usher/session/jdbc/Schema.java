@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Schema {
     /** The schema version this code reads and writes. */
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final String DEFAULT_TABLE = "usher_session";
 
     private static final Logger log = LoggerFactory.getLogger(Schema.class);

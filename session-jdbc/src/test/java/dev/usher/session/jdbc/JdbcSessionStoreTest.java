@@ -269,9 +269,11 @@ class JdbcSessionStoreTest {
         }
         engine.open();
         try (Connection c = engine.connect(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT version FROM " + engine.table + "_schema_version")) {
-            assertThat(rs.next()).isTrue();
-            assertThat(rs.getInt(1)).isEqualTo(Schema.VERSION);
+             ResultSet rs = st.executeQuery("SELECT version FROM " + engine.table + "_schema_version ORDER BY version")) {
+            for (int v = 1; v <= Schema.VERSION; v++) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getInt(1)).as("each version applied once, in order").isEqualTo(v);
+            }
             assertThat(rs.next()).isFalse();
         }
     }
@@ -286,8 +288,10 @@ class JdbcSessionStoreTest {
                 .hasMessageContaining(Schema.resource(dialect, 1));
 
         try (Connection c = engine.connect(); Statement st = c.createStatement()) {
-            for (String ddl : Schema.statements(dialect, 1, engine.table)) {
-                st.execute(ddl);
+            for (int v = 1; v <= Schema.VERSION; v++) {
+                for (String ddl : Schema.statements(dialect, v, engine.table)) {
+                    st.execute(ddl);
+                }
             }
         }
         JdbcSessionStore store = engine.track(engine.builder().createSchema(false).build());

@@ -32,8 +32,42 @@ import org.slf4j.LoggerFactory;
  * safe on virtual threads.
  *
  * <p>Session ids are 256 bits from {@link java.security.SecureRandom}, base64url without padding (43
- * characters). A malformed id (wrong length or alphabet, empty, null) never reaches the store: lookups
+ * characters; a store may choose among random ids to place an owner's sessions together, keeping at least
+ * 224 random bits). A malformed id (wrong length or alphabet, empty, null) never reaches the store: lookups
  * answer "no session" and the count shows in {@link SessionStats#malformedIds()}.
+ *
+ * <p><b>Owner limits</b> are decided by the store in one atomic step
+ * ({@link SessionStore#insertWithinOwnerLimit}), so they hold across instances on the stores that ship
+ * with Usher; a third-party store that keeps the SPI's default gets them within one process only.
+ *
+ * <p><b>Expiry events</b>: the sweeper delivers {@link EndReason#EXPIRED} once per session across all
+ * instances, and acknowledges each batch to the store after delivering it. If a sweeper dies (or loses
+ * the store) between claiming a batch and acknowledging it, another instance's sweeper delivers that batch
+ * after the store's claim timeout: exactly once across the surviving instances, and at least once overall
+ * (the dead instance may have delivered some of them before it died).
+ *
+ * <p><b>Exceptions</b>, all unchecked. Every method may throw {@link StoreUnavailableException} (the
+ * store could not be reached within its timeout; safe to retry) or {@link SessionStoreException} (another
+ * store failure), and {@link IllegalStateException} once the manager is closed. Input is checked before
+ * anything reaches the store, and nothing is written when a check fails:
+ * <ul>
+ *   <li>{@link SessionLimitException} (with {@code limitName()} and {@code limit()}): an attribute name,
+ *       value, count or total over {@link AttributeLimits}; an owner over 256 characters; the owner at
+ *       {@code maxSessionsPerOwner} under {@link OwnerLimitPolicy#REJECT}; a store that is full
+ *       ({@code maxSessions} with REJECT);</li>
+ *   <li>{@link IllegalArgumentException}: an empty attribute name, a control character in an attribute
+ *       name or an owner, an unpaired surrogate (not well-formed UTF-16) in an attribute name or value or
+ *       an owner, a non-positive {@code limit} or a foreign cursor for {@link #list}, a malformed id for
+ *       {@link #withLock};</li>
+ *   <li>{@link NullPointerException}: a null attribute map, name or value, change function or its
+ *       result, listener or timeout;</li>
+ *   <li>{@link SessionConflictException}: {@link #update}, {@link #changeId} and {@link #login} lost every
+ *       compare-and-set attempt ({@code maxUpdateAttempts});</li>
+ *   <li>{@link SessionLockTimeoutException}: {@link #withLock}'s lock not obtained in time; also
+ *       {@link #update}, {@link #changeId}, {@link #login} and an owner-limited {@link #create} when this
+ *       process's lock on the session or owner is not obtained within 30 s.</li>
+ * </ul>
+ * A malformed or unknown id is never an exception: lookups and writes answer empty (or false).
  *
  * <pre>{@code
  * SessionManager sessions = SessionManager.builder(new InMemorySessionStore())
@@ -107,8 +141,12 @@ public final class SessionManager implements AutoCloseable {
     /**
      * Creates a session for {@code owner} ({@code null} for anonymous) with the given attributes.
      *
-     * @throws SessionLimitException if an attribute limit is exceeded, or the owner is at the limit under
-     *                               {@link OwnerLimitPolicy#REJECT}
+     * @throws SessionLimitException     if an attribute limit is exceeded, the owner is longer than 256
+     *                                   characters or at the limit under {@link OwnerLimitPolicy#REJECT},
+     *                                   or the store is full
+     * @throws IllegalArgumentException  for an empty attribute name, a control character in a name or the
+     *                                   owner, or an unpaired surrogate in a name, a value or the owner
+     * @throws NullPointerException      if {@code attributes} or one of its names or values is null
      */
     public Session create(String owner, Map<String, String> attributes) {
         checkOpen();
@@ -236,8 +274,12 @@ public final class SessionManager implements AutoCloseable {
      * write also records an access.
      *
      * @return the stored session, or empty if the session does not exist or has expired
-     * @throws SessionConflictException after the bounded number of attempts all lost the race
-     * @throws SessionLimitException    if the new attributes exceed a limit (nothing is written)
+     * @throws SessionConflictException    after the bounded number of attempts all lost the race
+     * @throws SessionLimitException       if the new attributes exceed a limit (nothing is written)
+     * @throws IllegalArgumentException    if the new attributes have an illegal name or an unpaired surrogate
+     *                                     (nothing is written)
+     * @throws NullPointerException        if {@code change} or its result is null
+     * @throws SessionLockTimeoutException if this process's lock on the session is not obtained within 30 s
      */
     public Optional<Session> update(String id, UnaryOperator<Session> change) {
         checkOpen();
@@ -275,6 +317,8 @@ public final class SessionManager implements AutoCloseable {
      * afterwards. Call it when the session's privilege changes (login) to defeat session fixation.
      *
      * @return the session under its new id, or empty if it does not exist or has expired
+     * @throws SessionConflictException    after the bounded number of attempts all lost the race
+     * @throws SessionLockTimeoutException if this process's lock on the session is not obtained within 30 s
      */
     public Optional<Session> changeId(String id) {
         return rotate(id, false, null);
@@ -285,6 +329,11 @@ public final class SessionManager implements AutoCloseable {
      * the owner in the same atomic step. The owner limit applies as in {@link #create}.
      *
      * @return the session under its new id, or empty if it does not exist or has expired
+     * @throws SessionLimitException       if the owner is at the limit under {@link OwnerLimitPolicy#REJECT}
+     *                                     (the session keeps its id and stays anonymous), or is over 256 characters
+     * @throws IllegalArgumentException    for a control character or an unpaired surrogate in the owner
+     * @throws SessionConflictException    after the bounded number of attempts all lost the race
+     * @throws SessionLockTimeoutException if this process's lock is not obtained within 30 s
      */
     public Optional<Session> login(String id, String owner) {
         Objects.requireNonNull(owner, "owner");
@@ -363,6 +412,7 @@ public final class SessionManager implements AutoCloseable {
      * store: locking a session that does not exist is harmless.
      *
      * @throws SessionLockTimeoutException if the lock was not obtained in time
+     * @throws IllegalArgumentException    if the id is malformed
      */
     public <T> T withLock(String id, Duration timeout, Supplier<T> action) {
         checkOpen();
@@ -392,7 +442,12 @@ public final class SessionManager implements AutoCloseable {
         }
     }
 
-    /** The owner's live sessions. */
+    /**
+     * The owner's live sessions.
+     *
+     * @throws SessionLimitException    if the owner is empty or over 256 characters
+     * @throws IllegalArgumentException for a control character or an unpaired surrogate in the owner
+     */
     public List<Session> findByOwner(String owner) {
         checkOpen();
         checkOwner(owner);
@@ -409,7 +464,11 @@ public final class SessionManager implements AutoCloseable {
         return live;
     }
 
-    /** One page of live sessions; see {@link SessionStore#list}. A page may hold fewer than {@code limit}. */
+    /**
+     * One page of live sessions; see {@link SessionStore#list}. A page may hold fewer than {@code limit}.
+     *
+     * @throws IllegalArgumentException if {@code limit} is not positive, or the cursor was not issued by this store
+     */
     public SessionPage list(String cursor, int limit) {
         checkOpen();
         if (limit <= 0) {
@@ -422,7 +481,9 @@ public final class SessionManager implements AutoCloseable {
 
     /**
      * Removes expired sessions now, in batches, and delivers their {@link EndReason#EXPIRED} events; the
-     * sweeper thread calls this periodically. Returns how many this call removed.
+     * sweeper thread calls this periodically. Each batch is acknowledged to the store after its events are
+     * delivered (see the class documentation for what happens when a sweeper dies first). Returns how many
+     * this call removed, batches taken over from a dead sweeper included.
      */
     public int sweep() {
         int total = 0;

@@ -6,6 +6,7 @@ import dev.usher.session.OwnerLimit;
 import dev.usher.session.OwnerLimitPolicy;
 import dev.usher.session.OwnerLimitedWrite;
 import dev.usher.session.Session;
+import dev.usher.session.SessionLimitException;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
 import dev.usher.session.SessionStoreException;
@@ -34,6 +35,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -90,6 +92,8 @@ public final class JdbcSessionStore implements SessionStore {
     private final String table;
     private final Duration timeout;
     private final Duration expiryClaimTimeout;
+    /** 0 for no limit. */
+    private final int maxSessions;
     private final SqlStatements sql;
     private final DataSource writer;
     private final DataSource reader;
@@ -97,11 +101,12 @@ public final class JdbcSessionStore implements SessionStore {
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private JdbcSessionStore(Dialect dialect, String table, Duration timeout, DataSource writer, DataSource reader,
-            List<HikariDataSource> ownedPools, Duration expiryClaimTimeout) {
+            List<HikariDataSource> ownedPools, Duration expiryClaimTimeout, int maxSessions) {
         this.dialect = dialect;
         this.table = table;
         this.timeout = timeout;
         this.expiryClaimTimeout = expiryClaimTimeout;
+        this.maxSessions = maxSessions;
         this.sql = new SqlStatements(dialect, table);
         this.writer = writer;
         this.reader = reader;
@@ -181,16 +186,40 @@ public final class JdbcSessionStore implements SessionStore {
         });
     }
 
+    /**
+     * One {@code INSERT … ON CONFLICT DO NOTHING}; with {@linkplain Builder#maxSessions maxSessions}, a
+     * transaction that counts the sessions first, serialised with every other instance's inserts (the
+     * capacity advisory lock on PostgreSQL, the write lock on SQLite).
+     */
     @Override
     public boolean insert(Session session) {
         checkStorable(session.id(), session.owner());
-        return run("insert", writer, c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql.insert)) {
-                ps.setString(1, session.id());
-                bindFields(ps, 2, session);
-                return ps.executeUpdate() == 1;
+        if (maxSessions == 0) {
+            return run("insert", writer, c -> insertRow(c, session));
+        }
+        return run("insert", writer, c -> inTransaction(c, null, () -> {
+            checkCapacity(c);
+            return insertRow(c, session);
+        }, inserted -> inserted));
+    }
+
+    private boolean insertRow(Connection c, Session session) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql.insert)) {
+            ps.setString(1, session.id());
+            bindFields(ps, 2, session);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /** Throws past maxSessions; call inside a transaction that holds the capacity lock. */
+    private void checkCapacity(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql.count)) {
+            rs.next();
+            if (rs.getLong(1) >= maxSessions) {
+                throw new SessionLimitException("session store " + table + " is full: maxSessions=" + maxSessions,
+                        "maxSessions", maxSessions);
             }
-        });
+        }
     }
 
     @Override
@@ -239,11 +268,10 @@ public final class JdbcSessionStore implements SessionStore {
     public OwnerLimitedWrite insertWithinOwnerLimit(Session session, OwnerLimit limit, Instant now) {
         checkStorable(session.id(), session.owner());
         return ownerLimited("insertWithinOwnerLimit", session, null, limit, now, c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql.insert)) {
-                ps.setString(1, session.id());
-                bindFields(ps, 2, session);
-                return ps.executeUpdate() == 1;
+            if (maxSessions > 0) {
+                checkCapacity(c);
             }
+            return insertRow(c, session);
         });
     }
 
@@ -273,7 +301,7 @@ public final class JdbcSessionStore implements SessionStore {
     private OwnerLimitedWrite ownerLimited(String operation, Session fresh, String retiringId, OwnerLimit limit,
                                            Instant now, Work<Boolean> write) {
         long nowMillis = millis("now", now);
-        return run(operation, writer, c -> inOwnerTransaction(c, fresh.owner(), () -> {
+        return run(operation, writer, c -> inTransaction(c, fresh.owner(), () -> {
             List<String> live = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement(sql.liveOfOwner)) {
                 ps.setString(1, fresh.owner());
@@ -291,7 +319,7 @@ public final class JdbcSessionStore implements SessionStore {
                 return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT, List.of());
             }
             if (!write.run(c)) {
-                return null; // rolled back: nothing was written
+                return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.REFUSED, List.of());
             }
             List<Session> ended = new ArrayList<>();
             // liveOfOwner is ordered oldest first (created_at, id), the order every instance trims in.
@@ -302,50 +330,47 @@ public final class JdbcSessionStore implements SessionStore {
                 }
             }
             return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.WRITTEN, ended);
-        }));
+        }, result -> result.outcome() == OwnerLimitedWrite.Outcome.WRITTEN));
     }
 
     @FunctionalInterface
     private interface TransactionBody<T> {
-        /** The result to commit, or null to roll back and report {@link OwnerLimitedWrite.Outcome#REFUSED}. */
         T run() throws SQLException;
     }
 
     /**
-     * Runs {@code body} in one transaction that no other owner-limited write for {@code owner} can overlap,
-     * on any instance. Explicit BEGIN IMMEDIATE on SQLite, whatever transaction mode a host's DataSource has.
+     * Runs {@code body} in one transaction and commits it if {@code commit} accepts the result, else rolls
+     * it back. The transaction is serialised with every instance's inserts (when maxSessions is set) and
+     * with every owner-limited write for {@code owner} (when not null): on PostgreSQL by transaction-scoped
+     * advisory locks, always taken in that order; on SQLite by its write lock, taken at BEGIN IMMEDIATE
+     * explicitly, whatever transaction mode a host's DataSource has.
      */
-    private OwnerLimitedWrite inOwnerTransaction(Connection c, String owner, TransactionBody<OwnerLimitedWrite> body)
+    private <T> T inTransaction(Connection c, String owner, TransactionBody<T> body, Predicate<T> commit)
             throws SQLException {
         boolean autoCommit = c.getAutoCommit();
         try (Statement st = c.createStatement()) {
             if (dialect == Dialect.POSTGRESQL) {
                 c.setAutoCommit(false);
-                try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(?, ?)")) {
-                    lock.setInt(1, table.hashCode());
-                    lock.setInt(2, owner.hashCode());
-                    lock.execute();
+                if (maxSessions > 0) {
+                    advisoryLock(c, ~table.hashCode(), 0);
+                }
+                if (owner != null) {
+                    advisoryLock(c, table.hashCode(), owner.hashCode());
                 }
             } else {
                 c.setAutoCommit(true);
                 st.execute("BEGIN IMMEDIATE");
             }
-            OwnerLimitedWrite result;
+            T result;
             try {
                 result = body.run();
             } catch (SQLException | RuntimeException e) {
                 rollbackQuietly(c, st, e);
                 throw e;
             }
-            if (result == null) {
+            if (!commit.test(result)) {
                 rollbackQuietly(c, st, null);
-                return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.REFUSED, List.of());
-            }
-            if (result.outcome() == OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT) {
-                rollbackQuietly(c, st, null);
-                return result;
-            }
-            if (dialect == Dialect.POSTGRESQL) {
+            } else if (dialect == Dialect.POSTGRESQL) {
                 c.commit();
             } else {
                 st.execute("COMMIT");
@@ -353,6 +378,14 @@ public final class JdbcSessionStore implements SessionStore {
             return result;
         } finally {
             c.setAutoCommit(autoCommit);
+        }
+    }
+
+    private static void advisoryLock(Connection c, int key1, int key2) throws SQLException {
+        try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(?, ?)")) {
+            lock.setInt(1, key1);
+            lock.setInt(2, key2);
+            lock.execute();
         }
     }
 
@@ -689,6 +722,7 @@ public final class JdbcSessionStore implements SessionStore {
         private int maximumPoolSize;
         private boolean synchronousCommit = true;
         private Duration expiryClaimTimeout = Duration.ofMinutes(1);
+        private int maxSessions;
 
         private Builder() {
         }
@@ -810,6 +844,23 @@ public final class JdbcSessionStore implements SessionStore {
         }
 
         /**
+         * Most sessions the table holds (default: no limit). An insert past it throws
+         * {@link SessionLimitException} ({@code limitName() == "maxSessions"}) and writes nothing, as
+         * {@code InMemorySessionStore} with {@code whenFull(REJECT)} does. Sessions count until removed or
+         * claimed by a sweeper, expired ones not yet swept included. The count and the insert are one
+         * transaction that every instance's inserts are serialised on (an advisory lock on PostgreSQL, the
+         * write lock on SQLite), so the bound holds across instances; the price is a {@code COUNT(*)} per
+         * insert (an index scan, growing with the table) and inserts that run one at a time.
+         */
+        public Builder maxSessions(int maxSessions) {
+            if (maxSessions < 1) {
+                throw new IllegalArgumentException("maxSessions must be at least 1 but was " + maxSessions);
+            }
+            this.maxSessions = maxSessions;
+            return this;
+        }
+
+        /**
          * Connects, detects the dialect, and creates or checks the schema.
          *
          * @throws IllegalStateException      if neither or both of {@code jdbcUrl} and {@code dataSource} were set
@@ -840,7 +891,8 @@ public final class JdbcSessionStore implements SessionStore {
             if (d == null) {
                 d = detect(dataSource);
             }
-            return new JdbcSessionStore(d, tableName, timeout, dataSource, dataSource, List.of(), expiryClaimTimeout);
+            return new JdbcSessionStore(d, tableName, timeout, dataSource, dataSource, List.of(), expiryClaimTimeout,
+                    maxSessions);
         }
 
         private Dialect detect(DataSource ds) {
@@ -877,7 +929,8 @@ public final class JdbcSessionStore implements SessionStore {
                     config.addDataSourceProperty("options", "-c synchronous_commit=off");
                 }
                 HikariDataSource pool = new HikariDataSource(config);
-                return new JdbcSessionStore(d, tableName, timeout, pool, pool, List.of(pool), expiryClaimTimeout);
+                return new JdbcSessionStore(d, tableName, timeout, pool, pool, List.of(pool), expiryClaimTimeout,
+                        maxSessions);
             }
             // One writer, since SQLite serialises writers anyway: queueing for it in the pool is fair and
             // bounded by the timeout, where several writer connections would spin in busy handlers.
@@ -891,7 +944,7 @@ public final class JdbcSessionStore implements SessionStore {
                 throw e;
             }
             return new JdbcSessionStore(d, tableName, timeout, writerPool, readerPool, List.of(writerPool, readerPool),
-                    expiryClaimTimeout);
+                    expiryClaimTimeout, maxSessions);
         }
 
         private HikariConfig poolConfig(String name, int size) {

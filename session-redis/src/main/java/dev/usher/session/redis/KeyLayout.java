@@ -17,6 +17,7 @@ import java.util.zip.CRC32;
  *   &lt;prefix&gt;{&lt;shard&gt;}:o:&lt;owner&gt;     set: ids of the owner's sessions in this shard
  *   &lt;prefix&gt;{&lt;shard&gt;}:claims        sorted set: id of a session claimed by a sweeper, scored by the claim's deadline
  *   &lt;prefix&gt;{&lt;shard&gt;}:c:&lt;id&gt;       hash: a claimed session, kept until its EXPIRED event is acknowledged
+ *   &lt;prefix&gt;{capacity}:places     sorted set: a place per stored session, only with maxSessions
  * </pre>
  *
  * <p>The id and the owner come after the hash tag, so Redis takes the tag from the shard whatever
@@ -90,6 +91,11 @@ final class KeyLayout {
 
     String idsKey(int shard) {
         return shardPrefix(shard) + "ids";
+    }
+
+    /** The store-wide places for maxSessions, in a slot of its own (see {@link Capacity}). */
+    String capacityKey() {
+        return prefix + "{capacity}:places";
     }
 
     String claimsKey(int shard) {

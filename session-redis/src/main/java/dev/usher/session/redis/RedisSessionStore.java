@@ -70,6 +70,7 @@ public final class RedisSessionStore implements SessionStore {
     private final KeyLayout keys;
     private final long graceMillis;
     private final long claimTimeoutMillis;
+    private final Capacity capacity;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private RedisSessionStore(Builder b, UnifiedJedis redis, boolean ownsClient) {
@@ -78,6 +79,7 @@ public final class RedisSessionStore implements SessionStore {
         this.keys = new KeyLayout(b.keyPrefix, b.shards);
         this.graceMillis = b.expiryGrace.toMillis();
         this.claimTimeoutMillis = b.expiryClaimTimeout.toMillis();
+        this.capacity = new Capacity(keys.capacityKey(), b.maxSessions, graceMillis, b.keyPrefix);
     }
 
     public static Builder builder() {
@@ -91,7 +93,14 @@ public final class RedisSessionStore implements SessionStore {
 
     @Override
     public boolean insert(Session session) {
-        return call("insert", () -> insertNow(session));
+        return call("insert", () -> {
+            capacity.reserve(redis, session);
+            if (insertNow(session)) {
+                return true;
+            }
+            capacity.release(redis, List.of(session.id()));
+            return false;
+        });
     }
 
     private boolean insertNow(Session session) {
@@ -125,7 +134,15 @@ public final class RedisSessionStore implements SessionStore {
      */
     @Override
     public OwnerLimitedWrite insertWithinOwnerLimit(Session session, OwnerLimit limit, Instant now) {
-        return call("insertWithinOwnerLimit", () -> ownerLimitedInsert(session, "", limit, now));
+        return call("insertWithinOwnerLimit", () -> {
+            capacity.reserve(redis, session);
+            OwnerLimitedWrite write = ownerLimitedInsert(session, "", limit, now);
+            if (write.outcome() != OwnerLimitedWrite.Outcome.WRITTEN) {
+                capacity.release(redis, List.of(session.id()));
+            }
+            capacity.release(redis, idsOf(write.endedOldest()));
+            return write;
+        });
     }
 
     /**
@@ -137,14 +154,19 @@ public final class RedisSessionStore implements SessionStore {
     public OwnerLimitedWrite changeIdWithinOwnerLimit(String oldId, Session renamed, long expectedVersion,
                                                       OwnerLimit limit, Instant now) {
         return call("changeIdWithinOwnerLimit", () -> {
+            capacity.hold(redis, renamed);
             OwnerLimitedWrite inserted = ownerLimitedInsert(renamed, oldId, limit, now);
+            capacity.release(redis, idsOf(inserted.endedOldest()));
             if (inserted.outcome() != OwnerLimitedWrite.Outcome.WRITTEN) {
+                capacity.release(redis, List.of(renamed.id()));
                 return inserted;
             }
             if (removeNow(oldId, expectedVersion) != null) {
+                capacity.release(redis, List.of(oldId));
                 return inserted;
             }
             removeNow(renamed.id(), renamed.version());
+            capacity.release(redis, List.of(renamed.id()));
             return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.REFUSED, inserted.endedOldest());
         });
     }
@@ -181,6 +203,10 @@ public final class RedisSessionStore implements SessionStore {
             ended.add(SessionCodec.decode(fieldsOfEnded));
         }
         return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.WRITTEN, ended);
+    }
+
+    private static List<String> idsOf(List<Session> sessions) {
+        return sessions.stream().map(Session::id).toList();
     }
 
     private static String redact(String id) {
@@ -222,20 +248,30 @@ public final class RedisSessionStore implements SessionStore {
     @Override
     public boolean changeId(String oldId, Session renamed, long expectedVersion) {
         return call("changeId", () -> {
+            capacity.hold(redis, renamed);
             if (!insertNow(renamed)) {
+                capacity.release(redis, List.of(renamed.id()));
                 return false;
             }
             if (removeNow(oldId, expectedVersion) != null) {
+                capacity.release(redis, List.of(oldId));
                 return true;
             }
             removeNow(renamed.id(), renamed.version());
+            capacity.release(redis, List.of(renamed.id()));
             return false;
         });
     }
 
     @Override
     public Optional<Session> remove(String id) {
-        return call("remove", () -> Optional.ofNullable(removeNow(id, null)));
+        return call("remove", () -> {
+            Session removed = removeNow(id, null);
+            if (removed != null) {
+                capacity.release(redis, List.of(id));
+            }
+            return Optional.ofNullable(removed);
+        });
     }
 
     /** The removed session, or null when it is gone or (with a version) at another version. */
@@ -283,6 +319,7 @@ public final class RedisSessionStore implements SessionStore {
                     claimed.add(SessionCodec.decode(fields));
                 }
             }
+            capacity.release(redis, idsOf(claimed));
             return claimed;
         });
     }
@@ -497,6 +534,7 @@ public final class RedisSessionStore implements SessionStore {
         private int shards = 16;
         private Duration expiryGrace = Duration.ofHours(1);
         private Duration expiryClaimTimeout = Duration.ofMinutes(1);
+        private int maxSessions;
         private Duration timeout = Duration.ofSeconds(2);
         private int maxConnections = 32;
 
@@ -590,6 +628,24 @@ public final class RedisSessionStore implements SessionStore {
                 throw new IllegalArgumentException("expiryClaimTimeout must be at least 1 s but was " + timeout);
             }
             this.expiryClaimTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Most sessions the store holds (default: no limit). An insert past it throws
+         * {@code SessionLimitException} ({@code limitName() == "maxSessions"}) and writes nothing, as
+         * {@code InMemorySessionStore} with {@code whenFull(REJECT)} does. Sessions count until removed or
+         * claimed by a sweeper, expired ones not yet swept included. The count is one script on a key of its
+         * own ({@code <prefix>{capacity}:places}, one slot), which every instance's inserts go through, so the
+         * bound holds across instances; it costs one more round trip per insert, removal and sweep batch. A
+         * process killed between taking a place and writing its session leaves the place taken until the
+         * session's absolute expiry plus {@link #expiryGrace}: the bound errs towards refusing.
+         */
+        public Builder maxSessions(int maxSessions) {
+            if (maxSessions < 1) {
+                throw new IllegalArgumentException("maxSessions must be at least 1 but was " + maxSessions);
+            }
+            this.maxSessions = maxSessions;
             return this;
         }
 

@@ -103,6 +103,17 @@ final class Script {
             """);
 
     /**
+     * KEYS: capacity. ARGV: now, max, id, lapses-at. Drops lapsed places, then adds the id if fewer than max
+     * places are taken: 1 if it got one, 0 if the store is full.
+     */
+    static final Script RESERVE = new Script("""
+            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+            if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+            redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+            return 1
+            """);
+
+    /**
      * KEYS: session, expiry, ids. ARGV: id, owner key prefix[, expectedVersion]. The removed session's
      * fields (HGETALL), or an empty array when it is gone or, with a version given, at another version.
      */

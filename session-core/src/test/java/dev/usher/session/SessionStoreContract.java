@@ -790,6 +790,78 @@ public abstract class SessionStoreContract {
         }
     }
 
+    private Session ownedSession(String owner, Instant createdAt, Instant lastAccess) {
+        return new Session(store.newSessionId(owner), owner, createdAt, lastAccess, IDLE, createdAt.plus(ABSOLUTE), 1,
+                Map.of());
+    }
+
+    @Test
+    public void ownerLimitedInsertCountsOnlyLiveSessionsAndWritesNothingPastTheLimit() {
+        Instant now = clock.instant();
+        OwnerLimit rejectAtTwo = new OwnerLimit(2, OwnerLimitPolicy.REJECT);
+        Session expired = ownedSession("carol", now.minus(Duration.ofHours(2)), now.minus(Duration.ofHours(1)));
+        assertThat(store.insert(expired)).isTrue();
+        Session a = ownedSession("carol", now, now);
+        Session b = ownedSession("carol", now.plusMillis(1), now);
+        assertThat(store.insertWithinOwnerLimit(a, rejectAtTwo, now).outcome()).isEqualTo(OwnerLimitedWrite.Outcome.WRITTEN);
+        assertThat(store.insertWithinOwnerLimit(b, rejectAtTwo, now))
+                .as("the expired session neither counts nor is removed")
+                .isEqualTo(new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.WRITTEN, List.of()));
+        Session c = ownedSession("carol", now.plusMillis(2), now);
+        assertThat(store.insertWithinOwnerLimit(c, rejectAtTwo, now).outcome())
+                .isEqualTo(OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT);
+        assertThat(store.load(c.id())).isEmpty();
+        assertThat(store.insertWithinOwnerLimit(a, rejectAtTwo, now.plus(Duration.ofDays(1))).outcome())
+                .as("a taken id is refused like a plain insert").isEqualTo(OwnerLimitedWrite.Outcome.REFUSED);
+        assertThat(store.findByOwner("carol")).containsExactlyInAnyOrder(expired, a, b);
+
+        OwnerLimitedWrite trimmed = store.insertWithinOwnerLimit(c, new OwnerLimit(2, OwnerLimitPolicy.END_OLDEST), now);
+        assertThat(trimmed).isEqualTo(new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.WRITTEN, List.of(a)));
+        assertThat(store.findByOwner("carol")).containsExactlyInAnyOrder(expired, b, c);
+    }
+
+    @Test
+    public void ownerLimitedChangeIdNeverCountsOrTrimsTheSessionItMoves() {
+        Instant now = clock.instant();
+        Session a = ownedSession("dave", now, now);
+        Session b = ownedSession("dave", now.plusMillis(1), now);
+        store.insert(a);
+        store.insert(b);
+        Session relogged = a.withId(store.newSessionId("dave")).withVersion(2);
+        OwnerLimitedWrite moved = store.changeIdWithinOwnerLimit(a.id(), relogged, 1,
+                new OwnerLimit(2, OwnerLimitPolicy.REJECT), now);
+        assertThat(moved).isEqualTo(new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.WRITTEN, List.of()));
+        assertThat(store.load(a.id())).isEmpty();
+        Session anonymous = newSession(null, Map.of());
+        store.insert(anonymous);
+        Session login = new Session(store.newSessionId("dave"), "dave", anonymous.createdAt(), now, IDLE,
+                anonymous.absoluteExpiry(), 2, Map.of());
+        assertThat(store.changeIdWithinOwnerLimit(anonymous.id(), login, 1, new OwnerLimit(2, OwnerLimitPolicy.REJECT), now)
+                .outcome()).isEqualTo(OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT);
+        assertThat(store.load(anonymous.id())).as("nothing moved").contains(anonymous);
+        assertThat(store.changeIdWithinOwnerLimit(anonymous.id(), login, 7, new OwnerLimit(2, OwnerLimitPolicy.END_OLDEST), now)
+                .outcome()).as("stale version").isEqualTo(OwnerLimitedWrite.Outcome.REFUSED);
+        OwnerLimitedWrite trimmed = store.changeIdWithinOwnerLimit(anonymous.id(), login, 1,
+                new OwnerLimit(2, OwnerLimitPolicy.END_OLDEST), now);
+        assertThat(trimmed.outcome()).isEqualTo(OwnerLimitedWrite.Outcome.WRITTEN);
+        assertThat(store.findByOwner("dave")).hasSize(2).contains(login);
+    }
+
+    @Test
+    public void loginPastARejectingOwnerLimitLeavesTheSessionAsItWas() {
+        SessionManager limited = managerOver(new NonClosingStore(store))
+                .maxSessionsPerOwner(1, OwnerLimitPolicy.REJECT).build();
+        toClose.add(limited);
+        Session first = limited.create("erin", Map.of());
+        Session anonymous = limited.create(null, Map.of("cart", "1"));
+        assertThatThrownBy(() -> limited.login(anonymous.id(), "erin")).isInstanceOf(SessionLimitException.class)
+                .hasMessageContaining("erin");
+        assertThat(limited.find(anonymous.id())).contains(anonymous);
+        assertThat(limited.findByOwner("erin")).containsExactly(first);
+        Session again = limited.login(first.id(), "erin").orElseThrow();
+        assertThat(limited.findByOwner("erin")).as("re-login of the owner's own session fits").containsExactly(again);
+    }
+
     /**
      * Two instances (peer stores where the backend has them) x 8 threads create sessions for one owner,
      * round after round. REJECT: exactly the callers that got a session back own the live sessions, never

@@ -51,8 +51,11 @@ import org.slf4j.LoggerFactory;
  * named {@code usher-session-<table>…}) and {@link #close()} shuts them down; a store built on a host's
  * {@linkplain Builder#dataSource DataSource} never closes it.
  *
- * <p>Each session is one row; every write is a single statement that compares and sets the
- * {@code version} column, so no write needs a read first or a transaction. On SQLite the store keeps one
+ * <p>Each session is one row; every plain write is a single statement that compares and sets the
+ * {@code version} column, so it needs no read first and no transaction. The writes that must count first
+ * (the owner limit, {@linkplain Builder#maxSessions maxSessions}) are one short transaction each, serialised
+ * across instances on what they count. Sweeping claims expired rows ({@code claimed_until}) and deletes them
+ * once their events are acknowledged, so a sweeper that dies mid-sweep loses no event. On SQLite the store keeps one
  * writer connection and a pool of readers (WAL lets them read while it writes), begins its write
  * transactions with {@code BEGIN IMMEDIATE} and waits for a busy file up to the timeout, so "database is
  * locked" does not reach the caller. On PostgreSQL, sweepers on several instances claim disjoint sets of

@@ -50,7 +50,9 @@ import redis.clients.jedis.util.JedisURIHelper;
  * <p>Round trips: {@link #load}, {@link #insert}, {@link #replace} (so every touch and update) and
  * {@link #remove} are one each: an {@code HGETALL}, or one {@code EVALSHA} of a Lua script that checks,
  * writes the session hash and updates its index entries atomically. {@link #changeId} is two (three when it
- * must undo). {@link #removeExpired} and {@link #list} are one per shard visited; {@link #count} and
+ * must undo); {@link #insertWithinOwnerLimit} is one (a second with {@linkplain Builder#maxSessions
+ * maxSessions}, which adds one to every insert and removal). {@link #removeExpired} and {@link #list} are one
+ * per shard visited, {@link #acknowledgeExpired} one per shard acknowledged; {@link #count} and
  * {@link #findByOwner} send one command per shard in a single pipeline. See {@link KeyLayout} for the keys.
  *
  * <pre>{@code

@@ -328,6 +328,32 @@ class JdbcSessionStoreTest {
         }
     }
 
+    /** A table made by the previous version, with a session in it, is migrated in place and keeps working. */
+    @ParameterizedTest
+    @EnumSource(Dialect.class)
+    void aVersionOneTableIsMigratedWithItsSessions(Dialect dialect) throws Exception {
+        engine = TestEngine.create(dialect, dir);
+        try (Connection c = engine.connect(); Statement st = c.createStatement()) {
+            for (String ddl : Schema.statements(dialect, 1, engine.table)) {
+                st.execute(ddl);
+            }
+            st.execute("CREATE TABLE " + engine.table + "_schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+            st.execute("INSERT INTO " + engine.table + "_schema_version VALUES (1, 0)");
+        }
+        Session old = session("from-v1", "alice", NOW.minus(Duration.ofHours(2)), Map.of("k", "v"));
+        engine.bulkInsert(List.of(old));
+        JdbcSessionStore store = engine.open();
+        assertThat(store.load("from-v1")).contains(old);
+        assertThat(store.removeExpired(NOW, 10)).containsExactly(old);
+        store.acknowledgeExpired(List.of("from-v1"));
+        assertThat(store.count()).isZero();
+        try (Connection c = engine.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM " + engine.table)) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getLong(1)).as("the acknowledged claim deleted the row").isZero();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Dialect.class)
     void aHostThatRunsItsOwnMigrationsOptsOutOfSchemaCreation(Dialect dialect) throws Exception {

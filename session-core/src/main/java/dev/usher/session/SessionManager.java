@@ -191,12 +191,11 @@ public final class SessionManager implements AutoCloseable {
             OwnerLimitedWrite write = store.insertWithinOwnerLimit(session, ownerLimit, now);
             fireEndedOldest(write);
             switch (write.outcome()) {
-                case WRITTEN:
+                case WRITTEN -> {
                     return session;
-                case OWNER_AT_LIMIT:
-                    throw ownerLimitReached(session.owner());
-                default:
-                    session = session.withId(newId(session.owner()));
+                }
+                case OWNER_AT_LIMIT -> throw ownerLimitReached(session.owner());
+                case REFUSED -> session = session.withId(newId(session.owner()));
             }
         }
         throw idsExhausted();

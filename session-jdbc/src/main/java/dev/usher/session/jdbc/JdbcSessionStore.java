@@ -336,75 +336,21 @@ public final class JdbcSessionStore implements SessionStore {
         }, result -> result.outcome() == OwnerLimitedWrite.Outcome.WRITTEN));
     }
 
-    @FunctionalInterface
-    private interface TransactionBody<T> {
-        T run() throws SQLException;
-    }
-
     /**
-     * Runs {@code body} in one transaction and commits it if {@code commit} accepts the result, else rolls
-     * it back. The transaction is serialised with every instance's inserts (when maxSessions is set) and
-     * with every owner-limited write for {@code owner} (when not null): on PostgreSQL by transaction-scoped
-     * advisory locks, always taken in that order; on SQLite by its write lock, taken at BEGIN IMMEDIATE
-     * explicitly, whatever transaction mode a host's DataSource has.
+     * One transaction serialised with every instance's inserts (when maxSessions is set) and with every
+     * owner-limited write for {@code owner} (when not null); on PostgreSQL the advisory locks are always
+     * taken in that order, so two such transactions never wait for each other in a cycle.
      */
-    private <T> T inTransaction(Connection c, String owner, TransactionBody<T> body, Predicate<T> commit)
+    private <T> T inTransaction(Connection c, String owner, SerialisedTransaction.Body<T> body, Predicate<T> commit)
             throws SQLException {
-        boolean autoCommit = c.getAutoCommit();
-        try (Statement st = c.createStatement()) {
-            if (dialect == Dialect.POSTGRESQL) {
-                c.setAutoCommit(false);
-                if (maxSessions > 0) {
-                    advisoryLock(c, ~table.hashCode(), 0);
-                }
-                if (owner != null) {
-                    advisoryLock(c, table.hashCode(), owner.hashCode());
-                }
-            } else {
-                c.setAutoCommit(true);
-                st.execute("BEGIN IMMEDIATE");
+        return SerialisedTransaction.run(c, dialect, locking -> {
+            if (maxSessions > 0) {
+                SerialisedTransaction.advisoryLock(locking, ~table.hashCode(), 0);
             }
-            T result;
-            try {
-                result = body.run();
-            } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(c, st, e);
-                throw e;
+            if (owner != null) {
+                SerialisedTransaction.advisoryLock(locking, table.hashCode(), owner.hashCode());
             }
-            if (!commit.test(result)) {
-                rollbackQuietly(c, st, null);
-            } else if (dialect == Dialect.POSTGRESQL) {
-                c.commit();
-            } else {
-                st.execute("COMMIT");
-            }
-            return result;
-        } finally {
-            c.setAutoCommit(autoCommit);
-        }
-    }
-
-    private static void advisoryLock(Connection c, int key1, int key2) throws SQLException {
-        try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(?, ?)")) {
-            lock.setInt(1, key1);
-            lock.setInt(2, key2);
-            lock.execute();
-        }
-    }
-
-    private void rollbackQuietly(Connection c, Statement st, Exception failure) throws SQLException {
-        try {
-            if (dialect == Dialect.POSTGRESQL) {
-                c.rollback();
-            } else {
-                st.execute("ROLLBACK");
-            }
-        } catch (SQLException e) {
-            if (failure == null) {
-                throw e;
-            }
-            failure.addSuppressed(e);
-        }
+        }, body, commit);
     }
 
     @Override

@@ -21,8 +21,12 @@ import org.junit.jupiter.api.io.TempDir;
  * backend that is shared by several processes subclasses it with a factory for the child's store.
  */
 public abstract class CrossProcessContract {
-    /** Short, so the test waits little for the takeover; long enough that a live sweeper acknowledges first. */
-    protected static final Duration CLAIM_TIMEOUT = Duration.ofSeconds(2);
+    /**
+     * Short, so the test waits little for the takeover; far longer than a live survivor needs between claiming
+     * a batch and acknowledging it, even on a loaded machine (a survivor that took longer would see its batch
+     * taken over and delivered twice, which this test would report).
+     */
+    protected static final Duration CLAIM_TIMEOUT = Duration.ofSeconds(8);
 
     @TempDir
     protected Path dir;
@@ -106,7 +110,8 @@ public abstract class CrossProcessContract {
         List<String> deadOutput;
         try (SessionProcess sweeper = SessionProcess.start(factory(), dir.resolve("sweeper.err"),
                 factoryArgs(CLAIM_TIMEOUT))) {
-            sweeper.send("sweep " + batch + " 2");
+            // 5 ms per event: the whole backlog would take the child 15 s, so the kill lands mid-sweep.
+            sweeper.send("sweep " + batch + " 5");
             // Past the first batch (acknowledged) and into the third (claimed, partly delivered).
             int[] seen = new int[1];
             sweeper.await(l -> l.startsWith("expired ") && ++seen[0] == 2 * batch + batch / 2, Duration.ofMinutes(5));

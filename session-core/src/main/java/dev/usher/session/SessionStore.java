@@ -18,6 +18,10 @@ import java.util.function.Consumer;
  *
  * <p>The semantics below are stated as tests in {@code SessionStoreContract} (session-core's test-jar);
  * a backend is done when it passes that suite unchanged against its real engine.
+ *
+ * <p>A decorator (metrics, a circuit breaker) must forward every method, the default ones included: one
+ * that kept the defaults would turn an atomic owner limit into a per-process one, and one that swallowed
+ * {@link #acknowledgeExpired} would leave every expiry claim to be taken over and delivered again.
  */
 public interface SessionStore extends AutoCloseable {
 

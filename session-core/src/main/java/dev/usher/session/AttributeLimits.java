@@ -29,7 +29,11 @@ public record AttributeLimits(int maxNameLength, int maxValueBytes, int maxTotal
         }
     }
 
-    /** Throws {@link SessionLimitException} naming the first attribute and limit exceeded. */
+    /**
+     * Throws {@link SessionLimitException} naming the first attribute and limit exceeded, or
+     * {@link IllegalArgumentException} for a name that is empty or holds a control character, and for a name
+     * or value that is not well-formed UTF-16 (an unpaired surrogate).
+     */
     void check(Map<String, String> attributes) {
         if (attributes.size() > maxAttributes) {
             throw new SessionLimitException("a session may hold at most " + maxAttributes
@@ -42,15 +46,27 @@ public record AttributeLimits(int maxNameLength, int maxValueBytes, int maxTotal
                 throw new IllegalArgumentException("attribute name must not be empty");
             }
             if (name.length() > maxNameLength) {
-                throw new SessionLimitException("attribute name '" + name.substring(0, 32) + "…' is "
+                throw new SessionLimitException("attribute name '" + printable(name.substring(0, 32)) + "…' is "
                         + name.length() + " characters, over the limit of " + maxNameLength,
                         "maxNameLength", maxNameLength);
             }
             for (int i = 0; i < name.length(); i++) {
                 if (Character.isISOControl(name.charAt(i))) {
-                    throw new IllegalArgumentException("attribute name '" + name.replaceAll("\\p{Cntrl}", "?")
+                    throw new IllegalArgumentException("attribute name '" + printable(name)
                             + "' contains a control character at index " + i);
                 }
+            }
+            int badName = firstUnpairedSurrogate(name);
+            if (badName >= 0) {
+                throw new IllegalArgumentException("attribute name '" + printable(name)
+                        + "' contains an unpaired surrogate at index " + badName
+                        + "; names and values must be well-formed UTF-16");
+            }
+            int badValue = firstUnpairedSurrogate(e.getValue());
+            if (badValue >= 0) {
+                throw new IllegalArgumentException("value of attribute '" + name
+                        + "' contains an unpaired surrogate at index " + badValue
+                        + "; names and values must be well-formed UTF-16");
             }
             int valueBytes = utf8Length(e.getValue());
             if (valueBytes > maxValueBytes) {
@@ -63,6 +79,31 @@ public record AttributeLimits(int maxNameLength, int maxValueBytes, int maxTotal
             throw new SessionLimitException("session attributes total " + total + " bytes, over the limit of "
                     + maxTotalBytes, "maxTotalBytes", maxTotalBytes);
         }
+    }
+
+    /**
+     * Index of the first surrogate that is not half of a pair, or -1. Such strings have no UTF-8 form: one
+     * backend would store them as they are, another as '?', so every backend refuses them alike, here.
+     */
+    static int firstUnpairedSurrogate(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static String printable(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            out.append(Character.isSurrogate(c) || Character.isISOControl(c) ? '?' : c);
+        }
+        return out.toString();
     }
 
     private static int utf8Length(String s) {

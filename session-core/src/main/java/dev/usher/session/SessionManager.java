@@ -4,7 +4,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -33,8 +32,42 @@ import org.slf4j.LoggerFactory;
  * safe on virtual threads.
  *
  * <p>Session ids are 256 bits from {@link java.security.SecureRandom}, base64url without padding (43
- * characters). A malformed id (wrong length or alphabet, empty, null) never reaches the store: lookups
+ * characters; a store may choose among random ids to place an owner's sessions together, keeping at least
+ * 224 random bits). A malformed id (wrong length or alphabet, empty, null) never reaches the store: lookups
  * answer "no session" and the count shows in {@link SessionStats#malformedIds()}.
+ *
+ * <p><b>Owner limits</b> are decided by the store in one atomic step
+ * ({@link SessionStore#insertWithinOwnerLimit}), so they hold across instances on the stores that ship
+ * with Usher; a third-party store that keeps the SPI's default gets them within one process only.
+ *
+ * <p><b>Expiry events</b>: the sweeper delivers {@link EndReason#EXPIRED} once per session across all
+ * instances, and acknowledges each batch to the store after delivering it. If a sweeper dies (or loses
+ * the store) between claiming a batch and acknowledging it, another instance's sweeper delivers that batch
+ * after the store's claim timeout: exactly once across the surviving instances, and at least once overall
+ * (the dead instance may have delivered some of them before it died).
+ *
+ * <p><b>Exceptions</b>, all unchecked. Every method may throw {@link StoreUnavailableException} (the
+ * store could not be reached within its timeout; safe to retry) or {@link SessionStoreException} (another
+ * store failure), and {@link IllegalStateException} once the manager is closed. Input is checked before
+ * anything reaches the store, and nothing is written when a check fails:
+ * <ul>
+ *   <li>{@link SessionLimitException} (with {@code limitName()} and {@code limit()}): an attribute name,
+ *       value, count or total over {@link AttributeLimits}; an owner over 256 characters; the owner at
+ *       {@code maxSessionsPerOwner} under {@link OwnerLimitPolicy#REJECT}; a store that is full
+ *       ({@code maxSessions} with REJECT);</li>
+ *   <li>{@link IllegalArgumentException}: an empty attribute name, a control character in an attribute
+ *       name or an owner, an unpaired surrogate (not well-formed UTF-16) in an attribute name or value or
+ *       an owner, a non-positive {@code limit} or a foreign cursor for {@link #list}, a malformed id for
+ *       {@link #withLock};</li>
+ *   <li>{@link NullPointerException}: a null attribute map, name or value, change function or its
+ *       result, listener or timeout;</li>
+ *   <li>{@link SessionConflictException}: {@link #update}, {@link #changeId} and {@link #login} lost every
+ *       compare-and-set attempt ({@code maxUpdateAttempts});</li>
+ *   <li>{@link SessionLockTimeoutException}: {@link #withLock}'s lock not obtained in time; also
+ *       {@link #update}, {@link #changeId}, {@link #login} and an owner-limited {@link #create} when this
+ *       process's lock on the session or owner is not obtained within 30 s.</li>
+ * </ul>
+ * A malformed or unknown id is never an exception: lookups and writes answer empty (or false).
  *
  * <pre>{@code
  * SessionManager sessions = SessionManager.builder(new InMemorySessionStore())
@@ -56,8 +89,8 @@ public final class SessionManager implements AutoCloseable {
     private final Duration absoluteTimeout;
     private final long touchThresholdMillis;
     private final int maxUpdateAttempts;
-    private final int maxSessionsPerOwner;
-    private final OwnerLimitPolicy ownerLimitPolicy;
+    /** Null for no limit. */
+    private final OwnerLimit ownerLimit;
     private final int sweepBatchSize;
     private final AttributeLimits attributeLimits;
     private final List<SessionListener> listeners = new CopyOnWriteArrayList<>();
@@ -82,8 +115,7 @@ public final class SessionManager implements AutoCloseable {
         this.absoluteTimeout = b.absoluteTimeout;
         this.touchThresholdMillis = (long) (b.idleTimeout.toMillis() * b.touchThreshold);
         this.maxUpdateAttempts = b.maxUpdateAttempts;
-        this.maxSessionsPerOwner = b.maxSessionsPerOwner;
-        this.ownerLimitPolicy = b.ownerLimitPolicy;
+        this.ownerLimit = b.maxSessionsPerOwner > 0 ? new OwnerLimit(b.maxSessionsPerOwner, b.ownerLimitPolicy) : null;
         this.sweepBatchSize = b.sweepBatchSize;
         this.attributeLimits = b.attributeLimits;
         this.sessionLocks = b.sessionLocks;
@@ -109,27 +141,27 @@ public final class SessionManager implements AutoCloseable {
     /**
      * Creates a session for {@code owner} ({@code null} for anonymous) with the given attributes.
      *
-     * @throws SessionLimitException if an attribute limit is exceeded, or the owner is at the limit under
-     *                               {@link OwnerLimitPolicy#REJECT}
+     * @throws SessionLimitException     if an attribute limit is exceeded, the owner is longer than 256
+     *                                   characters or at the limit under {@link OwnerLimitPolicy#REJECT},
+     *                                   or the store is full
+     * @throws IllegalArgumentException  for an empty attribute name, a control character in a name or the
+     *                                   owner, or an unpaired surrogate in a name, a value or the owner
+     * @throws NullPointerException      if {@code attributes} or one of its names or values is null
      */
     public Session create(String owner, Map<String, String> attributes) {
         checkOpen();
         checkOwner(owner);
         attributeLimits.check(attributes);
         Instant now = clock.instant();
-        Session session = new Session(SessionIds.generate(), owner, now, now, idleTimeout,
+        Session session = new Session(newId(owner), owner, now, now, idleTimeout,
                 now.plus(absoluteTimeout), 1, attributes);
-        if (owner == null || maxSessionsPerOwner <= 0) {
-            insertNew(session);
+        if (owner == null || ownerLimit == null) {
+            session = insertNew(session);
         } else {
-            // The owner lock makes check-insert-trim atomic within this process; the trim after the insert
-            // converges to the limit across instances too, because all of them rank sessions the same way.
+            // The store decides the limit in one atomic step, across instances; the local owner lock only
+            // keeps this process's callers from racing each other into the store.
             try (KeyedLocks.Held ignored = lock(ownerLocks, "owner:" + owner, Duration.ofSeconds(30))) {
-                if (ownerLimitPolicy == OwnerLimitPolicy.REJECT && liveSessionsOf(owner, now).size() >= maxSessionsPerOwner) {
-                    throw ownerLimitReached(owner);
-                }
-                session = insertNew(session);
-                enforceOwnerLimit(session, now);
+                session = insertWithinOwnerLimit(session, now);
             }
         }
         created.increment();
@@ -149,45 +181,49 @@ public final class SessionManager implements AutoCloseable {
             if (store.insert(session)) {
                 return session;
             }
-            session = session.withId(SessionIds.generate());
+            session = session.withId(newId(session.owner()));
         }
-        throw new SessionStoreException("could not insert a session with a fresh id after 3 attempts");
+        throw idsExhausted();
     }
 
-    private void enforceOwnerLimit(Session fresh, Instant now) {
-        List<Session> live = liveSessionsOf(fresh.owner(), now);
-        if (live.size() <= maxSessionsPerOwner) {
-            return;
-        }
-        live.sort(Comparator.comparing(Session::createdAt).thenComparing(Session::id));
-        if (ownerLimitPolicy == OwnerLimitPolicy.REJECT) {
-            // Another instance inserted at the same time: the later-ranked sessions back out.
-            int rank = indexOfId(live, fresh.id());
-            if (rank >= maxSessionsPerOwner) {
-                store.remove(fresh.id());
-                throw ownerLimitReached(fresh.owner());
+    private Session insertWithinOwnerLimit(Session session, Instant now) {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            OwnerLimitedWrite write = store.insertWithinOwnerLimit(session, ownerLimit, now);
+            fireEndedOldest(write);
+            switch (write.outcome()) {
+                case WRITTEN -> {
+                    return session;
+                }
+                case OWNER_AT_LIMIT -> throw ownerLimitReached(session.owner());
+                case REFUSED -> session = session.withId(newId(session.owner()));
             }
-            return;
         }
-        // The fresh session is the newest whatever the clock says (several can share a millisecond).
-        live.removeIf(s -> s.id().equals(fresh.id()));
-        for (Session oldest : live.subList(0, live.size() + 1 - maxSessionsPerOwner)) {
-            store.remove(oldest.id()).ifPresent(s -> fireEnded(s, EndReason.DELETED));
+        throw idsExhausted();
+    }
+
+    private void fireEndedOldest(OwnerLimitedWrite write) {
+        for (Session s : write.endedOldest()) {
+            fireEnded(s, EndReason.DELETED);
         }
     }
 
-    private static int indexOfId(List<Session> sessions, String id) {
-        for (int i = 0; i < sessions.size(); i++) {
-            if (sessions.get(i).id().equals(id)) {
-                return i;
-            }
+    private static SessionStoreException idsExhausted() {
+        return new SessionStoreException("could not insert a session with a fresh id after 3 attempts");
+    }
+
+    /** An id from the store (which may place an owner's sessions together), checked before it is used. */
+    private String newId(String owner) {
+        String id = store.newSessionId(owner);
+        if (!SessionIds.isWellFormed(id)) {
+            throw new SessionStoreException("store " + store.getClass().getName()
+                    + " returned a malformed session id from newSessionId (" + SessionIds.redact(id) + ")");
         }
-        return -1;
+        return id;
     }
 
     private SessionLimitException ownerLimitReached(String owner) {
-        return new SessionLimitException("owner '" + owner + "' already has the maximum of " + maxSessionsPerOwner
-                + " sessions", "maxSessionsPerOwner", maxSessionsPerOwner);
+        return new SessionLimitException("owner '" + owner + "' already has the maximum of " + ownerLimit.max()
+                + " sessions", "maxSessionsPerOwner", ownerLimit.max());
     }
 
     /** The live session, without recording an access. Empty for an unknown, expired or malformed id. */
@@ -237,8 +273,12 @@ public final class SessionManager implements AutoCloseable {
      * write also records an access.
      *
      * @return the stored session, or empty if the session does not exist or has expired
-     * @throws SessionConflictException after the bounded number of attempts all lost the race
-     * @throws SessionLimitException    if the new attributes exceed a limit (nothing is written)
+     * @throws SessionConflictException    after the bounded number of attempts all lost the race
+     * @throws SessionLimitException       if the new attributes exceed a limit (nothing is written)
+     * @throws IllegalArgumentException    if the new attributes have an illegal name or an unpaired surrogate
+     *                                     (nothing is written)
+     * @throws NullPointerException        if {@code change} or its result is null
+     * @throws SessionLockTimeoutException if this process's lock on the session is not obtained within 30 s
      */
     public Optional<Session> update(String id, UnaryOperator<Session> change) {
         checkOpen();
@@ -276,6 +316,8 @@ public final class SessionManager implements AutoCloseable {
      * afterwards. Call it when the session's privilege changes (login) to defeat session fixation.
      *
      * @return the session under its new id, or empty if it does not exist or has expired
+     * @throws SessionConflictException    after the bounded number of attempts all lost the race
+     * @throws SessionLockTimeoutException if this process's lock on the session is not obtained within 30 s
      */
     public Optional<Session> changeId(String id) {
         return rotate(id, false, null);
@@ -286,21 +328,20 @@ public final class SessionManager implements AutoCloseable {
      * the owner in the same atomic step. The owner limit applies as in {@link #create}.
      *
      * @return the session under its new id, or empty if it does not exist or has expired
+     * @throws SessionLimitException       if the owner is at the limit under {@link OwnerLimitPolicy#REJECT}
+     *                                     (the session keeps its id and stays anonymous), or is over 256 characters
+     * @throws IllegalArgumentException    for a control character or an unpaired surrogate in the owner
+     * @throws SessionConflictException    after the bounded number of attempts all lost the race
+     * @throws SessionLockTimeoutException if this process's lock is not obtained within 30 s
      */
     public Optional<Session> login(String id, String owner) {
         Objects.requireNonNull(owner, "owner");
         checkOwner(owner);
-        if (maxSessionsPerOwner <= 0) {
+        if (ownerLimit == null) {
             return rotate(id, true, owner);
         }
         try (KeyedLocks.Held ignored = lock(ownerLocks, "owner:" + owner, Duration.ofSeconds(30))) {
-            Instant now = clock.instant();
-            if (ownerLimitPolicy == OwnerLimitPolicy.REJECT && liveSessionsOf(owner, now).size() >= maxSessionsPerOwner) {
-                throw ownerLimitReached(owner);
-            }
-            Optional<Session> renamed = rotate(id, true, owner);
-            renamed.ifPresent(s -> enforceOwnerLimit(s, now));
-            return renamed;
+            return rotate(id, true, owner);
         }
     }
 
@@ -317,10 +358,23 @@ public final class SessionManager implements AutoCloseable {
                     return Optional.empty();
                 }
                 Session current = loaded.get();
-                Session renamed = new Session(SessionIds.generate(), setOwner ? owner : current.owner(),
+                String newOwner = setOwner ? owner : current.owner();
+                Session renamed = new Session(newId(newOwner), newOwner,
                         current.createdAt(), now, current.idleTimeout(), current.absoluteExpiry(),
                         current.version() + 1, current.attributes());
-                if (store.changeId(id, renamed, current.version())) {
+                boolean moved;
+                if (setOwner && ownerLimit != null) {
+                    OwnerLimitedWrite write = store.changeIdWithinOwnerLimit(id, renamed, current.version(),
+                            ownerLimit, now);
+                    fireEndedOldest(write);
+                    if (write.outcome() == OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT) {
+                        throw ownerLimitReached(owner);
+                    }
+                    moved = write.outcome() == OwnerLimitedWrite.Outcome.WRITTEN;
+                } else {
+                    moved = store.changeId(id, renamed, current.version());
+                }
+                if (moved) {
                     for (SessionListener l : listeners) {
                         try {
                             l.idChanged(id, renamed);
@@ -357,6 +411,7 @@ public final class SessionManager implements AutoCloseable {
      * store: locking a session that does not exist is harmless.
      *
      * @throws SessionLockTimeoutException if the lock was not obtained in time
+     * @throws IllegalArgumentException    if the id is malformed
      */
     public <T> T withLock(String id, Duration timeout, Supplier<T> action) {
         checkOpen();
@@ -386,7 +441,12 @@ public final class SessionManager implements AutoCloseable {
         }
     }
 
-    /** The owner's live sessions. */
+    /**
+     * The owner's live sessions.
+     *
+     * @throws SessionLimitException    if the owner is empty or over 256 characters
+     * @throws IllegalArgumentException for a control character or an unpaired surrogate in the owner
+     */
     public List<Session> findByOwner(String owner) {
         checkOpen();
         checkOwner(owner);
@@ -403,7 +463,11 @@ public final class SessionManager implements AutoCloseable {
         return live;
     }
 
-    /** One page of live sessions; see {@link SessionStore#list}. A page may hold fewer than {@code limit}. */
+    /**
+     * One page of live sessions; see {@link SessionStore#list}. A page may hold fewer than {@code limit}.
+     *
+     * @throws IllegalArgumentException if {@code limit} is not positive, or the cursor was not issued by this store
+     */
     public SessionPage list(String cursor, int limit) {
         checkOpen();
         if (limit <= 0) {
@@ -416,14 +480,23 @@ public final class SessionManager implements AutoCloseable {
 
     /**
      * Removes expired sessions now, in batches, and delivers their {@link EndReason#EXPIRED} events; the
-     * sweeper thread calls this periodically. Returns how many this call removed.
+     * sweeper thread calls this periodically. Each batch is acknowledged to the store after its events are
+     * delivered (see the class documentation for what happens when a sweeper dies first). Returns how many
+     * this call removed, batches taken over from a dead sweeper included.
      */
     public int sweep() {
         int total = 0;
         while (true) {
             List<Session> batch = store.removeExpired(clock.instant(), sweepBatchSize);
+            List<String> delivered = new ArrayList<>(batch.size());
             for (Session s : batch) {
                 fireEnded(s, EndReason.EXPIRED);
+                delivered.add(s.id());
+            }
+            // Only now may the claims go: a sweeper that dies before this line leaves them to another
+            // instance's sweeper, which delivers them after the store's claim timeout.
+            if (!delivered.isEmpty()) {
+                store.acknowledgeExpired(delivered);
             }
             total += batch.size();
             if (batch.size() < sweepBatchSize || closed.get()) {
@@ -513,6 +586,11 @@ public final class SessionManager implements AutoCloseable {
             if (Character.isISOControl(owner.charAt(i))) {
                 throw new IllegalArgumentException("owner contains a control character at index " + i);
             }
+        }
+        int bad = AttributeLimits.firstUnpairedSurrogate(owner);
+        if (bad >= 0) {
+            throw new IllegalArgumentException("owner contains an unpaired surrogate at index " + bad
+                    + "; it must be well-formed UTF-16");
         }
     }
 

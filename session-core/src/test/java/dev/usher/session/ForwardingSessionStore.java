@@ -1,6 +1,7 @@
 package dev.usher.session;
 
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -44,6 +45,27 @@ public class ForwardingSessionStore implements SessionStore {
     @Override
     public List<Session> removeExpired(Instant now, int limit) {
         return delegate.removeExpired(now, limit);
+    }
+
+    @Override
+    public void acknowledgeExpired(Collection<String> ids) {
+        delegate.acknowledgeExpired(ids);
+    }
+
+    @Override
+    public String newSessionId(String owner) {
+        return delegate.newSessionId(owner);
+    }
+
+    @Override
+    public OwnerLimitedWrite insertWithinOwnerLimit(Session session, OwnerLimit limit, Instant now) {
+        return delegate.insertWithinOwnerLimit(session, limit, now);
+    }
+
+    @Override
+    public OwnerLimitedWrite changeIdWithinOwnerLimit(String oldId, Session renamed, long expectedVersion,
+                                                      OwnerLimit limit, Instant now) {
+        return delegate.changeIdWithinOwnerLimit(oldId, renamed, expectedVersion, limit, now);
     }
 
     @Override

@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -57,6 +58,15 @@ public abstract class SessionStoreContract {
         return null;
     }
 
+    /**
+     * The claim timeout of the stores {@link #createStore()} builds, for a store shared by several processes
+     * whose expiry claims outlive a dead sweeper; null (the default) for a store that lives and dies with
+     * its process and removes at once.
+     */
+    protected Duration expiryClaimTimeout() {
+        return null;
+    }
+
     @BeforeEach
     void openStore() {
         clock = new TestClock();
@@ -83,12 +93,17 @@ public abstract class SessionStoreContract {
     }
 
     private SessionManager peerManager(int maxUpdateAttempts) {
+        return peerManager(maxUpdateAttempts, b -> b);
+    }
+
+    private SessionManager peerManager(int maxUpdateAttempts,
+                                       UnaryOperator<SessionManager.Builder> settings) {
         SessionStore peer = createPeerStore();
         if (peer == null) {
             // Sharing the store object; closing this manager must not close it, so give it a view.
             peer = new NonClosingStore(store);
         }
-        SessionManager m = managerOver(peer).maxUpdateAttempts(maxUpdateAttempts).build();
+        SessionManager m = settings.apply(managerOver(peer).maxUpdateAttempts(maxUpdateAttempts)).build();
         toClose.add(m);
         return m;
     }
@@ -269,6 +284,40 @@ public abstract class SessionStoreContract {
         assertThat(store.replace(touched, 1)).isTrue();
         assertThat(store.removeExpired(s.idleExpiry(), 100)).as("touched session is not expired").isEmpty();
         assertThat(store.removeExpired(touched.idleExpiry(), 100)).containsExactly(touched);
+    }
+
+    @Test
+    public void anUnacknowledgedExpiryClaimIsTakenOverAfterTheClaimTimeoutAndAnAcknowledgedOneNever() {
+        Duration claimTimeout = expiryClaimTimeout();
+        Instant now = clock.instant();
+        List<Session> expired = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Session s = new Session(SessionIds.generate(), "claimed", now.minus(Duration.ofHours(2)),
+                    now.minus(Duration.ofHours(1)), IDLE, now.plus(ABSOLUTE), 1, Map.of("i", "" + i));
+            store.insert(s);
+            expired.add(s);
+        }
+        assertThat(store.removeExpired(now, 10)).containsExactlyInAnyOrderElementsOf(expired);
+        assertThat(store.removeExpired(now, 10)).as("a claim holds").isEmpty();
+        for (Session s : expired) {
+            assertThat(store.load(s.id())).as("a claimed session is gone for every other method").isEmpty();
+            assertThat(store.remove(s.id())).isEmpty();
+        }
+        assertThat(store.count()).isZero();
+        assertThat(store.findByOwner("claimed")).isEmpty();
+        assertThat(store.list(null, 10).sessions()).isEmpty();
+        store.acknowledgeExpired(List.of(expired.get(0).id()));
+        if (claimTimeout == null) {
+            assertThat(store.removeExpired(now.plus(Duration.ofDays(1)), 10)).as("removed at once").isEmpty();
+            return;
+        }
+        assertThat(store.removeExpired(now.plus(claimTimeout).minusMillis(1), 10)).as("before the deadline").isEmpty();
+        List<Session> takenOver = store.removeExpired(now.plus(claimTimeout), 10);
+        assertThat(takenOver).as("unacknowledged claims, once each").containsExactlyInAnyOrder(expired.get(1), expired.get(2));
+        assertThat(store.removeExpired(now.plus(claimTimeout), 10)).as("the takeover is a claim too").isEmpty();
+        store.acknowledgeExpired(List.of(expired.get(1).id(), expired.get(2).id(), "unknown-id"));
+        assertThat(store.removeExpired(now.plus(claimTimeout.multipliedBy(10)), 10)).as("acknowledged: never again")
+                .isEmpty();
     }
 
     @Test
@@ -514,6 +563,31 @@ public abstract class SessionStoreContract {
         assertThat(store.count()).isEqualTo(1);
     }
 
+    /**
+     * Strings that are not well-formed UTF-16 have no UTF-8 form, which every backend but memory stores: one
+     * engine would keep them, another write '?'. So the manager refuses them for every backend alike, with
+     * IllegalArgumentException, before a store sees them; well-formed pairs (emoji) round-trip exactly.
+     */
+    @Test
+    public void unpairedSurrogatesAreRefusedAlikeOnEveryBackend() {
+        Session s = manager.create(null, Map.of("k", "v"));
+        for (String bad : List.of("\uD800", "x\uDC00y", "\uDBFF", "ok\uD83D")) {
+            assertThatThrownBy(() -> manager.update(s.id(), x -> x.withAttribute("k", bad)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unpaired surrogate")
+                    .hasMessageContaining("'k'");
+            assertThatThrownBy(() -> manager.update(s.id(), x -> x.withAttribute(bad, "v")))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unpaired surrogate");
+            assertThatThrownBy(() -> manager.create(null, Map.of("k", bad)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unpaired surrogate");
+            assertThatThrownBy(() -> manager.create("owner" + bad, Map.of()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unpaired surrogate");
+        }
+        assertThat(store.load(s.id())).contains(s);
+        assertThat(store.count()).isEqualTo(1);
+        Session paired = manager.update(s.id(), x -> x.withAttribute("\uD83D\uDE00", "\uD83D\uDE80")).orElseThrow();
+        assertThat(manager.find(s.id()).orElseThrow().attributes()).isEqualTo(paired.attributes());
+    }
+
     @Test
     public void updateAppliesTheChangeAndBumpsTheVersion() {
         Session s = manager.create("alice", Map.of());
@@ -713,6 +787,132 @@ public abstract class SessionStoreContract {
                 }
             });
             assertThat(store.findByOwner(owner)).as(policy.name()).hasSize(3);
+        }
+    }
+
+    private Session ownedSession(String owner, Instant createdAt, Instant lastAccess) {
+        return new Session(store.newSessionId(owner), owner, createdAt, lastAccess, IDLE, createdAt.plus(ABSOLUTE), 1,
+                Map.of());
+    }
+
+    @Test
+    public void ownerLimitedInsertCountsOnlyLiveSessionsAndWritesNothingPastTheLimit() {
+        Instant now = clock.instant();
+        OwnerLimit rejectAtTwo = new OwnerLimit(2, OwnerLimitPolicy.REJECT);
+        Session expired = ownedSession("carol", now.minus(Duration.ofHours(2)), now.minus(Duration.ofHours(1)));
+        assertThat(store.insert(expired)).isTrue();
+        Session a = ownedSession("carol", now, now);
+        Session b = ownedSession("carol", now.plusMillis(1), now);
+        assertThat(store.insertWithinOwnerLimit(a, rejectAtTwo, now).outcome()).isEqualTo(OwnerLimitedWrite.Outcome.WRITTEN);
+        assertThat(store.insertWithinOwnerLimit(b, rejectAtTwo, now))
+                .as("the expired session neither counts nor is removed")
+                .isEqualTo(new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.WRITTEN, List.of()));
+        Session c = ownedSession("carol", now.plusMillis(2), now);
+        assertThat(store.insertWithinOwnerLimit(c, rejectAtTwo, now).outcome())
+                .isEqualTo(OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT);
+        assertThat(store.load(c.id())).isEmpty();
+        assertThat(store.insertWithinOwnerLimit(a, rejectAtTwo, now.plus(Duration.ofDays(1))).outcome())
+                .as("a taken id is refused like a plain insert").isEqualTo(OwnerLimitedWrite.Outcome.REFUSED);
+        assertThat(store.findByOwner("carol")).containsExactlyInAnyOrder(expired, a, b);
+
+        OwnerLimitedWrite trimmed = store.insertWithinOwnerLimit(c, new OwnerLimit(2, OwnerLimitPolicy.END_OLDEST), now);
+        assertThat(trimmed).isEqualTo(new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.WRITTEN, List.of(a)));
+        assertThat(store.findByOwner("carol")).containsExactlyInAnyOrder(expired, b, c);
+    }
+
+    @Test
+    public void ownerLimitedChangeIdNeverCountsOrTrimsTheSessionItMoves() {
+        Instant now = clock.instant();
+        Session a = ownedSession("dave", now, now);
+        Session b = ownedSession("dave", now.plusMillis(1), now);
+        store.insert(a);
+        store.insert(b);
+        Session relogged = a.withId(store.newSessionId("dave")).withVersion(2);
+        OwnerLimitedWrite moved = store.changeIdWithinOwnerLimit(a.id(), relogged, 1,
+                new OwnerLimit(2, OwnerLimitPolicy.REJECT), now);
+        assertThat(moved).isEqualTo(new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.WRITTEN, List.of()));
+        assertThat(store.load(a.id())).isEmpty();
+        Session anonymous = newSession(null, Map.of());
+        store.insert(anonymous);
+        Session login = new Session(store.newSessionId("dave"), "dave", anonymous.createdAt(), now, IDLE,
+                anonymous.absoluteExpiry(), 2, Map.of());
+        assertThat(store.changeIdWithinOwnerLimit(anonymous.id(), login, 1, new OwnerLimit(2, OwnerLimitPolicy.REJECT), now)
+                .outcome()).isEqualTo(OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT);
+        assertThat(store.load(anonymous.id())).as("nothing moved").contains(anonymous);
+        assertThat(store.changeIdWithinOwnerLimit(anonymous.id(), login, 7, new OwnerLimit(2, OwnerLimitPolicy.END_OLDEST), now)
+                .outcome()).as("stale version").isEqualTo(OwnerLimitedWrite.Outcome.REFUSED);
+        OwnerLimitedWrite trimmed = store.changeIdWithinOwnerLimit(anonymous.id(), login, 1,
+                new OwnerLimit(2, OwnerLimitPolicy.END_OLDEST), now);
+        assertThat(trimmed.outcome()).isEqualTo(OwnerLimitedWrite.Outcome.WRITTEN);
+        assertThat(store.findByOwner("dave")).hasSize(2).contains(login);
+    }
+
+    @Test
+    public void loginPastARejectingOwnerLimitLeavesTheSessionAsItWas() {
+        SessionManager limited = managerOver(new NonClosingStore(store))
+                .maxSessionsPerOwner(1, OwnerLimitPolicy.REJECT).build();
+        toClose.add(limited);
+        Session first = limited.create("erin", Map.of());
+        Session anonymous = limited.create(null, Map.of("cart", "1"));
+        assertThatThrownBy(() -> limited.login(anonymous.id(), "erin")).isInstanceOf(SessionLimitException.class)
+                .hasMessageContaining("erin");
+        assertThat(limited.find(anonymous.id())).contains(anonymous);
+        assertThat(limited.findByOwner("erin")).containsExactly(first);
+        Session again = limited.login(first.id(), "erin").orElseThrow();
+        assertThat(limited.findByOwner("erin")).as("re-login of the owner's own session fits").containsExactly(again);
+    }
+
+    /**
+     * Two instances (peer stores where the backend has them) x 8 threads create sessions for one owner,
+     * round after round. REJECT: exactly the callers that got a session back own the live sessions, never
+     * more than the limit. END_OLDEST: every caller gets a session, and trimming by both instances at once
+     * leaves exactly the limit, all of them sessions some caller got, and one DELETED event per trimmed one.
+     */
+    @Test
+    public void ownerLimitHoldsAcrossInstances() throws Exception {
+        int limit = 3;
+        for (OwnerLimitPolicy policy : OwnerLimitPolicy.values()) {
+            SessionManager one = managerOver(new NonClosingStore(store)).maxSessionsPerOwner(limit, policy).build();
+            toClose.add(one);
+            SessionManager two = peerManager(100, b -> b.maxSessionsPerOwner(limit, policy));
+            Map<String, Integer> deleted = new ConcurrentHashMap<>();
+            SessionListener countingDeletes = new SessionListener() {
+                @Override
+                public void ended(Session session, EndReason reason) {
+                    assertThat(reason).isEqualTo(EndReason.DELETED);
+                    deleted.merge(session.id(), 1, Integer::sum);
+                }
+            };
+            one.addListener(countingDeletes);
+            two.addListener(countingDeletes);
+            for (int round = 0; round < 12; round++) {
+                String owner = "racer-" + policy + "-" + round;
+                Set<String> granted = ConcurrentHashMap.newKeySet();
+                deleted.clear();
+                Concurrently.run(16, t -> {
+                    try {
+                        granted.add((t % 2 == 0 ? one : two).create(owner, Map.of("t", "" + t)).id());
+                    } catch (SessionLimitException e) {
+                        assertThat(policy).isEqualTo(OwnerLimitPolicy.REJECT);
+                    }
+                });
+                Set<String> live = new HashSet<>();
+                for (Session s : one.findByOwner(owner)) {
+                    live.add(s.id());
+                }
+                if (policy == OwnerLimitPolicy.REJECT) {
+                    assertThat(granted).as("round %d: callers that got a session", round).hasSize(limit);
+                    assertThat(live).as("round %d: live sessions are exactly the granted ones", round)
+                            .isEqualTo(granted);
+                } else {
+                    assertThat(granted).as("round %d", round).hasSize(16);
+                    assertThat(live).as("round %d: live sessions after racing trims", round).hasSize(limit);
+                    assertThat(granted).containsAll(live);
+                    assertThat(deleted.keySet()).as("round %d: one DELETED per trimmed session", round)
+                            .hasSize(16 - limit).doesNotContainAnyElementsOf(live);
+                    assertThat(deleted.values()).containsOnly(1);
+                }
+            }
         }
     }
 

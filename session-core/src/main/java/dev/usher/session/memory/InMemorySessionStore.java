@@ -1,5 +1,7 @@
 package dev.usher.session.memory;
 
+import dev.usher.session.OwnerLimit;
+import dev.usher.session.OwnerLimitedWrite;
 import dev.usher.session.Session;
 import dev.usher.session.SessionLimitException;
 import dev.usher.session.SessionPage;
@@ -17,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
@@ -27,7 +30,9 @@ import java.util.function.Consumer;
  * {@code maxSessions} are kept, so a flood of new sessions cannot exhaust the heap; when full, the session
  * that would expire soonest is evicted (reported through {@link #onEviction}): with the same timeouts for
  * every session, that is the least recently used one. Or the insert is refused, as configured. Sessions
- * are immutable values, so nothing mutable is ever shared with callers.
+ * are immutable values, so nothing mutable is ever shared with callers. Owner-limited writes (and moves of
+ * a session to an owner) hold a lock of the owner's stripe, one of 64, so the count, the write and the trim
+ * are one step for every caller of this store.
  *
  * <pre>{@code
  * SessionStore store = InMemorySessionStore.builder().maxSessions(100_000).build();
@@ -61,8 +66,11 @@ public final class InMemorySessionStore implements SessionStore {
 
     private static final Comparator<Slot> ORDER = Comparator.comparingLong(Slot::millis).thenComparing(Slot::id);
 
+    private static final int OWNER_STRIPES = 64;
+
     private final int maxSessions;
     private final WhenFull whenFull;
+    private final ReentrantLock[] ownerStripes = new ReentrantLock[OWNER_STRIPES];
     private final ConcurrentHashMap<String, Stored> sessions = new ConcurrentHashMap<>();
     private final ConcurrentSkipListSet<Slot> byExpiry = new ConcurrentSkipListSet<>(ORDER);
     private final ConcurrentHashMap<String, Set<String>> byOwner = new ConcurrentHashMap<>();
@@ -73,6 +81,9 @@ public final class InMemorySessionStore implements SessionStore {
     private InMemorySessionStore(Builder b) {
         this.maxSessions = b.maxSessions;
         this.whenFull = b.whenFull;
+        for (int i = 0; i < OWNER_STRIPES; i++) {
+            ownerStripes[i] = new ReentrantLock();
+        }
     }
 
     /** A store for at most 100,000 sessions that evicts the one closest to expiry when full. */
@@ -188,7 +199,49 @@ public final class InMemorySessionStore implements SessionStore {
     }
 
     @Override
+    public OwnerLimitedWrite insertWithinOwnerLimit(Session session, OwnerLimit limit, Instant now) {
+        ReentrantLock lock = ownerStripe(session.owner());
+        lock.lock();
+        try {
+            return SessionStore.super.insertWithinOwnerLimit(session, limit, now);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public OwnerLimitedWrite changeIdWithinOwnerLimit(String oldId, Session renamed, long expectedVersion,
+                                                      OwnerLimit limit, Instant now) {
+        ReentrantLock lock = ownerStripe(renamed.owner());
+        lock.lock();
+        try {
+            return SessionStore.super.changeIdWithinOwnerLimit(oldId, renamed, expectedVersion, limit, now);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private ReentrantLock ownerStripe(String owner) {
+        return ownerStripes[Math.floorMod(owner.hashCode(), OWNER_STRIPES)];
+    }
+
+    @Override
     public boolean changeId(String oldId, Session renamed, long expectedVersion) {
+        if (renamed.owner() == null) {
+            return move(oldId, renamed, expectedVersion);
+        }
+        // While it moves, the session is in no owner index; an owner-limited write counting then would
+        // miss it. The owner's lock keeps those writes out for that moment.
+        ReentrantLock lock = ownerStripe(renamed.owner());
+        lock.lock();
+        try {
+            return move(oldId, renamed, expectedVersion);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private boolean move(String oldId, Session renamed, long expectedVersion) {
         Stored current = sessions.get(oldId);
         if (current == null || current.session().version() != expectedVersion) {
             return false;

@@ -2,7 +2,11 @@ package dev.usher.session.jdbc;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.usher.session.OwnerLimit;
+import dev.usher.session.OwnerLimitPolicy;
+import dev.usher.session.OwnerLimitedWrite;
 import dev.usher.session.Session;
+import dev.usher.session.SessionLimitException;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
 import dev.usher.session.SessionStoreException;
@@ -25,11 +29,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -45,8 +51,11 @@ import org.slf4j.LoggerFactory;
  * named {@code usher-session-<table>…}) and {@link #close()} shuts them down; a store built on a host's
  * {@linkplain Builder#dataSource DataSource} never closes it.
  *
- * <p>Each session is one row; every write is a single statement that compares and sets the
- * {@code version} column, so no write needs a read first or a transaction. On SQLite the store keeps one
+ * <p>Each session is one row; every plain write is a single statement that compares and sets the
+ * {@code version} column, so it needs no read first and no transaction. The writes that must count first
+ * (the owner limit, {@linkplain Builder#maxSessions maxSessions}) are one short transaction each, serialised
+ * across instances on what they count. Sweeping claims expired rows ({@code claimed_until}) and deletes them
+ * once their events are acknowledged, so a sweeper that dies mid-sweep loses no event. On SQLite the store keeps one
  * writer connection and a pool of readers (WAL lets them read while it writes), begins its write
  * transactions with {@code BEGIN IMMEDIATE} and waits for a busy file up to the timeout, so "database is
  * locked" does not reach the caller. On PostgreSQL, sweepers on several instances claim disjoint sets of
@@ -79,10 +88,15 @@ public final class JdbcSessionStore implements SessionStore {
     private static final int SQLITE_BUSY = 5;
     private static final int SQLITE_LOCKED = 6;
     private static final int SQLITE_CONSTRAINT = 19;
+    /** Ids per acknowledging DELETE: well under SQLite's 999 bound parameters. */
+    private static final int ACKNOWLEDGE_CHUNK = 500;
 
     private final Dialect dialect;
     private final String table;
     private final Duration timeout;
+    private final Duration expiryClaimTimeout;
+    /** 0 for no limit. */
+    private final int maxSessions;
     private final SqlStatements sql;
     private final DataSource writer;
     private final DataSource reader;
@@ -90,10 +104,12 @@ public final class JdbcSessionStore implements SessionStore {
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private JdbcSessionStore(Dialect dialect, String table, Duration timeout, DataSource writer, DataSource reader,
-            List<HikariDataSource> ownedPools) {
+            List<HikariDataSource> ownedPools, Duration expiryClaimTimeout, int maxSessions) {
         this.dialect = dialect;
         this.table = table;
         this.timeout = timeout;
+        this.expiryClaimTimeout = expiryClaimTimeout;
+        this.maxSessions = maxSessions;
         this.sql = new SqlStatements(dialect, table);
         this.writer = writer;
         this.reader = reader;
@@ -126,7 +142,8 @@ public final class JdbcSessionStore implements SessionStore {
                     }
                     throw new SessionStoreException("table " + table + " is missing or lacks the expected columns ("
                             + e.getMessage() + "); with createSchema(false) the host applies "
-                            + Schema.resource(dialect, Schema.VERSION) + " first", e);
+                            + Schema.resource(dialect, 1) + " to " + Schema.resource(dialect, Schema.VERSION)
+                            + " first", e);
                 }
             }
             return null;
@@ -172,16 +189,40 @@ public final class JdbcSessionStore implements SessionStore {
         });
     }
 
+    /**
+     * One {@code INSERT … ON CONFLICT DO NOTHING}; with {@linkplain Builder#maxSessions maxSessions}, a
+     * transaction that counts the sessions first, serialised with every other instance's inserts (the
+     * capacity advisory lock on PostgreSQL, the write lock on SQLite).
+     */
     @Override
     public boolean insert(Session session) {
         checkStorable(session.id(), session.owner());
-        return run("insert", writer, c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql.insert)) {
-                ps.setString(1, session.id());
-                bindFields(ps, 2, session);
-                return ps.executeUpdate() == 1;
+        if (maxSessions == 0) {
+            return run("insert", writer, c -> insertRow(c, session));
+        }
+        return run("insert", writer, c -> inTransaction(c, null, () -> {
+            checkCapacity(c);
+            return insertRow(c, session);
+        }, inserted -> inserted));
+    }
+
+    private boolean insertRow(Connection c, Session session) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql.insert)) {
+            ps.setString(1, session.id());
+            bindFields(ps, 2, session);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /** Throws past maxSessions; call inside a transaction that holds the capacity lock. */
+    private void checkCapacity(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql.count)) {
+            rs.next();
+            if (rs.getLong(1) >= maxSessions) {
+                throw new SessionLimitException("session store " + table + " is full: maxSessions=" + maxSessions,
+                        "maxSessions", maxSessions);
             }
-        });
+        }
     }
 
     @Override
@@ -220,6 +261,98 @@ public final class JdbcSessionStore implements SessionStore {
         });
     }
 
+    /**
+     * One transaction serialised on the owner: PostgreSQL takes a transaction-scoped advisory lock on
+     * (table, owner), SQLite its write lock ({@code BEGIN IMMEDIATE}); then it counts the owner's live
+     * sessions, writes, and removes the oldest beyond the limit before it commits. Every instance's
+     * owner-limited writes for one owner take the same lock, so the decision is atomic across instances.
+     */
+    @Override
+    public OwnerLimitedWrite insertWithinOwnerLimit(Session session, OwnerLimit limit, Instant now) {
+        checkStorable(session.id(), session.owner());
+        return ownerLimited("insertWithinOwnerLimit", session, null, limit, now, c -> {
+            if (maxSessions > 0) {
+                checkCapacity(c);
+            }
+            return insertRow(c, session);
+        });
+    }
+
+    @Override
+    public OwnerLimitedWrite changeIdWithinOwnerLimit(String oldId, Session renamed, long expectedVersion,
+                                                      OwnerLimit limit, Instant now) {
+        checkStorable(renamed.id(), renamed.owner());
+        if (!storable(oldId, MAX_ID_LENGTH)) {
+            return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.REFUSED, List.of());
+        }
+        return ownerLimited("changeIdWithinOwnerLimit", renamed, oldId, limit, now, c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.changeId)) {
+                ps.setString(1, renamed.id());
+                int next = bindFields(ps, 2, renamed);
+                ps.setString(next, oldId);
+                ps.setLong(next + 1, expectedVersion);
+                return ps.executeUpdate() == 1;
+            } catch (SQLException e) {
+                if (isDuplicateKey(e)) {
+                    return false;
+                }
+                throw e;
+            }
+        });
+    }
+
+    private OwnerLimitedWrite ownerLimited(String operation, Session fresh, String retiringId, OwnerLimit limit,
+                                           Instant now, Work<Boolean> write) {
+        long nowMillis = millis("now", now);
+        return run(operation, writer, c -> inTransaction(c, fresh.owner(), () -> {
+            List<String> live = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(sql.liveOfOwner)) {
+                ps.setString(1, fresh.owner());
+                ps.setLong(2, nowMillis);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        String id = rs.getString(1);
+                        if (!id.equals(fresh.id()) && !id.equals(retiringId)) {
+                            live.add(id);
+                        }
+                    }
+                }
+            }
+            if (limit.policy() == OwnerLimitPolicy.REJECT && live.size() >= limit.max()) {
+                return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT, List.of());
+            }
+            if (!write.run(c)) {
+                return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.REFUSED, List.of());
+            }
+            List<Session> ended = new ArrayList<>();
+            // liveOfOwner is ordered oldest first (created_at, id), the order every instance trims in.
+            for (String oldest : live.subList(0, Math.max(0, live.size() + 1 - limit.max()))) {
+                try (PreparedStatement ps = c.prepareStatement(sql.remove)) {
+                    ps.setString(1, oldest);
+                    first(ps).ifPresent(ended::add);
+                }
+            }
+            return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.WRITTEN, ended);
+        }, result -> result.outcome() == OwnerLimitedWrite.Outcome.WRITTEN));
+    }
+
+    /**
+     * One transaction serialised with every instance's inserts (when maxSessions is set) and with every
+     * owner-limited write for {@code owner} (when not null); on PostgreSQL the advisory locks are always
+     * taken in that order, so two such transactions never wait for each other in a cycle.
+     */
+    private <T> T inTransaction(Connection c, String owner, SerialisedTransaction.Body<T> body, Predicate<T> commit)
+            throws SQLException {
+        return SerialisedTransaction.run(c, dialect, locking -> {
+            if (maxSessions > 0) {
+                SerialisedTransaction.advisoryLock(locking, ~table.hashCode(), 0);
+            }
+            if (owner != null) {
+                SerialisedTransaction.advisoryLock(locking, table.hashCode(), owner.hashCode());
+            }
+        }, body, commit);
+    }
+
     @Override
     public Optional<Session> remove(String id) {
         if (!storable(id, MAX_ID_LENGTH)) {
@@ -233,19 +366,45 @@ public final class JdbcSessionStore implements SessionStore {
         });
     }
 
+    /**
+     * Claims expired sessions by stamping {@code claimed_until} (now plus the claim timeout) on their rows,
+     * in one statement; the rows are deleted by {@link #acknowledgeExpired} once the events are delivered.
+     * Until then the claimed rows are invisible to every other method, and a claim whose deadline passed is
+     * claimed again by the next sweep on any instance.
+     */
     @Override
     public List<Session> removeExpired(Instant now, int limit) {
         if (limit < 1) {
             throw new IllegalArgumentException("limit must be at least 1 but was " + limit);
         }
         long nowMillis = millis("now", now);
+        long deadline = nowMillis + expiryClaimTimeout.toMillis();
         return run("removeExpired", writer, c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql.removeExpired)) {
-                ps.setLong(1, nowMillis);
-                ps.setInt(2, limit);
+            try (PreparedStatement ps = c.prepareStatement(sql.claimExpired)) {
+                ps.setLong(1, deadline);
+                ps.setLong(2, nowMillis);
+                ps.setLong(3, nowMillis);
+                ps.setInt(4, limit);
                 return all(ps);
             }
         });
+    }
+
+    @Override
+    public void acknowledgeExpired(Collection<String> ids) {
+        List<String> storable = ids.stream().filter(id -> storable(id, MAX_ID_LENGTH)).toList();
+        for (int from = 0; from < storable.size(); from += ACKNOWLEDGE_CHUNK) {
+            List<String> chunk = storable.subList(from, Math.min(storable.size(), from + ACKNOWLEDGE_CHUNK));
+            String statement = sql.acknowledgePrefix + "?, ".repeat(chunk.size() - 1) + "?)";
+            run("acknowledgeExpired", writer, c -> {
+                try (PreparedStatement ps = c.prepareStatement(statement)) {
+                    for (int i = 0; i < chunk.size(); i++) {
+                        ps.setString(i + 1, chunk.get(i));
+                    }
+                    return ps.executeUpdate();
+                }
+            });
+        }
     }
 
     @Override
@@ -511,6 +670,8 @@ public final class JdbcSessionStore implements SessionStore {
         private Duration timeout = Duration.ofSeconds(5);
         private int maximumPoolSize;
         private boolean synchronousCommit = true;
+        private Duration expiryClaimTimeout = Duration.ofMinutes(1);
+        private int maxSessions;
 
         private Builder() {
         }
@@ -617,6 +778,38 @@ public final class JdbcSessionStore implements SessionStore {
         }
 
         /**
+         * How long a sweeper's claim on expired sessions holds before another instance's sweeper takes it over
+         * and delivers their EXPIRED events itself (default 1 minute, at least 1 s). A sweeper acknowledges
+         * its claims right after delivering a batch's events, so this must exceed the time listeners take for
+         * one batch; a sweeper that dies mid-sweep delays its sessions' events by about this much.
+         */
+        public Builder expiryClaimTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "expiryClaimTimeout");
+            if (timeout.toMillis() < 1000) {
+                throw new IllegalArgumentException("expiryClaimTimeout must be at least 1 s but was " + timeout);
+            }
+            this.expiryClaimTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Most sessions the table holds (default: no limit). An insert past it throws
+         * {@link SessionLimitException} ({@code limitName() == "maxSessions"}) and writes nothing, as
+         * {@code InMemorySessionStore} with {@code whenFull(REJECT)} does. Sessions count until removed or
+         * claimed by a sweeper, expired ones not yet swept included. The count and the insert are one
+         * transaction that every instance's inserts are serialised on (an advisory lock on PostgreSQL, the
+         * write lock on SQLite), so the bound holds across instances; the price is a {@code COUNT(*)} per
+         * insert (an index scan, growing with the table) and inserts that run one at a time.
+         */
+        public Builder maxSessions(int maxSessions) {
+            if (maxSessions < 1) {
+                throw new IllegalArgumentException("maxSessions must be at least 1 but was " + maxSessions);
+            }
+            this.maxSessions = maxSessions;
+            return this;
+        }
+
+        /**
          * Connects, detects the dialect, and creates or checks the schema.
          *
          * @throws IllegalStateException      if neither or both of {@code jdbcUrl} and {@code dataSource} were set
@@ -647,7 +840,8 @@ public final class JdbcSessionStore implements SessionStore {
             if (d == null) {
                 d = detect(dataSource);
             }
-            return new JdbcSessionStore(d, tableName, timeout, dataSource, dataSource, List.of());
+            return new JdbcSessionStore(d, tableName, timeout, dataSource, dataSource, List.of(), expiryClaimTimeout,
+                    maxSessions);
         }
 
         private Dialect detect(DataSource ds) {
@@ -684,7 +878,8 @@ public final class JdbcSessionStore implements SessionStore {
                     config.addDataSourceProperty("options", "-c synchronous_commit=off");
                 }
                 HikariDataSource pool = new HikariDataSource(config);
-                return new JdbcSessionStore(d, tableName, timeout, pool, pool, List.of(pool));
+                return new JdbcSessionStore(d, tableName, timeout, pool, pool, List.of(pool), expiryClaimTimeout,
+                        maxSessions);
             }
             // One writer, since SQLite serialises writers anyway: queueing for it in the pool is fair and
             // bounded by the timeout, where several writer connections would spin in busy handlers.
@@ -697,7 +892,8 @@ public final class JdbcSessionStore implements SessionStore {
                 writerPool.close();
                 throw e;
             }
-            return new JdbcSessionStore(d, tableName, timeout, writerPool, readerPool, List.of(writerPool, readerPool));
+            return new JdbcSessionStore(d, tableName, timeout, writerPool, readerPool, List.of(writerPool, readerPool),
+                    expiryClaimTimeout, maxSessions);
         }
 
         private HikariConfig poolConfig(String name, int size) {

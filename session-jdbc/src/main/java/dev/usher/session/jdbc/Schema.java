@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Schema {
     /** The schema version this code reads and writes. */
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final String DEFAULT_TABLE = "usher_session";
 
     private static final Logger log = LoggerFactory.getLogger(Schema.class);
@@ -42,29 +42,14 @@ final class Schema {
 
     /** Brings the schema of {@code table} up to {@link #VERSION}; a no-op when it is there already. */
     static void migrate(Connection c, Dialect dialect, String table) throws SQLException {
-        boolean autoCommit = c.getAutoCommit();
-        try (Statement st = c.createStatement()) {
-            if (dialect == Dialect.POSTGRESQL) {
-                c.setAutoCommit(false);
-                try (PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
-                    lock.setLong(1, ADVISORY_LOCK_TAG | (table.hashCode() & 0xffff_ffffL));
-                    lock.execute();
-                }
-            } else {
-                // Explicit, so that it holds whatever transaction mode a host's DataSource was given.
-                c.setAutoCommit(true);
-                st.execute("BEGIN IMMEDIATE");
-            }
-            try {
-                applyMissing(c, st, dialect, table);
-                commit(c, st, dialect);
-            } catch (SQLException | RuntimeException e) {
-                rollbackQuietly(c, st, dialect, e);
-                throw e;
-            }
-        } finally {
-            c.setAutoCommit(autoCommit);
-        }
+        long lockKey = ADVISORY_LOCK_TAG | (table.hashCode() & 0xffff_ffffL);
+        SerialisedTransaction.run(c, dialect, locking -> SerialisedTransaction.advisoryLock(locking, lockKey),
+                () -> {
+                    try (Statement st = c.createStatement()) {
+                        applyMissing(c, st, dialect, table);
+                    }
+                    return Boolean.TRUE;
+                }, applied -> true);
     }
 
     private static void applyMissing(Connection c, Statement st, Dialect dialect, String table) throws SQLException {
@@ -121,25 +106,5 @@ final class Schema {
             }
         }
         return out;
-    }
-
-    private static void commit(Connection c, Statement st, Dialect dialect) throws SQLException {
-        if (dialect == Dialect.POSTGRESQL) {
-            c.commit();
-        } else {
-            st.execute("COMMIT");
-        }
-    }
-
-    private static void rollbackQuietly(Connection c, Statement st, Dialect dialect, Exception failure) {
-        try {
-            if (dialect == Dialect.POSTGRESQL) {
-                c.rollback();
-            } else {
-                st.execute("ROLLBACK");
-            }
-        } catch (SQLException e) {
-            failure.addSuppressed(e);
-        }
     }
 }

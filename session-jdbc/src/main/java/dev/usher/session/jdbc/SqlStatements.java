@@ -16,8 +16,10 @@ final class SqlStatements {
     final String replace;
     final String changeId;
     final String remove;
-    final String removeExpired;
+    final String claimExpired;
+    final String acknowledgePrefix;
     final String findByOwner;
+    final String liveOfOwner;
     final String listFirst;
     final String listAfter;
     final String count;
@@ -26,25 +28,33 @@ final class SqlStatements {
     SqlStatements(Dialect dialect, String table) {
         // PostgreSQL's column is json: the bound text is cast so the driver may send it as a plain string.
         String attributes = dialect == Dialect.POSTGRESQL ? "CAST(? AS json)" : "?";
-        load = "SELECT " + COLUMNS + " FROM " + table + " WHERE id = ?";
+        // A row with claimed_until set has been claimed by a sweeper and only waits for its event to be
+        // delivered: it is gone for every statement but the sweep's.
+        String visible = " AND claimed_until IS NULL";
+        load = "SELECT " + COLUMNS + " FROM " + table + " WHERE id = ?" + visible;
         insert = "INSERT INTO " + table + " (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, " + attributes
                 + ") ON CONFLICT (id) DO NOTHING";
         String set = "owner = ?, created_at = ?, last_accessed_at = ?, idle_timeout_ms = ?, absolute_expiry_at = ?,"
                 + " expires_at = ?, version = ?, attributes = " + attributes;
-        replace = "UPDATE " + table + " SET " + set + " WHERE id = ? AND version = ?";
-        changeId = "UPDATE " + table + " SET id = ?, " + set + " WHERE id = ? AND version = ?";
-        remove = "DELETE FROM " + table + " WHERE id = ? RETURNING " + COLUMNS;
-        // PostgreSQL: concurrent sweepers lock disjoint rows (SKIP LOCKED) and each deletes only what it
+        replace = "UPDATE " + table + " SET " + set + " WHERE id = ? AND version = ?" + visible;
+        changeId = "UPDATE " + table + " SET id = ?, " + set + " WHERE id = ? AND version = ?" + visible;
+        remove = "DELETE FROM " + table + " WHERE id = ?" + visible + " RETURNING " + COLUMNS;
+        // PostgreSQL: concurrent sweepers lock disjoint rows (SKIP LOCKED) and each claims only what it
         // locked, so every expired session is returned to exactly one of them; a row being updated by a
         // writer is skipped rather than waited for. SQLite has one writer at a time and this is a single
-        // statement, so the same shape without the lock clause already claims each row exactly once.
+        // statement, so the same shape without the lock clause already claims each row exactly once. A claim
+        // past its deadline (its sweeper died before acknowledging) is claimed again the same way.
         String lock = dialect == Dialect.POSTGRESQL ? " FOR UPDATE SKIP LOCKED" : "";
-        removeExpired = "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table
-                + " WHERE expires_at <= ? ORDER BY expires_at LIMIT ?" + lock + ") RETURNING " + COLUMNS;
-        findByOwner = "SELECT " + COLUMNS + " FROM " + table + " WHERE owner = ?";
-        listFirst = "SELECT " + COLUMNS + " FROM " + table + " ORDER BY id LIMIT ?";
-        listAfter = "SELECT " + COLUMNS + " FROM " + table + " WHERE id > ? ORDER BY id LIMIT ?";
-        count = "SELECT COUNT(*) FROM " + table;
-        probe = "SELECT " + COLUMNS + " FROM " + table + " WHERE 1 = 0";
+        claimExpired = "UPDATE " + table + " SET claimed_until = ? WHERE id IN (SELECT id FROM " + table
+                + " WHERE expires_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)"
+                + " ORDER BY expires_at LIMIT ?" + lock + ") RETURNING " + COLUMNS;
+        acknowledgePrefix = "DELETE FROM " + table + " WHERE claimed_until IS NOT NULL AND id IN (";
+        findByOwner = "SELECT " + COLUMNS + " FROM " + table + " WHERE owner = ?" + visible;
+        liveOfOwner = "SELECT id FROM " + table + " WHERE owner = ? AND expires_at > ?" + visible
+                + " ORDER BY created_at, id";
+        listFirst = "SELECT " + COLUMNS + " FROM " + table + " WHERE claimed_until IS NULL ORDER BY id LIMIT ?";
+        listAfter = "SELECT " + COLUMNS + " FROM " + table + " WHERE id > ?" + visible + " ORDER BY id LIMIT ?";
+        count = "SELECT COUNT(*) FROM " + table + " WHERE claimed_until IS NULL";
+        probe = "SELECT " + COLUMNS + ", claimed_until FROM " + table + " WHERE 1 = 0";
     }
 }

@@ -6,7 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.usher.session.Concurrently;
+import dev.usher.session.OwnerLimitPolicy;
 import dev.usher.session.Session;
+import dev.usher.session.SessionLimitException;
+import dev.usher.session.SessionManager;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStoreException;
 import dev.usher.session.StoreUnavailableException;
@@ -26,10 +30,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,6 +59,50 @@ class JdbcSessionStoreTest {
     void dropDatabase() throws Exception {
         if (engine != null) {
             engine.close();
+        }
+    }
+
+    /**
+     * maxSessions across two store instances, 16 threads at once: exactly the limit get in, the rest get
+     * SessionLimitException naming it, nothing half-written; a removal frees a place, and owner-limited
+     * inserts obey it too.
+     */
+    @ParameterizedTest
+    @EnumSource(Dialect.class)
+    void maxSessionsHoldsAcrossInstancesLikeTheInMemoryStoresReject(Dialect dialect) throws Exception {
+        engine = TestEngine.create(dialect, dir);
+        JdbcSessionStore one = engine.track(engine.builder().maxSessions(5).build());
+        JdbcSessionStore two = engine.track(engine.builder().maxSessions(5).build());
+        Set<String> inserted = ConcurrentHashMap.newKeySet();
+        AtomicInteger refused = new AtomicInteger();
+        Concurrently.run(16, t -> {
+            for (int i = 0; i < 4; i++) {
+                String id = "cap-" + t + "-" + i;
+                try {
+                    assertThat((t % 2 == 0 ? one : two).insert(session(id, null, NOW, Map.of()))).isTrue();
+                    inserted.add(id);
+                } catch (SessionLimitException e) {
+                    assertThat(e.limitName()).isEqualTo("maxSessions");
+                    assertThat(e.limit()).isEqualTo(5);
+                    assertThat(e).hasMessageContaining("maxSessions=5");
+                    refused.incrementAndGet();
+                }
+            }
+        });
+        assertThat(inserted).hasSize(5);
+        assertThat(refused).hasValue(64 - 5);
+        assertThat(one.count()).isEqualTo(5);
+        for (String id : inserted) {
+            assertThat(two.load(id)).isPresent();
+        }
+        try (SessionManager manager = SessionManager.builder(two).sweepInterval(Duration.ZERO)
+                .maxSessionsPerOwner(2, OwnerLimitPolicy.REJECT).build()) {
+            assertThatThrownBy(() -> manager.create("alice", Map.of())).isInstanceOf(SessionLimitException.class)
+                    .hasMessageContaining("maxSessions=5");
+            assertThatThrownBy(() -> manager.create(null, Map.of())).isInstanceOf(SessionLimitException.class);
+            assertThat(one.remove(inserted.iterator().next())).isPresent();
+            assertThat(manager.create("alice", Map.of()).owner()).isEqualTo("alice");
+            assertThat(one.count()).isEqualTo(5);
         }
     }
 
@@ -269,10 +319,38 @@ class JdbcSessionStoreTest {
         }
         engine.open();
         try (Connection c = engine.connect(); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT version FROM " + engine.table + "_schema_version")) {
-            assertThat(rs.next()).isTrue();
-            assertThat(rs.getInt(1)).isEqualTo(Schema.VERSION);
+             ResultSet rs = st.executeQuery("SELECT version FROM " + engine.table + "_schema_version ORDER BY version")) {
+            for (int v = 1; v <= Schema.VERSION; v++) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getInt(1)).as("each version applied once, in order").isEqualTo(v);
+            }
             assertThat(rs.next()).isFalse();
+        }
+    }
+
+    /** A table made by the previous version, with a session in it, is migrated in place and keeps working. */
+    @ParameterizedTest
+    @EnumSource(Dialect.class)
+    void aVersionOneTableIsMigratedWithItsSessions(Dialect dialect) throws Exception {
+        engine = TestEngine.create(dialect, dir);
+        try (Connection c = engine.connect(); Statement st = c.createStatement()) {
+            for (String ddl : Schema.statements(dialect, 1, engine.table)) {
+                st.execute(ddl);
+            }
+            st.execute("CREATE TABLE " + engine.table + "_schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+            st.execute("INSERT INTO " + engine.table + "_schema_version VALUES (1, 0)");
+        }
+        Session old = session("from-v1", "alice", NOW.minus(Duration.ofHours(2)), Map.of("k", "v"));
+        engine.bulkInsert(List.of(old));
+        JdbcSessionStore store = engine.open();
+        assertThat(store.load("from-v1")).contains(old);
+        assertThat(store.removeExpired(NOW, 10)).containsExactly(old);
+        store.acknowledgeExpired(List.of("from-v1"));
+        assertThat(store.count()).isZero();
+        try (Connection c = engine.connect(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM " + engine.table)) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getLong(1)).as("the acknowledged claim deleted the row").isZero();
         }
     }
 
@@ -286,8 +364,10 @@ class JdbcSessionStoreTest {
                 .hasMessageContaining(Schema.resource(dialect, 1));
 
         try (Connection c = engine.connect(); Statement st = c.createStatement()) {
-            for (String ddl : Schema.statements(dialect, 1, engine.table)) {
-                st.execute(ddl);
+            for (int v = 1; v <= Schema.VERSION; v++) {
+                for (String ddl : Schema.statements(dialect, v, engine.table)) {
+                    st.execute(ddl);
+                }
             }
         }
         JdbcSessionStore store = engine.track(engine.builder().createSchema(false).build());

@@ -2,6 +2,7 @@ package dev.usher.session.jdbc;
 
 import dev.usher.session.SessionStore;
 import dev.usher.session.SessionStoreContract;
+import java.time.Duration;
 import dev.usher.session.jdbc.JdbcSessionStore.Dialect;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +26,11 @@ import org.junit.jupiter.api.AfterAll;
 class PostgresSessionStoreContractTest extends SessionStoreContract {
     private static final List<TestEngine> engines = new ArrayList<>();
     private TestEngine engine;
+
+    @Override
+    protected Duration expiryClaimTimeout() {
+        return Duration.ofMinutes(1);
+    }
 
     @Override
     protected SessionStore createStore() {

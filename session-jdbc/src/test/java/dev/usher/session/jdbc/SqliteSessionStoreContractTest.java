@@ -2,6 +2,7 @@ package dev.usher.session.jdbc;
 
 import dev.usher.session.SessionStore;
 import dev.usher.session.SessionStoreContract;
+import java.time.Duration;
 import dev.usher.session.jdbc.JdbcSessionStore.Dialect;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
@@ -11,6 +12,11 @@ class SqliteSessionStoreContractTest extends SessionStoreContract {
     @TempDir
     static Path dir;
     private TestEngine engine;
+
+    @Override
+    protected Duration expiryClaimTimeout() {
+        return Duration.ofMinutes(1);
+    }
 
     @Override
     protected SessionStore createStore() {

@@ -1,6 +1,8 @@
 package dev.usher.session.redis;
 
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.Base64;
 import java.util.zip.CRC32;
 
 /**
@@ -13,13 +15,24 @@ import java.util.zip.CRC32;
  *   &lt;prefix&gt;{&lt;shard&gt;}:expiry        sorted set: id scored by expiresAt (epoch millis)
  *   &lt;prefix&gt;{&lt;shard&gt;}:ids           sorted set: id with score 0, for paging in id order
  *   &lt;prefix&gt;{&lt;shard&gt;}:o:&lt;owner&gt;     set: ids of the owner's sessions in this shard
+ *   &lt;prefix&gt;{&lt;shard&gt;}:claims        sorted set: id of a session claimed by a sweeper, scored by the claim's deadline
+ *   &lt;prefix&gt;{&lt;shard&gt;}:c:&lt;id&gt;       hash: a claimed session, kept until its EXPIRED event is acknowledged
+ *   &lt;prefix&gt;{capacity}:places     sorted set: a place per stored session, only with maxSessions
  * </pre>
  *
  * <p>The id and the owner come after the hash tag, so Redis takes the tag from the shard whatever
  * characters they hold. The shard of an id is CRC-32 of its UTF-8 bytes modulo {@code shards}: stable
  * across processes, so the shard count must never change for existing data.
+ *
+ * <p>An owner has a shard too (the same function of the owner's name), and ids for an owner's sessions are
+ * chosen among random ids so that they fall into it ({@link #idInShard}). All of an owner's sessions and
+ * its owner set then share one slot, and one script can count, write and trim them: the owner limit is one
+ * atomic step on a Redis Cluster as on a single server.
  */
 final class KeyLayout {
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Base64.Encoder ID_ENCODER = Base64.getUrlEncoder().withoutPadding();
+
     private final String prefix;
     private final int shards;
 
@@ -30,6 +43,27 @@ final class KeyLayout {
 
     int shards() {
         return shards;
+    }
+
+    /**
+     * A session id (43 base64url characters) in {@code shard}: 32 random bytes whose last four count up
+     * from their random start until the id's shard matches, about {@code shards} tries. At least 224 of the
+     * 256 bits stay random.
+     */
+    String idInShard(int shard) {
+        byte[] bytes = new byte[32];
+        RANDOM.nextBytes(bytes);
+        while (true) {
+            String id = ID_ENCODER.encodeToString(bytes);
+            if (shardOf(id) == shard) {
+                return id;
+            }
+            for (int i = bytes.length - 1; i >= bytes.length - 4; i--) {
+                if (++bytes[i] != 0) {
+                    break;
+                }
+            }
+        }
     }
 
     int shardOf(String id) {
@@ -57,6 +91,19 @@ final class KeyLayout {
 
     String idsKey(int shard) {
         return shardPrefix(shard) + "ids";
+    }
+
+    /** The store-wide places for maxSessions, in a slot of its own (see {@link Capacity}). */
+    String capacityKey() {
+        return prefix + "{capacity}:places";
+    }
+
+    String claimsKey(int shard) {
+        return shardPrefix(shard) + "claims";
+    }
+
+    String claimKeyPrefix(int shard) {
+        return shardPrefix(shard) + "c:";
     }
 
     String ownerKeyPrefix(int shard) {

@@ -1,5 +1,7 @@
 package dev.usher.session.redis;
 
+import dev.usher.session.OwnerLimit;
+import dev.usher.session.OwnerLimitedWrite;
 import dev.usher.session.Session;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
@@ -10,7 +12,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -46,7 +50,9 @@ import redis.clients.jedis.util.JedisURIHelper;
  * <p>Round trips: {@link #load}, {@link #insert}, {@link #replace} (so every touch and update) and
  * {@link #remove} are one each: an {@code HGETALL}, or one {@code EVALSHA} of a Lua script that checks,
  * writes the session hash and updates its index entries atomically. {@link #changeId} is two (three when it
- * must undo). {@link #removeExpired} and {@link #list} are one per shard visited; {@link #count} and
+ * must undo); {@link #insertWithinOwnerLimit} is one (a second with {@linkplain Builder#maxSessions
+ * maxSessions}, which adds one to every insert and removal). {@link #removeExpired} and {@link #list} are one
+ * per shard visited, {@link #acknowledgeExpired} one per shard acknowledged; {@link #count} and
  * {@link #findByOwner} send one command per shard in a single pipeline. See {@link KeyLayout} for the keys.
  *
  * <pre>{@code
@@ -65,6 +71,8 @@ public final class RedisSessionStore implements SessionStore {
     private final boolean ownsClient;
     private final KeyLayout keys;
     private final long graceMillis;
+    private final long claimTimeoutMillis;
+    private final Capacity capacity;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private RedisSessionStore(Builder b, UnifiedJedis redis, boolean ownsClient) {
@@ -72,6 +80,8 @@ public final class RedisSessionStore implements SessionStore {
         this.ownsClient = ownsClient;
         this.keys = new KeyLayout(b.keyPrefix, b.shards);
         this.graceMillis = b.expiryGrace.toMillis();
+        this.claimTimeoutMillis = b.expiryClaimTimeout.toMillis();
+        this.capacity = new Capacity(keys.capacityKey(), b.maxSessions, graceMillis, b.keyPrefix);
     }
 
     public static Builder builder() {
@@ -85,7 +95,14 @@ public final class RedisSessionStore implements SessionStore {
 
     @Override
     public boolean insert(Session session) {
-        return call("insert", () -> insertNow(session));
+        return call("insert", () -> {
+            capacity.reserve(redis, session);
+            if (insertNow(session)) {
+                return true;
+            }
+            capacity.release(redis, List.of(session.id()));
+            return false;
+        });
     }
 
     private boolean insertNow(Session session) {
@@ -104,6 +121,98 @@ public final class RedisSessionStore implements SessionStore {
         args.add(Long.toString(ttlAt(session)));
         args.addAll(fields);
         return ((Long) Script.INSERT.run(redis, k, args)) == 1L;
+    }
+
+    /** Anonymous sessions anywhere; an owner's sessions in the owner's shard (see {@link KeyLayout}). */
+    @Override
+    public String newSessionId(String owner) {
+        return owner == null ? SessionStore.super.newSessionId(null) : keys.idInShard(keys.shardOf(owner));
+    }
+
+    /**
+     * One script on the owner's slot counts the owner's live sessions, writes and trims (see
+     * {@link Script#OWNER_LIMITED_INSERT}). The session's id must come from {@link #newSessionId}, which
+     * places it in the owner's shard.
+     */
+    @Override
+    public OwnerLimitedWrite insertWithinOwnerLimit(Session session, OwnerLimit limit, Instant now) {
+        return call("insertWithinOwnerLimit", () -> {
+            capacity.reserve(redis, session);
+            OwnerLimitedWrite write = ownerLimitedInsert(session, "", limit, now);
+            if (write.outcome() != OwnerLimitedWrite.Outcome.WRITTEN) {
+                capacity.release(redis, List.of(session.id()));
+            }
+            capacity.release(redis, idsOf(write.endedOldest()));
+            return write;
+        });
+    }
+
+    /**
+     * The owner-limited insert under the new id (the session leaving {@code oldId} neither counts nor is
+     * trimmed), then the removal of the old id at {@code expectedVersion}, undone as in {@link #changeId}
+     * if that fails. Sessions trimmed by the first step stay ended either way and are reported.
+     */
+    @Override
+    public OwnerLimitedWrite changeIdWithinOwnerLimit(String oldId, Session renamed, long expectedVersion,
+                                                      OwnerLimit limit, Instant now) {
+        return call("changeIdWithinOwnerLimit", () -> {
+            capacity.hold(redis, renamed);
+            OwnerLimitedWrite inserted = ownerLimitedInsert(renamed, oldId, limit, now);
+            capacity.release(redis, idsOf(inserted.endedOldest()));
+            if (inserted.outcome() != OwnerLimitedWrite.Outcome.WRITTEN) {
+                capacity.release(redis, List.of(renamed.id()));
+                return inserted;
+            }
+            if (removeNow(oldId, expectedVersion) != null) {
+                capacity.release(redis, List.of(oldId));
+                return inserted;
+            }
+            removeNow(renamed.id(), renamed.version());
+            capacity.release(redis, List.of(renamed.id()));
+            return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.REFUSED, inserted.endedOldest());
+        });
+    }
+
+    private OwnerLimitedWrite ownerLimitedInsert(Session session, String retiringId, OwnerLimit limit, Instant now) {
+        int shard = keys.shardOf(session.id());
+        if (session.owner() == null || shard != keys.shardOf(session.owner())) {
+            throw new IllegalArgumentException("session " + redact(session.id()) + " of owner '" + session.owner()
+                    + "' has an id outside the owner's shard; ids for owned sessions come from newSessionId(owner)");
+        }
+        List<String> k = List.of(keys.sessionKey(session.id()), keys.expiryKey(shard), keys.idsKey(shard),
+                keys.ownerKey(shard, session.owner()));
+        List<String> fields = SessionCodec.fields(session);
+        List<String> args = new ArrayList<>(8 + fields.size());
+        args.add(session.id());
+        args.add(Long.toString(session.expiresAt().toEpochMilli()));
+        args.add(Long.toString(ttlAt(session)));
+        args.add(Long.toString(now.toEpochMilli()));
+        args.add(Integer.toString(limit.max()));
+        args.add(limit.policy().name());
+        args.add(retiringId);
+        args.add(keys.sessionKeyPrefix(shard));
+        args.addAll(fields);
+        List<?> reply = (List<?>) Script.OWNER_LIMITED_INSERT.run(redis, k, args);
+        long outcome = (Long) reply.get(0);
+        if (outcome == 0L) {
+            return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.REFUSED, List.of());
+        }
+        if (outcome == 2L) {
+            return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT, List.of());
+        }
+        List<Session> ended = new ArrayList<>(reply.size() - 1);
+        for (Object fieldsOfEnded : reply.subList(1, reply.size())) {
+            ended.add(SessionCodec.decode(fieldsOfEnded));
+        }
+        return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.WRITTEN, ended);
+    }
+
+    private static List<String> idsOf(List<Session> sessions) {
+        return sessions.stream().map(Session::id).toList();
+    }
+
+    private static String redact(String id) {
+        return id.length() <= 6 ? "…" : id.substring(0, 6) + "…";
     }
 
     @Override
@@ -141,20 +250,30 @@ public final class RedisSessionStore implements SessionStore {
     @Override
     public boolean changeId(String oldId, Session renamed, long expectedVersion) {
         return call("changeId", () -> {
+            capacity.hold(redis, renamed);
             if (!insertNow(renamed)) {
+                capacity.release(redis, List.of(renamed.id()));
                 return false;
             }
             if (removeNow(oldId, expectedVersion) != null) {
+                capacity.release(redis, List.of(oldId));
                 return true;
             }
             removeNow(renamed.id(), renamed.version());
+            capacity.release(redis, List.of(renamed.id()));
             return false;
         });
     }
 
     @Override
     public Optional<Session> remove(String id) {
-        return call("remove", () -> Optional.ofNullable(removeNow(id, null)));
+        return call("remove", () -> {
+            Session removed = removeNow(id, null);
+            if (removed != null) {
+                capacity.release(redis, List.of(id));
+            }
+            return Optional.ofNullable(removed);
+        });
     }
 
     /** The removed session, or null when it is gone or (with a version) at another version. */
@@ -170,10 +289,11 @@ public final class RedisSessionStore implements SessionStore {
 
     /**
      * Claims expired sessions shard by shard, starting at a random shard so that sweepers of several
-     * instances mostly work on different shards. Each shard's claim is one script: it reads the expiry
-     * index and deletes what it returns in one atomic step, so two sweepers can never both get a session.
-     * A claimed session whose reply is lost on the network (connection dropped after Redis ran the script)
-     * is gone without its event: delivery is exactly once while the connection holds, at most once otherwise.
+     * instances mostly work on different shards. Each shard's claim is one script: it takes claims past their
+     * deadline and expired sessions, and moves them to the shard's claims in one atomic step, so two sweepers
+     * never both get a session while its claim holds. A claim lives until {@link #acknowledgeExpired}; if the
+     * claimer dies or its connection drops first (even after Redis ran the script and the reply was lost), the
+     * claim is taken over after the {@linkplain Builder#expiryClaimTimeout claim timeout}.
      */
     @Override
     public List<Session> removeExpired(Instant now, int limit) {
@@ -183,18 +303,44 @@ public final class RedisSessionStore implements SessionStore {
         return call("removeExpired", () -> {
             List<Session> claimed = new ArrayList<>();
             int first = ThreadLocalRandom.current().nextInt(keys.shards());
-            String nowMillis = Long.toString(now.toEpochMilli());
+            long deadline = saturatedAdd(now.toEpochMilli(), claimTimeoutMillis);
+            long claimTtlAt = Math.min(Math.max(saturatedAdd(deadline, graceMillis),
+                    System.currentTimeMillis() + graceMillis), MAX_TTL_AT);
+            List<String> fixedArgs = List.of(Long.toString(now.toEpochMilli()), "", "", "", "",
+                    Long.toString(deadline), Long.toString(claimTtlAt));
             for (int i = 0; i < keys.shards() && claimed.size() < limit; i++) {
                 int shard = (first + i) % keys.shards();
+                List<String> args = new ArrayList<>(fixedArgs);
+                args.set(1, Integer.toString(limit - claimed.size()));
+                args.set(2, keys.sessionKeyPrefix(shard));
+                args.set(3, keys.ownerKeyPrefix(shard));
+                args.set(4, keys.claimKeyPrefix(shard));
                 List<?> reply = (List<?>) Script.REMOVE_EXPIRED.run(redis,
-                        List.of(keys.expiryKey(shard), keys.idsKey(shard)),
-                        List.of(nowMillis, Integer.toString(limit - claimed.size()),
-                                keys.sessionKeyPrefix(shard), keys.ownerKeyPrefix(shard)));
+                        List.of(keys.expiryKey(shard), keys.idsKey(shard), keys.claimsKey(shard)), args);
                 for (Object fields : reply) {
                     claimed.add(SessionCodec.decode(fields));
                 }
             }
+            capacity.release(redis, idsOf(claimed));
             return claimed;
+        });
+    }
+
+    /** One script per shard the ids fall into. */
+    @Override
+    public void acknowledgeExpired(Collection<String> ids) {
+        Map<Integer, List<String>> byShard = new HashMap<>();
+        for (String id : ids) {
+            int shard = keys.shardOf(id);
+            byShard.computeIfAbsent(shard, s -> {
+                List<String> args = new ArrayList<>();
+                args.add(keys.claimKeyPrefix(s));
+                return args;
+            }).add(id);
+        }
+        call("acknowledgeExpired", () -> {
+            byShard.forEach((shard, args) -> Script.ACKNOWLEDGE.run(redis, List.of(keys.claimsKey(shard)), args));
+            return null;
         });
     }
 
@@ -389,6 +535,8 @@ public final class RedisSessionStore implements SessionStore {
         private String keyPrefix = "usher:session:";
         private int shards = 16;
         private Duration expiryGrace = Duration.ofHours(1);
+        private Duration expiryClaimTimeout = Duration.ofMinutes(1);
+        private int maxSessions;
         private Duration timeout = Duration.ofSeconds(2);
         private int maxConnections = 32;
 
@@ -467,6 +615,39 @@ public final class RedisSessionStore implements SessionStore {
                 throw new IllegalArgumentException("expiryGrace must be at least 1 s but was " + grace);
             }
             this.expiryGrace = grace;
+            return this;
+        }
+
+        /**
+         * How long a sweeper's claim on expired sessions holds before another instance's sweeper takes it over
+         * and delivers their EXPIRED events itself (default 1 minute, at least 1 s). A sweeper acknowledges
+         * its claims right after delivering a batch's events, so this must exceed the time listeners take for
+         * one batch; a sweeper that dies mid-sweep delays its sessions' events by about this much.
+         */
+        public Builder expiryClaimTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "expiryClaimTimeout");
+            if (timeout.toMillis() < 1000) {
+                throw new IllegalArgumentException("expiryClaimTimeout must be at least 1 s but was " + timeout);
+            }
+            this.expiryClaimTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Most sessions the store holds (default: no limit). An insert past it throws
+         * {@code SessionLimitException} ({@code limitName() == "maxSessions"}) and writes nothing, as
+         * {@code InMemorySessionStore} with {@code whenFull(REJECT)} does. Sessions count until removed or
+         * claimed by a sweeper, expired ones not yet swept included. The count is one script on a key of its
+         * own ({@code <prefix>{capacity}:places}, one slot), which every instance's inserts go through, so the
+         * bound holds across instances; it costs one more round trip per insert, removal and sweep batch. A
+         * process killed between taking a place and writing its session leaves the place taken until the
+         * session's absolute expiry plus {@link #expiryGrace}: the bound errs towards refusing.
+         */
+        public Builder maxSessions(int maxSessions) {
+            if (maxSessions < 1) {
+                throw new IllegalArgumentException("maxSessions must be at least 1 but was " + maxSessions);
+            }
+            this.maxSessions = maxSessions;
             return this;
         }
 

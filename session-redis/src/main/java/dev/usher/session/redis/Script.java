@@ -58,6 +58,62 @@ final class Script {
             """);
 
     /**
+     * KEYS: session, expiry, ids, owner set (all of the owner's shard). ARGV: id, expiresAt, ttlAt, now, max,
+     * policy (REJECT or END_OLDEST), retiring id ('' for none), session key prefix, fields… (from 9).
+     * Counts the owner's sessions live at now (expiry score after now) other than the new and the retiring
+     * one; under REJECT writes nothing when they are max already; otherwise writes the session and removes
+     * the oldest (createdAt, then id) beyond max. Reply: {0} id taken, {2} owner at the limit, or {1,
+     * fields of each removed session…}.
+     */
+    static final Script OWNER_LIMITED_INSERT = new Script(WRITE_PRELUDE + """
+            if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+            local now = tonumber(ARGV[4])
+            local max = tonumber(ARGV[5])
+            local live = {}
+            for _, id in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+              if id ~= ARGV[1] and id ~= ARGV[7] then
+                local expiresAt = redis.call('ZSCORE', KEYS[2], id)
+                if expiresAt and tonumber(expiresAt) > now then
+                  local createdAt = redis.call('HGET', ARGV[8] .. id, 'createdAt')
+                  if createdAt then live[#live + 1] = {tonumber(createdAt), id} end
+                end
+              end
+            end
+            if ARGV[6] == 'REJECT' and #live >= max then return {2} end
+            write(KEYS[1], ARGV[1], ARGV[2], ARGV[3], KEYS[2], 9)
+            redis.call('ZADD', KEYS[3], 0, ARGV[1])
+            redis.call('SADD', KEYS[4], ARGV[1])
+            local out = {1}
+            if #live >= max then
+              table.sort(live, function(a, b)
+                if a[1] ~= b[1] then return a[1] < b[1] end
+                return a[2] < b[2]
+              end)
+              for i = 1, #live + 1 - max do
+                local id = live[i][2]
+                local key = ARGV[8] .. id
+                out[#out + 1] = redis.call('HGETALL', key)
+                redis.call('DEL', key)
+                redis.call('ZREM', KEYS[2], id)
+                redis.call('ZREM', KEYS[3], id)
+                redis.call('SREM', KEYS[4], id)
+              end
+            end
+            return out
+            """);
+
+    /**
+     * KEYS: capacity. ARGV: now, max, id, lapses-at. Drops lapsed places, then adds the id if fewer than max
+     * places are taken: 1 if it got one, 0 if the store is full.
+     */
+    static final Script RESERVE = new Script("""
+            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+            if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+            redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+            return 1
+            """);
+
+    /**
      * KEYS: session, expiry, ids. ARGV: id, owner key prefix[, expectedVersion]. The removed session's
      * fields (HGETALL), or an empty array when it is gone or, with a version given, at another version.
      */
@@ -74,14 +130,30 @@ final class Script {
             """);
 
     /**
-     * KEYS: expiry, ids. ARGV: now, limit, session key prefix, owner key prefix. Claims up to limit sessions
-     * of this shard whose expiry score is at or before now and returns their fields. The index is changed in
-     * the same step as the hashes, so its score is the session's expiresAt: nothing to re-check. An entry
+     * KEYS: expiry, ids, claims. ARGV: now, limit, session key prefix, owner key prefix, claim key prefix,
+     * claim deadline, claim TTL-at. Returns the fields of up to limit sessions of this shard, each now
+     * claimed until the deadline: first claims whose deadline is at or before now (their sweeper did not
+     * acknowledge them in time), then sessions whose expiry score is at or before now. Claiming moves a
+     * session's hash to its claim key (same slot) and out of every index, in the same step, so no other
+     * sweeper or method sees it; {@link #ACKNOWLEDGE} drops the claim once its event is delivered. An entry
      * whose hash Redis already dropped (its TTL passed with no sweeper running) is cleaned and skipped.
      */
     static final Script REMOVE_EXPIRED = new Script("""
-            local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+            local limit = tonumber(ARGV[2])
             local out = {}
+            for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, limit)) do
+              local claim = ARGV[5] .. id
+              local h = redis.call('HGETALL', claim)
+              if #h == 0 then
+                redis.call('ZREM', KEYS[3], id)
+              else
+                redis.call('ZADD', KEYS[3], ARGV[6], id)
+                redis.call('PEXPIREAT', claim, ARGV[7])
+                out[#out + 1] = h
+              end
+            end
+            if #out >= limit then return out end
+            local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, limit - #out)
             for _, id in ipairs(ids) do
               local key = ARGV[3] .. id
               local h = redis.call('HGETALL', key)
@@ -90,11 +162,23 @@ final class Script {
               if #h > 0 then
                 local owner = redis.call('HGET', key, 'owner')
                 if owner then redis.call('SREM', ARGV[4] .. owner, id) end
-                redis.call('DEL', key)
+                local claim = ARGV[5] .. id
+                redis.call('RENAME', key, claim)
+                redis.call('PEXPIREAT', claim, ARGV[7])
+                redis.call('ZADD', KEYS[3], ARGV[6], id)
                 out[#out + 1] = h
               end
             end
             return out
+            """);
+
+    /** KEYS: claims. ARGV: claim key prefix, ids… Drops the claims on these ids (delivered). */
+    static final Script ACKNOWLEDGE = new Script("""
+            for i = 2, #ARGV do
+              redis.call('ZREM', KEYS[1], ARGV[i])
+              redis.call('DEL', ARGV[1] .. ARGV[i])
+            end
+            return 0
             """);
 
     /**

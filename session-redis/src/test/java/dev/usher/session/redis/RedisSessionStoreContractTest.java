@@ -2,11 +2,17 @@ package dev.usher.session.redis;
 
 import dev.usher.session.SessionStore;
 import dev.usher.session.SessionStoreContract;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 
 /** The session-core contract, unchanged, against the shared standalone Redis. */
 class RedisSessionStoreContractTest extends SessionStoreContract {
     private String prefix;
+
+    @Override
+    protected Duration expiryClaimTimeout() {
+        return Duration.ofMinutes(1);
+    }
 
     @Override
     protected SessionStore createStore() {

@@ -15,7 +15,10 @@ import java.util.List;
  * <p><b>User paths</b> are relative, use {@code /} or {@code \} as separators, and must stay inside the
  * workspace: absolute paths, drive letters ({@code C:}), UNC paths, {@code ..} above the workspace,
  * control characters (NUL included), names over 255 UTF-8 bytes, and paths through a symlink whose
- * target is outside are refused with {@link UnsafePathException}. {@code ..} inside the workspace is
+ * target is outside (or missing) are refused with {@link UnsafePathException}. Symlinks whose real target
+ * stays inside are followed by {@link #resolve}, {@link #read}, {@link #exists} and {@link #list};
+ * {@link #write} and {@link #delete} act on the last name itself, so a symlink there is replaced or
+ * removed, never followed. {@code ..} inside the workspace is
  * resolved by name ({@code a/../b} is {@code b}), never by the file system. {@code ""} and {@code "."}
  * name the workspace directory itself (for {@link #list}).
  *
@@ -59,17 +62,25 @@ public interface Workspace {
     long write(String userPath, InputStream content);
 
     /**
-     * The content of the regular file at {@code userPath}. A symlink there is not followed.
+     * The content of the regular file at {@code userPath}. Symlinks on the way and at {@code userPath} are
+     * followed when their real target stays inside the workspace (the file read is that target); a link
+     * whose target is outside, or missing, is refused and nothing outside is ever read.
      *
-     * @throws WorkspaceException if there is no such regular file
+     * @throws UnsafePathException if the path is refused, a symlink on it or at it included
+     * @throws WorkspaceException  if there is no such regular file
      */
     byte[] read(String userPath);
 
-    /** True if something (file, directory or symlink) exists at {@code userPath}. */
+    /**
+     * True if a file or directory exists at {@code userPath}; symlinks are followed as by {@link #read}.
+     *
+     * @throws UnsafePathException if the path is refused, a symlink on it or at it included
+     */
     boolean exists(String userPath);
 
     /**
-     * The names in the directory at {@code userPath}, sorted; directories end with {@code /}.
+     * The names in the directory at {@code userPath}, sorted; directories end with {@code /}. Symlinks are
+     * followed as by {@link #read}; a symlink in the listing is listed under its own name.
      *
      * @throws WorkspaceException if there is no such directory
      */

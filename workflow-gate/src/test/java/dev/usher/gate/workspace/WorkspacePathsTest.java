@@ -144,6 +144,27 @@ class WorkspacePathsTest {
         assertThat(ws.list("")).containsExactly("alias", "file-alias", "real/");
     }
 
+    /** What Workspace.read's javadoc and the README state: inside links are followed, escaping ones refused. */
+    @Test
+    void readFollowsLinksThatStayInsideAndRefusesLinksThatEscape() throws IOException {
+        ws.write("docs/real.txt", "inside".getBytes(StandardCharsets.UTF_8));
+        Files.createSymbolicLink(ws.directory().resolve("leaf-inside"), Path.of("docs/real.txt"));
+        Files.createSymbolicLink(ws.directory().resolve("leaf-outside"), outside.resolve("secret.txt"));
+        // A chain: an inside link to a link that escapes.
+        Files.createSymbolicLink(ws.directory().resolve("hop"), Path.of("leaf-outside"));
+        Files.createSymbolicLink(ws.directory().resolve("dir-inside"), Path.of("docs"));
+
+        assertThat(ws.read("leaf-inside")).asString(StandardCharsets.UTF_8).isEqualTo("inside");
+        assertThat(ws.read("dir-inside/real.txt")).asString(StandardCharsets.UTF_8).isEqualTo("inside");
+        assertThat(ws.exists("leaf-inside")).isTrue();
+        for (String escaping : new String[] {"leaf-outside", "hop"}) {
+            assertThatThrownBy(() -> ws.read(escaping)).as(escaping).isInstanceOf(UnsafePathException.class)
+                    .hasMessageContaining("leads outside the workspace");
+            assertThatThrownBy(() -> ws.exists(escaping)).as(escaping).isInstanceOf(UnsafePathException.class);
+        }
+        assertThat(outside.resolve("secret.txt")).hasContent("secret");
+    }
+
     @Test
     void aDanglingSymlinkIsRefusedBecauseItsTargetCannotBeChecked() throws IOException {
         Files.createSymbolicLink(ws.directory().resolve("dangling"), outside.resolve("not-yet"));

@@ -1,0 +1,595 @@
+package dev.usher.gate.redis;
+
+import dev.usher.gate.admission.AdmissionStats;
+import dev.usher.gate.admission.QueueFullException;
+import dev.usher.gate.admission.Ticket;
+import dev.usher.gate.admission.TicketUpdate;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.UnifiedJedis;
+
+/**
+ * The {@link RedisAdmissionQueue}.
+ *
+ * <h2>Where state lives</h2>
+ * Redis holds the truth: the line (a sorted set of fair-order tags, so a position is one ZRANK), the
+ * permits, the per-key counts and the instances' leases (see {@code queue.lua}). This class keeps only this
+ * instance's view: its queued tickets by id (to route wake-ups and refresh positions), and the releases and
+ * withdrawals it could not deliver while Redis was unreachable, retried by its background thread. No lock is
+ * held across a Redis call; local state changes are compare-and-sets on each ticket.
+ *
+ * <h2>Threads</h2>
+ * {@code usher-redis-queue-<name>} renews the lease (every third of the lease time), retries pending
+ * releases, refreshes positions (every notification period, one call per 256 waiters) and times tickets out;
+ * {@code -listeners} calls listeners one at a time; {@code -sub} holds the pub/sub subscription to this
+ * instance's channel; {@code -io-N} run calls with a hard time bound ({@link RedisCalls}).
+ *
+ * <h2>Leases</h2>
+ * One lease per instance covers all its permits and waiters, so renewal is one call whatever their number.
+ * When the lease runs out (the process died or stalled), the next script run by anyone reaps them, at most 64
+ * per call. An instance that finds its own lease gone (it stalled) takes a new instance id, fails its waiters
+ * with {@link AdmissionUnavailableException}, and its old permits' closes become no-ops: a permit is never
+ * released twice.
+ */
+final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
+    private static final Logger log = LoggerFactory.getLogger(DefaultRedisAdmissionQueue.class);
+    static final int MAX_KEY_LENGTH = 256;
+    private static final int BATCH = 256;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final String name;
+    private final String prefix;
+    private final int maxRunning;
+    private final int maxRunningPerKey;
+    private final int maxQueued;
+    private final long maxWaitNanos;
+    private final long periodNanos;
+    private final long leaseMs;
+    private final long graceMs;
+    private final double smoothing;
+    private final long initialRunMs;
+    private final RedisCalls calls;
+    private final Subscriber subscriber;
+    private final ScheduledThreadPoolExecutor timer;
+    private final ExecutorService listeners;
+    private final ConcurrentHashMap<String, RedisTicket> waiting = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<String> pendingReleases = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<String> pendingWithdrawals = new ConcurrentLinkedQueue<>();
+    private final AtomicLong seq = new AtomicLong();
+    private final LocalWaits waits = new LocalWaits();
+    private final AtomicLong leasesLost = new AtomicLong();
+    private volatile String instance;
+    private volatile boolean closed;
+    private volatile AdmissionStats lastStats = new AdmissionStats(0, 0, 0, 0, 0, 0, Duration.ZERO, Duration.ZERO,
+            Duration.ZERO, 0, Duration.ZERO, Duration.ZERO);
+
+    DefaultRedisAdmissionQueue(RedisAdmissionQueue.Builder b) {
+        this.name = b.name;
+        this.prefix = "usher:q:{" + b.name + "}:";
+        this.maxRunning = b.maxRunning;
+        this.maxRunningPerKey = b.maxRunningPerKey;
+        this.maxQueued = b.maxQueued;
+        this.maxWaitNanos = b.maxWait == null ? 0 : saturatedNanos(b.maxWait);
+        this.periodNanos = b.notificationPeriod.toNanos();
+        this.leaseMs = b.leaseTime.toMillis();
+        this.graceMs = b.reconnectGrace.toMillis();
+        this.smoothing = b.smoothing;
+        this.initialRunMs = b.initialRunDuration == null ? 0 : Math.max(1, b.initialRunDuration.toMillis());
+        this.calls = new RedisCalls(b.redis, name, prefix + "m", b.commandTimeout, b.probeInterval);
+        this.instance = newInstanceId();
+        this.timer = new ScheduledThreadPoolExecutor(1, daemon("usher-redis-queue-" + name));
+        timer.setRemoveOnCancelPolicy(true);
+        timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        timer.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
+        this.listeners = Executors.newSingleThreadExecutor(daemon("usher-redis-queue-" + name + "-listeners"));
+        try {
+            calls.probe(args("register"));
+        } catch (AdmissionUnavailableException e) {
+            log.warn("RedisAdmissionQueue '{}': Redis unreachable at start; retrying in the background", name);
+        }
+        this.subscriber = new Subscriber(b.redis, this, b.probeInterval);
+        subscriber.start(channel(instance), b.commandTimeout);
+        long renewNanos = Math.max(1, TimeUnit.MILLISECONDS.toNanos(leaseMs) / 3);
+        timer.scheduleWithFixedDelay(this::heartbeat, renewNanos, renewNanos, TimeUnit.NANOSECONDS);
+        timer.scheduleWithFixedDelay(this::refreshAll, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String threadName) {
+        return r -> {
+            Thread t = new Thread(r, threadName);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    private static String newInstanceId() {
+        StringBuilder sb = new StringBuilder(12);
+        for (int i = 0; i < 12; i++) {
+            sb.append(Character.forDigit(RANDOM.nextInt(36), 36));
+        }
+        return sb.toString();
+    }
+
+    String channel(String inst) {
+        return prefix + "ch:" + inst;
+    }
+
+    private List<String> args(String op, String... extra) {
+        List<String> a = new ArrayList<>(10 + extra.length);
+        a.add(op);
+        a.add(prefix);
+        a.add(Integer.toString(maxRunning));
+        a.add(Integer.toString(maxRunningPerKey));
+        a.add(Integer.toString(maxQueued));
+        a.add(instance);
+        a.add(Long.toString(leaseMs));
+        a.add(Long.toString(graceMs));
+        a.add(Double.toString(smoothing));
+        a.add(Long.toString(initialRunMs));
+        for (String e : extra) {
+            a.add(e);
+        }
+        return a;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    // ------------------------------------------------------------------------------------------ enter
+
+    @Override
+    public Ticket enter(String key) {
+        return enter(key, null);
+    }
+
+    @Override
+    public Ticket enter(String key, Consumer<TicketUpdate> listener) {
+        Objects.requireNonNull(key, "key");
+        if (key.isEmpty() || key.length() > MAX_KEY_LENGTH) {
+            // The key may be a session id: its length, never its text, goes into the message.
+            throw new IllegalArgumentException("key must be 1 to " + MAX_KEY_LENGTH + " characters but was "
+                    + key.length() + " characters");
+        }
+        for (int attempt = 0; ; attempt++) {
+            if (closed) {
+                throw new IllegalStateException("RedisAdmissionQueue '" + name + "' is closed");
+            }
+            String inst = instance;
+            RedisTicket ticket = new RedisTicket(this, inst + "." + Long.toString(seq.incrementAndGet(), 36), key, listener);
+            // In the map before the call: a wake-up may arrive before the reply.
+            waiting.put(ticket.id, ticket);
+            List<Object> reply;
+            try {
+                reply = list(calls.call(args("enter", key, ticket.id)));
+            } catch (AdmissionUnavailableException e) {
+                waiting.remove(ticket.id);
+                pendingWithdrawals.add(ticket.id); // the script may have run: undo it once Redis answers
+                throw e;
+            } catch (RuntimeException e) {
+                waiting.remove(ticket.id);
+                throw e;
+            }
+            switch (str(reply.get(0))) {
+                case "admitted":
+                    ticket.admitted(num(reply.get(1)), 0);
+                    return ticket;
+                case "queued":
+                    int position = (int) num(reply.get(1));
+                    long estimate = num(reply.get(2));
+                    ticket.estimateAtEnterMs = estimate;
+                    ticket.told(position, estimate);
+                    ticket.confirmed = true;
+                    if (ticket.state() == Ticket.State.QUEUED) {
+                        notify(ticket, TicketUpdate.Kind.QUEUED, position, estimate);
+                        armTimeout(ticket);
+                    }
+                    return ticket;
+                case "full":
+                    waiting.remove(ticket.id);
+                    long avg = num(reply.get(1));
+                    Optional<Duration> retryAfter = avg < 0 ? Optional.empty()
+                            : Optional.of(Duration.ofMillis(Math.max(1, avg / maxRunning)));
+                    throw new QueueFullException("AdmissionQueue '" + name + "' is full: maxQueued " + maxQueued
+                            + " tickets already wait across the cluster"
+                            + retryAfter.map(d -> "; retry after about " + d).orElse(""), maxQueued, retryAfter);
+                case "dead":
+                    waiting.remove(ticket.id);
+                    if (attempt > 0) {
+                        throw new AdmissionUnavailableException("RedisAdmissionQueue '" + name
+                                + "' could not renew this instance's lease", Duration.ofSeconds(1), null);
+                    }
+                    leaseLost(inst);
+                    break;
+                default:
+                    throw new IllegalStateException("unexpected reply " + reply);
+            }
+        }
+    }
+
+    private void armTimeout(RedisTicket ticket) {
+        if (maxWaitNanos == 0) {
+            return;
+        }
+        try {
+            ticket.timeout = timer.schedule(() -> {
+                try {
+                    withdraw(ticket, Ticket.State.TIMED_OUT);
+                } catch (RuntimeException e) {
+                    log.debug("RedisAdmissionQueue '{}': timeout withdrawal failed", name, e);
+                }
+            }, maxWaitNanos, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException closing) {
+            // close() withdraws every ticket itself
+        }
+    }
+
+    // ------------------------------------------------------------------------- withdraw and release
+
+    /** Withdraws a queued ticket through Redis; false when it was no longer queued (e.g. admission won). */
+    boolean withdraw(RedisTicket ticket, Ticket.State outcome) {
+        if (ticket.state() != Ticket.State.QUEUED) {
+            return false;
+        }
+        List<Object> reply;
+        try {
+            reply = list(calls.call(args("cancel", ticket.id, outcome == Ticket.State.TIMED_OUT ? "timeout" : "cancel")));
+        } catch (AdmissionUnavailableException | IllegalStateException e) {
+            // Leave locally now; Redis is told (and a permit granted meanwhile returned) once it answers.
+            if (ticket.withdrawn(outcome, cause(outcome))) {
+                pendingWithdrawals.add(ticket.id);
+                return true;
+            }
+            return false;
+        }
+        long code = num(reply.get(0));
+        if (code == 2) {
+            ticket.admitted(num(reply.get(1)), num(reply.get(2)));
+            return false;
+        }
+        return ticket.withdrawn(outcome, cause(outcome));
+    }
+
+    private Throwable cause(Ticket.State outcome) {
+        return outcome == Ticket.State.TIMED_OUT
+                ? new TimeoutException("ticket waited longer than maxWait " + Duration.ofNanos(maxWaitNanos)
+                        + " in AdmissionQueue '" + name + "'")
+                : new CancellationException("ticket was cancelled");
+    }
+
+    /** A permit's close: one round trip; retried in the background when Redis cannot be reached. */
+    void release(String permitId) {
+        try {
+            calls.call(args("close", permitId));
+        } catch (AdmissionUnavailableException | IllegalStateException e) {
+            pendingReleases.add(permitId);
+        }
+    }
+
+    void forget(RedisTicket ticket) {
+        waiting.remove(ticket.id, ticket);
+    }
+
+    void recordAdmission(RedisTicket ticket, long waitedMs) {
+        waits.record(waitedMs, ticket.estimateAtEnterMs);
+    }
+
+    // ------------------------------------------------------------------------------ background work
+
+    /** Renews the lease (the probe of the circuit too), then delivers what failed while Redis was away. */
+    private void heartbeat() {
+        if (closed) {
+            return;
+        }
+        String inst = instance;
+        try {
+            if (num(calls.probe(args("heartbeat"))) == 0) {
+                leaseLost(inst);
+            }
+        } catch (AdmissionUnavailableException e) {
+            log.debug("RedisAdmissionQueue '{}': lease renewal failed: {}", name, e.getMessage());
+            return;
+        } catch (RuntimeException e) {
+            log.warn("RedisAdmissionQueue '{}': lease renewal failed", name, e);
+            return;
+        }
+        retryPending();
+    }
+
+    private void retryPending() {
+        try {
+            for (String id; (id = pendingWithdrawals.peek()) != null; ) {
+                List<Object> reply = list(calls.probe(args("cancel", id, "cancel")));
+                if (num(reply.get(0)) == 2) {
+                    calls.probe(args("close", id));
+                }
+                pendingWithdrawals.remove(id);
+            }
+            for (String id; (id = pendingReleases.peek()) != null; ) {
+                calls.probe(args("close", id));
+                pendingReleases.remove(id);
+            }
+        } catch (RuntimeException e) {
+            log.debug("RedisAdmissionQueue '{}': pending releases wait for Redis: {}", name, e.getMessage());
+        }
+    }
+
+    /**
+     * Redis reaped this instance (it stalled past its lease, or Redis lost its data): its waiters are gone from
+     * the line and its permits were given back. Start over under a new id.
+     */
+    private void leaseLost(String lostInstance) {
+        synchronizedSwap(lostInstance);
+    }
+
+    private final java.util.concurrent.locks.ReentrantLock swapLock = new java.util.concurrent.locks.ReentrantLock();
+
+    private void synchronizedSwap(String lostInstance) {
+        swapLock.lock();
+        try {
+            if (!instance.equals(lostInstance)) {
+                return; // another thread already started over
+            }
+            leasesLost.incrementAndGet();
+            log.warn("RedisAdmissionQueue '{}': this instance's lease ran out; its waiters left the line, "
+                    + "its permits were given back (fencing tokens tell later writers apart)", name);
+            instance = newInstanceId();
+            try {
+                calls.probe(args("register"));
+            } catch (RuntimeException e) {
+                log.debug("RedisAdmissionQueue '{}': registration failed: {}", name, e.getMessage());
+            }
+            subscriber.switchTo(channel(instance));
+        } finally {
+            swapLock.unlock();
+        }
+        for (RedisTicket t : new ArrayList<>(waiting.values())) {
+            if (t.id.startsWith(lostInstance + ".")) {
+                t.withdrawn(Ticket.State.CANCELLED, new AdmissionUnavailableException("RedisAdmissionQueue '"
+                        + name + "': this instance lost its lease; the ticket left the line", Duration.ofSeconds(1), null));
+            }
+        }
+    }
+
+    /** A wake-up from the instance's channel: "ticketId fence waitedMs". */
+    void onMessage(String message) {
+        String[] parts = message.split(" ");
+        if (parts.length != 3) {
+            return;
+        }
+        RedisTicket t = waiting.get(parts[0]);
+        if (t != null) {
+            t.admitted(Long.parseLong(parts[1]), Long.parseLong(parts[2]));
+        }
+    }
+
+    /** The subscription was (re)made: messages may have been missed meanwhile. */
+    void onSubscribed() {
+        try {
+            timer.execute(this::refreshAll);
+        } catch (RejectedExecutionException closing) {
+            // nothing to refresh
+        }
+    }
+
+    /**
+     * Every notification period: one positions call per {@value #BATCH} local waiters; every waiting listener
+     * is told its position even when unchanged (a departed client is found when the host writes to it), and
+     * admissions whose message was missed are picked up.
+     */
+    private void refreshAll() {
+        if (closed || waiting.isEmpty()) {
+            return;
+        }
+        List<RedisTicket> all = new ArrayList<>(waiting.values());
+        for (int from = 0; from < all.size(); from += BATCH) {
+            List<RedisTicket> batch = new ArrayList<>();
+            for (RedisTicket t : all.subList(from, Math.min(all.size(), from + BATCH))) {
+                if (t.confirmed && t.state() == Ticket.State.QUEUED) {
+                    batch.add(t);
+                }
+            }
+            if (batch.isEmpty()) {
+                continue;
+            }
+            try {
+                applyPositions(batch, true);
+            } catch (RuntimeException e) {
+                log.debug("RedisAdmissionQueue '{}': position refresh failed: {}", name, e.getMessage());
+                return;
+            }
+        }
+    }
+
+    /** One round trip for the ticket's exact position; the last known one while Redis is unreachable. */
+    int refreshOne(RedisTicket ticket) {
+        if (!ticket.confirmed) {
+            return ticket.lastPosition;
+        }
+        try {
+            applyPositions(List.of(ticket), false);
+        } catch (AdmissionUnavailableException e) {
+            return ticket.lastPosition;
+        }
+        return ticket.state() == Ticket.State.QUEUED ? ticket.lastPosition : 0;
+    }
+
+    private void applyPositions(List<RedisTicket> batch, boolean tick) {
+        String[] ids = new String[batch.size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = batch.get(i).id;
+        }
+        List<Object> reply = list(calls.call(args("positions", ids)));
+        clusterRunning = (int) num(reply.get(0));
+        clusterQueued = (int) num(reply.get(1));
+        for (int i = 0; i < ids.length; i++) {
+            RedisTicket t = batch.get(i);
+            List<Object> r = list(reply.get(2 + i));
+            switch (str(r.get(0))) {
+                case "q":
+                    int position = (int) num(r.get(1));
+                    long estimate = num(r.get(2));
+                    t.told(position, estimate);
+                    if (tick && t.state() == Ticket.State.QUEUED) {
+                        notify(t, TicketUpdate.Kind.POSITION_CHANGED, position, estimate);
+                    }
+                    break;
+                case "a":
+                    t.admitted(num(r.get(1)), num(r.get(2)));
+                    break;
+                default:
+                    if (t.state() == Ticket.State.QUEUED && t.confirmed) {
+                        // Reaped: this instance's lease had run out. The heartbeat starts over.
+                        t.withdrawn(Ticket.State.CANCELLED, new AdmissionUnavailableException("RedisAdmissionQueue '"
+                                + name + "': the ticket left the line (this instance's lease ran out)",
+                                Duration.ofSeconds(1), null));
+                    }
+            }
+        }
+    }
+
+    private volatile int clusterRunning;
+    private volatile int clusterQueued;
+
+    /** Queues a listener call; a listener that throws on a position update has lost its client: cancel. */
+    void notify(RedisTicket t, TicketUpdate.Kind kind, int position, long estimateMs) {
+        if (t.listener == null) {
+            return;
+        }
+        TicketUpdate update = new TicketUpdate(kind, t.key(), position, toDuration(estimateMs));
+        try {
+            listeners.execute(() -> {
+                try {
+                    t.listener.accept(update);
+                } catch (RuntimeException e) {
+                    if (t.state() == Ticket.State.QUEUED) {
+                        log.debug("RedisAdmissionQueue '{}': a listener threw; its ticket leaves the line", name);
+                        try {
+                            withdraw(t, Ticket.State.CANCELLED);
+                        } catch (RuntimeException ignored) {
+                            // withdraw already leaves locally when Redis is away
+                        }
+                    } else {
+                        log.warn("a ticket listener of RedisAdmissionQueue '{}' threw; ignored", name, e);
+                    }
+                }
+            });
+        } catch (RejectedExecutionException closed) {
+            // the queue is closed; its last updates are dropped
+        }
+    }
+
+    // ------------------------------------------------------------------------------- stats and close
+
+    @Override
+    public AdmissionStats stats() {
+        try {
+            List<Object> r = list(calls.call(args("stats")));
+            LocalWaits.Snapshot w = waits.snapshot();
+            AdmissionStats s = new AdmissionStats((int) num(r.get(0)), (int) num(r.get(1)), num(r.get(2)),
+                    num(r.get(3)), num(r.get(4)), num(r.get(5)), w.p50(), w.p95(), w.p99(), w.compared(),
+                    w.meanAbsoluteError(), w.meanError());
+            lastStats = s;
+            return s;
+        } catch (AdmissionUnavailableException e) {
+            return lastStats;
+        }
+    }
+
+    /** Whether the last call reached Redis. */
+    boolean available() {
+        return !calls.isOpen();
+    }
+
+    long leasesLost() {
+        return leasesLost.get();
+    }
+
+    int localWaiting() {
+        return waiting.size();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<RedisTicket> left = new ArrayList<>(waiting.values());
+        for (int from = 0; from < left.size(); from += BATCH) {
+            List<RedisTicket> batch = left.subList(from, Math.min(left.size(), from + BATCH));
+            try {
+                calls.probe(args("leave", batch.stream().map(t -> t.id).toArray(String[]::new)));
+            } catch (RuntimeException e) {
+                log.warn("RedisAdmissionQueue '{}': could not withdraw waiters at close; they leave with the lease",
+                        name);
+                break;
+            }
+        }
+        for (RedisTicket t : left) {
+            t.withdrawn(Ticket.State.CANCELLED, new CancellationException("AdmissionQueue '" + name + "' was closed"));
+        }
+        retryPending();
+        timer.shutdownNow();
+        subscriber.stop();
+        listeners.shutdown();
+        try {
+            if (!listeners.awaitTermination(10, TimeUnit.SECONDS)) {
+                log.warn("RedisAdmissionQueue '{}': a listener still runs 10 s after close()", name);
+            }
+            timer.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        calls.shutdown();
+    }
+
+    // ---------------------------------------------------------------------------------------- helpers
+
+    static Optional<Duration> toDuration(long ms) {
+        return ms < 0 ? Optional.empty() : Optional.of(Duration.ofMillis(ms));
+    }
+
+    static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> list(Object reply) {
+        return (List<Object>) reply;
+    }
+
+    private static String str(Object o) {
+        return o instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : String.valueOf(o);
+    }
+
+    private static long num(Object o) {
+        if (o instanceof Long l) {
+            return l;
+        }
+        return Long.parseLong(str(o));
+    }
+}

@@ -457,12 +457,9 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
                     t.admitted(num(r.get(1)), num(r.get(2)));
                     break;
                 default:
-                    if (t.state() == Ticket.State.QUEUED && t.confirmed) {
-                        // Reaped: this instance's lease had run out. The heartbeat starts over.
-                        t.withdrawn(Ticket.State.CANCELLED, new AdmissionUnavailableException("RedisAdmissionQueue '"
-                                + name + "': the ticket left the line (this instance's lease ran out)",
-                                Duration.ofSeconds(1), null));
-                    }
+                    // Not in Redis: a withdrawal whose reply is still on its way (it settles the local
+                    // state), or this instance was reaped, which the heartbeat finds and handles for all.
+                    break;
             }
         }
     }
@@ -481,7 +478,8 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
                 try {
                     t.listener.accept(update);
                 } catch (RuntimeException e) {
-                    if (t.state() == Ticket.State.QUEUED) {
+                    if (update.kind() == TicketUpdate.Kind.QUEUED || update.kind() == TicketUpdate.Kind.POSITION_CHANGED) {
+                        // The host could not reach its waiting client: the ticket leaves the line.
                         log.debug("RedisAdmissionQueue '{}': a listener threw; its ticket leaves the line", name);
                         try {
                             withdraw(t, Ticket.State.CANCELLED);

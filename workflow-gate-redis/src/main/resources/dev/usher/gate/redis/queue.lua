@@ -233,7 +233,7 @@ local function alive(inst)
 end
 
 if op == 'register' then
-  redis.call('ZADD', I, now + LEASE, INST)
+  redis.call('ZADD', I, now + math.floor(LEASE * 2 / 3), INST)
   reap()
   admitLoop(nil)
   return 1
@@ -288,7 +288,7 @@ if op == 'heartbeat' then
   -- Renews this instance's lease, which is the lease of all its permits and waiters. Reply 1, or 0 when the
   -- lease had already run out (its permits and waiters were, or are being, reaped).
   if not alive(INST) then return 0 end
-  redis.call('ZADD', I, now + LEASE, INST)
+  redis.call('ZADD', I, now + math.floor(LEASE * 2 / 3), INST)
   reap()
   admitLoop(nil)
   return 1

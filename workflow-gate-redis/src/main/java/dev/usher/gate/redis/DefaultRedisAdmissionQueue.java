@@ -464,6 +464,56 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         }
     }
 
+    private final ConcurrentLinkedQueue<RedisTicket> departed = new ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicBoolean departuresScheduled = new java.util.concurrent.atomic.AtomicBoolean();
+
+    private void withdrawDeparted() {
+        departuresScheduled.set(false);
+        while (!departed.isEmpty()) {
+            List<RedisTicket> batch = new ArrayList<>();
+            for (RedisTicket t; batch.size() < BATCH && (t = departed.poll()) != null; ) {
+                if (t.state() == Ticket.State.QUEUED) {
+                    batch.add(t);
+                }
+            }
+            if (!batch.isEmpty()) {
+                withdrawBatch(batch, Ticket.State.CANCELLED, false);
+            }
+        }
+    }
+
+    /**
+     * Withdraws many tickets in one call; Redis says for each whether it left or had been admitted. When Redis
+     * cannot be reached they leave locally and Redis is told later.
+     */
+    private void withdrawBatch(List<RedisTicket> batch, Ticket.State outcome, boolean probe) {
+        String[] a = new String[batch.size() + 1];
+        a[0] = outcome == Ticket.State.TIMED_OUT ? "timeout" : "cancel";
+        for (int i = 0; i < batch.size(); i++) {
+            a[i + 1] = batch.get(i).id;
+        }
+        List<Object> reply;
+        try {
+            reply = list(probe ? calls.probe(args("leave", a)) : calls.call(args("leave", a)));
+        } catch (AdmissionUnavailableException | IllegalStateException e) {
+            for (RedisTicket t : batch) {
+                if (t.withdrawn(outcome, cause(outcome))) {
+                    pendingWithdrawals.add(t.id);
+                }
+            }
+            return;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            RedisTicket t = batch.get(i);
+            List<Object> r = list(reply.get(i));
+            if (num(r.get(0)) == 2) {
+                t.admitted(num(r.get(1)), num(r.get(2)));
+            } else {
+                t.withdrawn(outcome, cause(outcome));
+            }
+        }
+    }
+
     private volatile int clusterRunning;
     private volatile int clusterQueued;
 
@@ -479,15 +529,20 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
                     t.listener.accept(update);
                 } catch (RuntimeException e) {
                     if (update.kind() == TicketUpdate.Kind.QUEUED || update.kind() == TicketUpdate.Kind.POSITION_CHANGED) {
-                        // The host could not reach its waiting client: the ticket leaves the line.
-                        log.debug("RedisAdmissionQueue '{}': a listener threw; its ticket leaves the line", name);
-                        try {
-                            withdraw(t, Ticket.State.CANCELLED);
-                        } catch (RuntimeException ignored) {
-                            // withdraw already leaves locally when Redis is away
+                        // The host could not reach its waiting client: the ticket leaves the line, in a batch
+                        // with the others that left meanwhile (10,000 departures are 40 calls, not 10,000).
+                        departed.add(t);
+                        if (departuresScheduled.compareAndSet(false, true)) {
+                            try {
+                                timer.execute(this::withdrawDeparted);
+                            } catch (RejectedExecutionException closing) {
+                                departuresScheduled.set(false);
+                            }
                         }
+                    } else if (update.kind() == TicketUpdate.Kind.ADMITTED) {
+                        log.warn("a ticket listener of RedisAdmissionQueue '{}' threw on admission; ignored", name, e);
                     } else {
-                        log.warn("a ticket listener of RedisAdmissionQueue '{}' threw; ignored", name, e);
+                        log.debug("a ticket listener of RedisAdmissionQueue '{}' threw on {}; ignored", name, update.kind());
                     }
                 }
             });
@@ -534,17 +589,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         closed = true;
         List<RedisTicket> left = new ArrayList<>(waiting.values());
         for (int from = 0; from < left.size(); from += BATCH) {
-            List<RedisTicket> batch = left.subList(from, Math.min(left.size(), from + BATCH));
-            try {
-                calls.probe(args("leave", batch.stream().map(t -> t.id).toArray(String[]::new)));
-            } catch (RuntimeException e) {
-                log.warn("RedisAdmissionQueue '{}': could not withdraw waiters at close; they leave with the lease",
-                        name);
-                break;
-            }
-        }
-        for (RedisTicket t : left) {
-            t.withdrawn(Ticket.State.CANCELLED, new CancellationException("AdmissionQueue '" + name + "' was closed"));
+            withdrawBatch(left.subList(from, Math.min(left.size(), from + BATCH)), Ticket.State.CANCELLED, false);
         }
         retryPending();
         timer.shutdownNow();

@@ -109,8 +109,14 @@ local function admitLoop(quiet)
     redis.call('ZREM', W, m); redis.call('ZREM', kz(key), m); redis.call('HDEL', T, tid)
     redis.call('SREM', P .. 'iw:' .. info.i, tid)
     local fence = redis.call('HINCRBY', M, 'fence', 1)
+    if fence == 1 then
+      -- A fresh counter (a new queue, or a Redis that lost its data) starts above any token handed out
+      -- before: microseconds of the clock, so tokens stay increasing across a data loss too.
+      fence = now * 1000
+      redis.call('HSET', M, 'fence', int(fence))
+    end
     local waited = math.max(0, now - info.e)
-    redis.call('HSET', PH, tid, cjson.encode({k = key, i = info.i, f = fence, s = int(now), w = int(waited)}))
+    redis.call('HSET', PH, tid, cjson.encode({k = key, i = info.i, f = int(fence), s = int(now), w = int(waited)}))
     redis.call('SADD', P .. 'ip:' .. info.i, tid)
     running = redis.call('HINCRBY', M, 'running', 1)
     redis.call('HINCRBY', KR, key, 1)
@@ -123,7 +129,7 @@ local function admitLoop(quiet)
     end
     refresh(key)
     if tid ~= quiet then
-      redis.call('PUBLISH', P .. 'ch:' .. info.i, tid .. ' ' .. fence .. ' ' .. int(waited))
+      redis.call('PUBLISH', P .. 'ch:' .. info.i, tid .. ' ' .. int(fence) .. ' ' .. int(waited))
     end
     admitted[tid] = fence
   end
@@ -280,7 +286,7 @@ if op == 'cancel' then
   local tid = ARGV[11]
   if withdraw(tid, ARGV[12]) then admitLoop(nil); return {1} end
   local raw = redis.call('HGET', PH, tid)
-  if raw then local p = cjson.decode(raw); return {2, p.f, tonumber(p.w)} end
+  if raw then local p = cjson.decode(raw); return {2, tonumber(p.f), tonumber(p.w)} end
   return {0}
 end
 
@@ -306,7 +312,7 @@ if op == 'positions' then
       out[#out + 1] = {'q', rank, estimate(rank)}
     else
       local p = redis.call('HGET', PH, tid)
-      if p then p = cjson.decode(p); out[#out + 1] = {'a', p.f, tonumber(p.w)}
+      if p then p = cjson.decode(p); out[#out + 1] = {'a', tonumber(p.f), tonumber(p.w)}
       else out[#out + 1] = {'g'} end
     end
   end
@@ -319,11 +325,20 @@ if op == 'stats' then
 end
 
 if op == 'leave' then
-  -- ARGV[11..] ticket ids of a closing instance: withdrawn as cancelled (its permits stay valid).
-  local n = 0
-  for i = 11, #ARGV do if withdraw(ARGV[i], 'cancel') then n = n + 1 end end
+  -- ARGV[11] 'cancel' | 'timeout', ARGV[12..] ticket ids: many withdrawals in one call (departed clients,
+  -- a closing instance). Reply per ticket as for 'cancel'.
+  local out = {}
+  for i = 12, #ARGV do
+    local tid = ARGV[i]
+    if withdraw(tid, ARGV[11]) then out[#out + 1] = {1}
+    else
+      local raw = redis.call('HGET', PH, tid)
+      if raw then local p = cjson.decode(raw); out[#out + 1] = {2, tonumber(p.f), tonumber(p.w)}
+      else out[#out + 1] = {0} end
+    end
+  end
   admitLoop(nil)
-  return n
+  return out
 end
 
 return redis.error_reply('unknown queue op ' .. tostring(op))

@@ -300,4 +300,44 @@ class RedisAdmissionQueueTest {
             }
         }
     }
+
+    /** Issue 19 on the shared line: a thousand waiters whose clients left are gone within a few ticks. */
+    @ParameterizedTest
+    @ValueSource(strings = {"standalone", "cluster"})
+    void aThousandDepartedClientsLeaveTheSharedLineWhileNothingMoves(String which) throws Exception {
+        String name = TestRedis.uniqueName("departed");
+        Duration tick = Duration.ofMillis(200);
+        RedisAdmissionQueue one = closeLater(builder(which, name, 1).notificationPeriod(tick).build());
+        RedisAdmissionQueue two = closeLater(builder(which, name, 1).notificationPeriod(tick).build());
+        Ticket holder = one.enter("holder"); // a run that does not end during the test
+        java.util.concurrent.atomic.AtomicBoolean clientsGone = new java.util.concurrent.atomic.AtomicBoolean();
+        List<Ticket> connected = new ArrayList<>();
+        List<Ticket> leaving = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            RedisAdmissionQueue q = i % 2 == 0 ? one : two;
+            leaving.add(q.enter("gone-" + i, u -> {
+                if (clientsGone.get()) {
+                    throw new java.io.UncheckedIOException(new java.io.IOException("broken pipe"));
+                }
+            }));
+            if (i % 100 == 0) {
+                connected.add(q.enter("stays-" + i, u -> { }));
+            }
+        }
+        assertThat(one.stats().queued()).isEqualTo(1010);
+        long start = System.nanoTime();
+        clientsGone.set(true);
+        eventually(() -> one.stats().queued() == connected.size(), "departed waiters gone from the shared line");
+        System.out.println("1000 departed waiters left the shared line in "
+                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms (tick " + tick.toMillis() + " ms)");
+        eventually(() -> leaving.stream().allMatch(t -> t.state() == Ticket.State.CANCELLED), "every departed ticket cancelled");
+        for (int i = 0; i < connected.size(); i++) {
+            assertThat(connected.get(i).state()).isEqualTo(Ticket.State.QUEUED);
+            assertThat(connected.get(i).position()).isEqualTo(i + 1);
+        }
+        for (Ticket t : connected) {
+            t.cancel();
+        }
+        holder.permit().join().close();
+    }
 }

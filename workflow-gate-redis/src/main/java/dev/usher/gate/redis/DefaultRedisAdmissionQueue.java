@@ -4,7 +4,6 @@ import dev.usher.gate.admission.AdmissionStats;
 import dev.usher.gate.admission.QueueFullException;
 import dev.usher.gate.admission.Ticket;
 import dev.usher.gate.admission.TicketUpdate;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,36 +17,40 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import redis.clients.jedis.UnifiedJedis;
 
 /**
- * The {@link RedisAdmissionQueue}.
+ * The {@link RedisAdmissionQueue}: this instance's side of the shared queue.
  *
  * <h2>Where state lives</h2>
  * Redis holds the truth: the line (a sorted set of fair-order tags, so a position is one ZRANK), the
- * permits, the per-key counts and the instances' leases (see {@code queue.lua}). This class keeps only this
- * instance's view: its queued tickets by id (to route wake-ups and refresh positions), and the releases and
- * withdrawals it could not deliver while Redis was unreachable, retried by its background thread. No lock is
- * held across a Redis call; local state changes are compare-and-sets on each ticket.
+ * permits, the per-key counts and the instances' leases ({@code queue.lua}, called through
+ * {@link QueueProtocol}). This class keeps only this instance's view: its queued tickets by id (to route
+ * wake-ups and refresh positions), and the releases and withdrawals it could not deliver while Redis was
+ * unreachable, retried by its background thread. No lock is held across a Redis call; a ticket's local state
+ * changes by compare-and-set, following whatever Redis answered first.
  *
  * <h2>Threads</h2>
  * {@code usher-redis-queue-<name>} renews the lease (every third of the lease time), retries pending
- * releases, refreshes positions (every notification period, one call per 256 waiters) and times tickets out;
- * {@code -listeners} calls listeners one at a time; {@code -sub} holds the pub/sub subscription to this
- * instance's channel; {@code -io-N} run calls with a hard time bound ({@link RedisCalls}).
+ * releases, refreshes positions (every notification period, one call per {@value #BATCH} waiters), withdraws
+ * departed clients in batches and times tickets out; {@code -listeners} calls listeners one at a time;
+ * {@code -sub} holds the pub/sub subscription to this instance's channel; {@code -io-N} run calls with a hard
+ * time bound ({@link RedisCalls}).
  *
  * <h2>Leases</h2>
  * One lease per instance covers all its permits and waiters, so renewal is one call whatever their number.
- * When the lease runs out (the process died or stalled), the next script run by anyone reaps them, at most 64
- * per call. An instance that finds its own lease gone (it stalled) takes a new instance id, fails its waiters
- * with {@link AdmissionUnavailableException}, and its old permits' closes become no-ops: a permit is never
- * released twice.
+ * When it runs out (the process died or stalled), the next script anyone runs reaps them, at most 64 per
+ * call. An instance that finds its own lease gone takes a new instance id, fails its waiters with
+ * {@link AdmissionUnavailableException}, and closing its old permits is a no-op: a slot is never released
+ * twice.
  */
 final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
     private static final Logger log = LoggerFactory.getLogger(DefaultRedisAdmissionQueue.class);
@@ -56,63 +59,53 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final String name;
-    private final String prefix;
     private final int maxRunning;
-    private final int maxRunningPerKey;
     private final int maxQueued;
     private final long maxWaitNanos;
-    private final long periodNanos;
-    private final long leaseMs;
-    private final long graceMs;
-    private final double smoothing;
-    private final long initialRunMs;
-    private final RedisCalls calls;
+    private final QueueProtocol redis;
     private final Subscriber subscriber;
     private final ScheduledThreadPoolExecutor timer;
     private final ExecutorService listeners;
     private final ConcurrentHashMap<String, RedisTicket> waiting = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<String> pendingReleases = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<String> pendingWithdrawals = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<RedisTicket> departed = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean departuresScheduled = new AtomicBoolean();
     private final AtomicLong seq = new AtomicLong();
-    private final LocalWaits waits = new LocalWaits();
     private final AtomicLong leasesLost = new AtomicLong();
-    private volatile String instance;
+    private final ReentrantLock restartLock = new ReentrantLock();
+    private final LocalWaits waits = new LocalWaits();
     private volatile boolean closed;
     private volatile AdmissionStats lastStats = new AdmissionStats(0, 0, 0, 0, 0, 0, Duration.ZERO, Duration.ZERO,
             Duration.ZERO, 0, Duration.ZERO, Duration.ZERO);
 
     DefaultRedisAdmissionQueue(RedisAdmissionQueue.Builder b) {
         this.name = b.name;
-        this.prefix = "usher:q:{" + b.name + "}:";
         this.maxRunning = b.maxRunning;
-        this.maxRunningPerKey = b.maxRunningPerKey;
         this.maxQueued = b.maxQueued;
         this.maxWaitNanos = b.maxWait == null ? 0 : saturatedNanos(b.maxWait);
-        this.periodNanos = b.notificationPeriod.toNanos();
-        this.leaseMs = b.leaseTime.toMillis();
-        this.graceMs = b.reconnectGrace.toMillis();
-        this.smoothing = b.smoothing;
-        this.initialRunMs = b.initialRunDuration == null ? 0 : Math.max(1, b.initialRunDuration.toMillis());
-        this.calls = new RedisCalls(b.redis, name, prefix + "m", b.commandTimeout, b.probeInterval);
-        this.instance = newInstanceId();
+        String prefix = "usher:q:{" + b.name + "}:";
+        this.redis = new QueueProtocol(new RedisCalls(b.redis, name, prefix + "m", b.commandTimeout, b.probeInterval),
+                prefix, b, newInstanceId());
         this.timer = new ScheduledThreadPoolExecutor(1, daemon("usher-redis-queue-" + name));
         timer.setRemoveOnCancelPolicy(true);
         timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         timer.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
         this.listeners = Executors.newSingleThreadExecutor(daemon("usher-redis-queue-" + name + "-listeners"));
         try {
-            calls.probe(args("register"));
+            redis.registerProbe();
         } catch (AdmissionUnavailableException e) {
             log.warn("RedisAdmissionQueue '{}': Redis unreachable at start; retrying in the background", name);
         }
         this.subscriber = new Subscriber(b.redis, this, b.probeInterval);
-        subscriber.start(channel(instance), b.commandTimeout);
-        long renewNanos = Math.max(1, TimeUnit.MILLISECONDS.toNanos(leaseMs) / 3);
+        subscriber.start(redis.channel(redis.instance()), b.commandTimeout);
+        long renewNanos = Math.max(1, b.leaseTime.toNanos() / 3);
+        long periodNanos = b.notificationPeriod.toNanos();
         timer.scheduleWithFixedDelay(this::heartbeat, renewNanos, renewNanos, TimeUnit.NANOSECONDS);
         timer.scheduleWithFixedDelay(this::refreshAll, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
     }
 
-    private static java.util.concurrent.ThreadFactory daemon(String threadName) {
+    private static ThreadFactory daemon(String threadName) {
         return r -> {
             Thread t = new Thread(r, threadName);
             t.setDaemon(true);
@@ -126,28 +119,6 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
             sb.append(Character.forDigit(RANDOM.nextInt(36), 36));
         }
         return sb.toString();
-    }
-
-    String channel(String inst) {
-        return prefix + "ch:" + inst;
-    }
-
-    private List<String> args(String op, String... extra) {
-        List<String> a = new ArrayList<>(10 + extra.length);
-        a.add(op);
-        a.add(prefix);
-        a.add(Integer.toString(maxRunning));
-        a.add(Integer.toString(maxRunningPerKey));
-        a.add(Integer.toString(maxQueued));
-        a.add(instance);
-        a.add(Long.toString(leaseMs));
-        a.add(Long.toString(graceMs));
-        a.add(Double.toString(smoothing));
-        a.add(Long.toString(initialRunMs));
-        for (String e : extra) {
-            a.add(e);
-        }
-        return a;
     }
 
     @Override
@@ -174,13 +145,13 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
             if (closed) {
                 throw new IllegalStateException("RedisAdmissionQueue '" + name + "' is closed");
             }
-            String inst = instance;
+            String inst = redis.instance();
             RedisTicket ticket = new RedisTicket(this, inst + "." + Long.toString(seq.incrementAndGet(), 36), key, listener);
             // In the map before the call: a wake-up may arrive before the reply.
             waiting.put(ticket.id, ticket);
-            List<Object> reply;
+            QueueProtocol.Entered entered;
             try {
-                reply = list(calls.call(args("enter", key, ticket.id)));
+                entered = redis.enter(key, ticket.id);
             } catch (AdmissionUnavailableException e) {
                 waiting.remove(ticket.id);
                 pendingWithdrawals.add(ticket.id); // the script may have run: undo it once Redis answers
@@ -189,39 +160,35 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
                 waiting.remove(ticket.id);
                 throw e;
             }
-            switch (str(reply.get(0))) {
-                case "admitted":
-                    ticket.admitted(num(reply.get(1)), 0);
+            switch (entered.kind()) {
+                case ADMITTED:
+                    ticket.admitted(entered.value(), 0);
                     return ticket;
-                case "queued":
-                    int position = (int) num(reply.get(1));
-                    long estimate = num(reply.get(2));
-                    ticket.estimateAtEnterMs = estimate;
-                    ticket.told(position, estimate);
+                case QUEUED:
+                    int position = (int) entered.value();
+                    ticket.estimateAtEnterMs = entered.estimateMs();
+                    ticket.told(position, entered.estimateMs());
                     ticket.confirmed = true;
                     if (ticket.state() == Ticket.State.QUEUED) {
-                        notify(ticket, TicketUpdate.Kind.QUEUED, position, estimate);
+                        notify(ticket, TicketUpdate.Kind.QUEUED, position, entered.estimateMs());
                         armTimeout(ticket);
                     }
                     return ticket;
-                case "full":
+                case FULL:
                     waiting.remove(ticket.id);
-                    long avg = num(reply.get(1));
+                    long avg = entered.value();
                     Optional<Duration> retryAfter = avg < 0 ? Optional.empty()
                             : Optional.of(Duration.ofMillis(Math.max(1, avg / maxRunning)));
                     throw new QueueFullException("AdmissionQueue '" + name + "' is full: maxQueued " + maxQueued
                             + " tickets already wait across the cluster"
                             + retryAfter.map(d -> "; retry after about " + d).orElse(""), maxQueued, retryAfter);
-                case "dead":
+                default: // DEAD: this instance's lease ran out; start over once
                     waiting.remove(ticket.id);
                     if (attempt > 0) {
                         throw new AdmissionUnavailableException("RedisAdmissionQueue '" + name
                                 + "' could not renew this instance's lease", Duration.ofSeconds(1), null);
                     }
                     leaseLost(inst);
-                    break;
-                default:
-                    throw new IllegalStateException("unexpected reply " + reply);
             }
         }
     }
@@ -250,23 +217,45 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         if (ticket.state() != Ticket.State.QUEUED) {
             return false;
         }
-        List<Object> reply;
+        QueueProtocol.Withdrawal w;
         try {
-            reply = list(calls.call(args("cancel", ticket.id, outcome == Ticket.State.TIMED_OUT ? "timeout" : "cancel")));
+            w = redis.cancel(ticket.id, outcome == Ticket.State.TIMED_OUT, false);
         } catch (AdmissionUnavailableException | IllegalStateException e) {
-            // Leave locally now; Redis is told (and a permit granted meanwhile returned) once it answers.
-            if (ticket.withdrawn(outcome, cause(outcome))) {
-                pendingWithdrawals.add(ticket.id);
-                return true;
-            }
-            return false;
+            return leaveLocally(ticket, outcome);
         }
-        long code = num(reply.get(0));
-        if (code == 2) {
-            ticket.admitted(num(reply.get(1)), num(reply.get(2)));
+        return settle(ticket, w, outcome);
+    }
+
+    /** Withdraws many tickets in one call (departed clients, close). */
+    private void withdrawBatch(List<RedisTicket> batch, Ticket.State outcome) {
+        List<QueueProtocol.Withdrawal> results;
+        try {
+            results = redis.leave(batch.stream().map(t -> t.id).toList(), outcome == Ticket.State.TIMED_OUT);
+        } catch (AdmissionUnavailableException | IllegalStateException e) {
+            batch.forEach(t -> leaveLocally(t, outcome));
+            return;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            settle(batch.get(i), results.get(i), outcome);
+        }
+    }
+
+    /** Redis answered: the ticket left, or had been admitted first (then its permit is delivered). */
+    private boolean settle(RedisTicket ticket, QueueProtocol.Withdrawal w, Ticket.State outcome) {
+        if (w.result() == QueueProtocol.Withdrawal.Result.ADMITTED) {
+            ticket.admitted(w.fence(), w.waitedMs());
             return false;
         }
         return ticket.withdrawn(outcome, cause(outcome));
+    }
+
+    /** Redis is away: leave now locally; Redis is told (and a permit granted meanwhile returned) later. */
+    private boolean leaveLocally(RedisTicket ticket, Ticket.State outcome) {
+        if (ticket.withdrawn(outcome, cause(outcome))) {
+            pendingWithdrawals.add(ticket.id);
+            return true;
+        }
+        return false;
     }
 
     private Throwable cause(Ticket.State outcome) {
@@ -279,7 +268,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
     /** A permit's close: one round trip; retried in the background when Redis cannot be reached. */
     void release(String permitId) {
         try {
-            calls.call(args("close", permitId));
+            redis.close(permitId, false);
         } catch (AdmissionUnavailableException | IllegalStateException e) {
             pendingReleases.add(permitId);
         }
@@ -300,9 +289,9 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         if (closed) {
             return;
         }
-        String inst = instance;
+        String inst = redis.instance();
         try {
-            if (num(calls.probe(args("heartbeat"))) == 0) {
+            if (!redis.heartbeatProbe()) {
                 leaseLost(inst);
             }
         } catch (AdmissionUnavailableException e) {
@@ -318,14 +307,13 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
     private void retryPending() {
         try {
             for (String id; (id = pendingWithdrawals.peek()) != null; ) {
-                List<Object> reply = list(calls.probe(args("cancel", id, "cancel")));
-                if (num(reply.get(0)) == 2) {
-                    calls.probe(args("close", id));
+                if (redis.cancel(id, false, true).result() == QueueProtocol.Withdrawal.Result.ADMITTED) {
+                    redis.close(id, true);
                 }
                 pendingWithdrawals.remove(id);
             }
             for (String id; (id = pendingReleases.peek()) != null; ) {
-                calls.probe(args("close", id));
+                redis.close(id, true);
                 pendingReleases.remove(id);
             }
         } catch (RuntimeException e) {
@@ -338,29 +326,23 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
      * the line and its permits were given back. Start over under a new id.
      */
     private void leaseLost(String lostInstance) {
-        synchronizedSwap(lostInstance);
-    }
-
-    private final java.util.concurrent.locks.ReentrantLock swapLock = new java.util.concurrent.locks.ReentrantLock();
-
-    private void synchronizedSwap(String lostInstance) {
-        swapLock.lock();
+        restartLock.lock();
         try {
-            if (!instance.equals(lostInstance)) {
+            if (!redis.instance().equals(lostInstance)) {
                 return; // another thread already started over
             }
             leasesLost.incrementAndGet();
             log.warn("RedisAdmissionQueue '{}': this instance's lease ran out; its waiters left the line, "
                     + "its permits were given back (fencing tokens tell later writers apart)", name);
-            instance = newInstanceId();
+            redis.instance(newInstanceId());
             try {
-                calls.probe(args("register"));
+                redis.registerProbe();
             } catch (RuntimeException e) {
                 log.debug("RedisAdmissionQueue '{}': registration failed: {}", name, e.getMessage());
             }
-            subscriber.switchTo(channel(instance));
+            subscriber.switchTo(redis.channel(redis.instance()));
         } finally {
-            swapLock.unlock();
+            restartLock.unlock();
         }
         for (RedisTicket t : new ArrayList<>(waiting.values())) {
             if (t.id.startsWith(lostInstance + ".")) {
@@ -434,27 +416,19 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
     }
 
     private void applyPositions(List<RedisTicket> batch, boolean tick) {
-        String[] ids = new String[batch.size()];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = batch.get(i).id;
-        }
-        List<Object> reply = list(calls.call(args("positions", ids)));
-        clusterRunning = (int) num(reply.get(0));
-        clusterQueued = (int) num(reply.get(1));
-        for (int i = 0; i < ids.length; i++) {
+        List<QueueProtocol.Standing> standings = redis.positions(batch.stream().map(t -> t.id).toList());
+        for (int i = 0; i < batch.size(); i++) {
             RedisTicket t = batch.get(i);
-            List<Object> r = list(reply.get(2 + i));
-            switch (str(r.get(0))) {
-                case "q":
-                    int position = (int) num(r.get(1));
-                    long estimate = num(r.get(2));
-                    t.told(position, estimate);
+            QueueProtocol.Standing s = standings.get(i);
+            switch (s.state()) {
+                case QUEUED:
+                    t.told((int) s.first(), s.second());
                     if (tick && t.state() == Ticket.State.QUEUED) {
-                        notify(t, TicketUpdate.Kind.POSITION_CHANGED, position, estimate);
+                        notify(t, TicketUpdate.Kind.POSITION_CHANGED, (int) s.first(), s.second());
                     }
                     break;
-                case "a":
-                    t.admitted(num(r.get(1)), num(r.get(2)));
+                case ADMITTED:
+                    t.admitted(s.first(), s.second());
                     break;
                 default:
                     // Not in Redis: a withdrawal whose reply is still on its way (it settles the local
@@ -464,8 +438,45 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         }
     }
 
-    private final ConcurrentLinkedQueue<RedisTicket> departed = new ConcurrentLinkedQueue<>();
-    private final java.util.concurrent.atomic.AtomicBoolean departuresScheduled = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Queues a listener call; a listener that throws on a position update has lost its client: it leaves. */
+    void notify(RedisTicket t, TicketUpdate.Kind kind, int position, long estimateMs) {
+        if (t.listener == null) {
+            return;
+        }
+        TicketUpdate update = new TicketUpdate(kind, t.key(), position, toDuration(estimateMs));
+        try {
+            listeners.execute(() -> {
+                try {
+                    t.listener.accept(update);
+                } catch (RuntimeException e) {
+                    if (kind == TicketUpdate.Kind.QUEUED || kind == TicketUpdate.Kind.POSITION_CHANGED) {
+                        departed(t);
+                    } else if (kind == TicketUpdate.Kind.ADMITTED) {
+                        log.warn("a ticket listener of RedisAdmissionQueue '{}' threw on admission; ignored", name, e);
+                    } else {
+                        log.debug("a ticket listener of RedisAdmissionQueue '{}' threw on {}; ignored", name, kind);
+                    }
+                }
+            });
+        } catch (RejectedExecutionException closing) {
+            // the queue is closed; its last updates are dropped
+        }
+    }
+
+    /**
+     * The host could not reach the waiting client: the ticket leaves the line, in one batch with the others
+     * that left meanwhile (10,000 departures are 40 calls, not 10,000).
+     */
+    private void departed(RedisTicket t) {
+        departed.add(t);
+        if (departuresScheduled.compareAndSet(false, true)) {
+            try {
+                timer.execute(this::withdrawDeparted);
+            } catch (RejectedExecutionException closing) {
+                departuresScheduled.set(false);
+            }
+        }
+    }
 
     private void withdrawDeparted() {
         departuresScheduled.set(false);
@@ -477,77 +488,8 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
                 }
             }
             if (!batch.isEmpty()) {
-                withdrawBatch(batch, Ticket.State.CANCELLED, false);
+                withdrawBatch(batch, Ticket.State.CANCELLED);
             }
-        }
-    }
-
-    /**
-     * Withdraws many tickets in one call; Redis says for each whether it left or had been admitted. When Redis
-     * cannot be reached they leave locally and Redis is told later.
-     */
-    private void withdrawBatch(List<RedisTicket> batch, Ticket.State outcome, boolean probe) {
-        String[] a = new String[batch.size() + 1];
-        a[0] = outcome == Ticket.State.TIMED_OUT ? "timeout" : "cancel";
-        for (int i = 0; i < batch.size(); i++) {
-            a[i + 1] = batch.get(i).id;
-        }
-        List<Object> reply;
-        try {
-            reply = list(probe ? calls.probe(args("leave", a)) : calls.call(args("leave", a)));
-        } catch (AdmissionUnavailableException | IllegalStateException e) {
-            for (RedisTicket t : batch) {
-                if (t.withdrawn(outcome, cause(outcome))) {
-                    pendingWithdrawals.add(t.id);
-                }
-            }
-            return;
-        }
-        for (int i = 0; i < batch.size(); i++) {
-            RedisTicket t = batch.get(i);
-            List<Object> r = list(reply.get(i));
-            if (num(r.get(0)) == 2) {
-                t.admitted(num(r.get(1)), num(r.get(2)));
-            } else {
-                t.withdrawn(outcome, cause(outcome));
-            }
-        }
-    }
-
-    private volatile int clusterRunning;
-    private volatile int clusterQueued;
-
-    /** Queues a listener call; a listener that throws on a position update has lost its client: cancel. */
-    void notify(RedisTicket t, TicketUpdate.Kind kind, int position, long estimateMs) {
-        if (t.listener == null) {
-            return;
-        }
-        TicketUpdate update = new TicketUpdate(kind, t.key(), position, toDuration(estimateMs));
-        try {
-            listeners.execute(() -> {
-                try {
-                    t.listener.accept(update);
-                } catch (RuntimeException e) {
-                    if (update.kind() == TicketUpdate.Kind.QUEUED || update.kind() == TicketUpdate.Kind.POSITION_CHANGED) {
-                        // The host could not reach its waiting client: the ticket leaves the line, in a batch
-                        // with the others that left meanwhile (10,000 departures are 40 calls, not 10,000).
-                        departed.add(t);
-                        if (departuresScheduled.compareAndSet(false, true)) {
-                            try {
-                                timer.execute(this::withdrawDeparted);
-                            } catch (RejectedExecutionException closing) {
-                                departuresScheduled.set(false);
-                            }
-                        }
-                    } else if (update.kind() == TicketUpdate.Kind.ADMITTED) {
-                        log.warn("a ticket listener of RedisAdmissionQueue '{}' threw on admission; ignored", name, e);
-                    } else {
-                        log.debug("a ticket listener of RedisAdmissionQueue '{}' threw on {}; ignored", name, update.kind());
-                    }
-                }
-            });
-        } catch (RejectedExecutionException closed) {
-            // the queue is closed; its last updates are dropped
         }
     }
 
@@ -556,11 +498,10 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
     @Override
     public AdmissionStats stats() {
         try {
-            List<Object> r = list(calls.call(args("stats")));
+            QueueProtocol.Figures f = redis.figures();
             LocalWaits.Snapshot w = waits.snapshot();
-            AdmissionStats s = new AdmissionStats((int) num(r.get(0)), (int) num(r.get(1)), num(r.get(2)),
-                    num(r.get(3)), num(r.get(4)), num(r.get(5)), w.p50(), w.p95(), w.p99(), w.compared(),
-                    w.meanAbsoluteError(), w.meanError());
+            AdmissionStats s = new AdmissionStats(f.running(), f.queued(), f.admitted(), f.rejected(), f.timedOut(),
+                    f.cancelled(), w.p50(), w.p95(), w.p99(), w.compared(), w.meanAbsoluteError(), w.meanError());
             lastStats = s;
             return s;
         } catch (AdmissionUnavailableException e) {
@@ -570,7 +511,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
 
     /** Whether the last call reached Redis. */
     boolean available() {
-        return !calls.isOpen();
+        return redis.available();
     }
 
     long leasesLost() {
@@ -589,7 +530,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         closed = true;
         List<RedisTicket> left = new ArrayList<>(waiting.values());
         for (int from = 0; from < left.size(); from += BATCH) {
-            withdrawBatch(left.subList(from, Math.min(left.size(), from + BATCH)), Ticket.State.CANCELLED, false);
+            withdrawBatch(left.subList(from, Math.min(left.size(), from + BATCH)), Ticket.State.CANCELLED);
         }
         retryPending();
         timer.shutdownNow();
@@ -603,7 +544,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        calls.shutdown();
+        redis.shutdown();
     }
 
     // ---------------------------------------------------------------------------------------- helpers
@@ -618,21 +559,5 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         } catch (ArithmeticException tooLong) {
             return Long.MAX_VALUE;
         }
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<Object> list(Object reply) {
-        return (List<Object>) reply;
-    }
-
-    private static String str(Object o) {
-        return o instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : String.valueOf(o);
-    }
-
-    private static long num(Object o) {
-        if (o instanceof Long l) {
-            return l;
-        }
-        return Long.parseLong(str(o));
     }
 }

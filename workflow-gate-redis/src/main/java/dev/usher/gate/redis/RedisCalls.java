@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -27,6 +27,7 @@ import redis.clients.jedis.exceptions.JedisException;
  * from piling up meanwhile.
  */
 final class RedisCalls {
+    private static final int IO_THREADS = 32;
     private final UnifiedJedis redis;
     private final String queueName;
     private final String metaKey;
@@ -43,11 +44,15 @@ final class RedisCalls {
         this.timeoutNanos = timeout.toNanos();
         this.probeNanos = probeInterval.toNanos();
         AtomicInteger n = new AtomicInteger();
-        this.io = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "usher-redis-queue-" + queueName + "-io-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        // A bounded pool: callers beyond it wait in line, and that wait counts against their time bound.
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(IO_THREADS, IO_THREADS, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "usher-redis-queue-" + queueName + "-io-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        this.io = pool;
     }
 
     /** A call from a host thread: fails fast while the circuit is open. */

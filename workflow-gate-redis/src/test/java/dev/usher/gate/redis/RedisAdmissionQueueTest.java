@@ -118,7 +118,10 @@ class RedisAdmissionQueueTest {
         assertThatThrownBy(() -> q.enter("x".repeat(257))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("but was 257 characters");
         Ticket running = q.enter("a");
-        Ticket waiting = q.enter("b");
+        // Any text is a key: quotes, backslashes, braces (no effect on the hash slot), emoji.
+        Ticket waiting = q.enter("ключ \"q\" \\ {tag} 🚀");
+        assertThat(waiting.key()).isEqualTo("ключ \"q\" \\ {tag} 🚀");
+        assertThat(waiting.position()).isEqualTo(1);
         // One run ahead that started a moment ago: the initial 4 s minus what that run has already taken.
         assertThat(waiting.estimatedWait()).hasValueSatisfying(d -> assertThat(d).isBetween(Duration.ofSeconds(2), Duration.ofSeconds(4)));
         assertThatThrownBy(() -> q.enter("c")).isInstanceOfSatisfying(QueueFullException.class, e -> {

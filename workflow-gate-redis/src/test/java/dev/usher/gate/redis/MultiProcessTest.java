@@ -88,7 +88,7 @@ class MultiProcessTest {
         List<Worker> workers = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             workers.add(spawn(target, name, Integer.toString(maxRunning), "2", "3000", "random", "w" + i,
-                    Long.toString(1000 + i), "40"));
+                    Long.toString(1000 + i), "80"));
         }
         long runs = 0;
         for (Worker w : workers) {
@@ -161,6 +161,39 @@ class MultiProcessTest {
             assertThat(redis.scard(QueueWorker.activeKey(name))).isZero();
         } finally {
             redis.del(QueueWorker.maxKey(name), QueueWorker.activeKey(name));
+            TestRedis.deleteQueue(target, name);
+        }
+    }
+
+    /** A crashed instance's waiter whose client reconnects to another instance within the grace keeps its place. */
+    @ParameterizedTest
+    @ValueSource(strings = {"standalone", "cluster"})
+    void aWaiterOfAKilledInstanceReconnectingElsewhereKeepsItsPlace(String which) throws Exception {
+        String target = RedisAdmissionQueueTest.target(which);
+        String name = TestRedis.uniqueName("regrace");
+        long leaseMs = 1500;
+        UnifiedJedis redis = TestRedis.connect(target);
+        toClose.add(redis);
+        try {
+            RedisAdmissionQueue other = RedisAdmissionQueue.builder(redis, name, 1)
+                    .leaseTime(Duration.ofMillis(leaseMs)).reconnectGrace(Duration.ofMinutes(2)).build();
+            toClose.add(0, other);
+            Ticket holder = other.enter("holder");
+            assertThat(holder.state()).isEqualTo(Ticket.State.ADMITTED);
+            Worker victim = spawn(target, name, "1", "1", Long.toString(leaseMs), "hold", "victim", "1", "3");
+            assertThat(victim.expect("HOLDING ")).isEqualTo("HOLDING 0");
+            Ticket late = other.enter("late");
+            assertThat(late.position()).isEqualTo(4);
+            victim.process.destroyForcibly(); // SIGKILL: its three waiters' clients will reconnect here
+            assertThat(victim.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            RedisAdmissionQueueTest.eventually(() -> late.position() == 1, "the dead instance's waiters left the line");
+            Ticket back = other.enter("victim-key-1"); // same key (session), another instance
+            assertThat(back.position()).as("its old place, ahead of a ticket that entered after it").isEqualTo(1);
+            assertThat(late.position()).isEqualTo(2);
+            holder.permit().join().close();
+            back.await(Duration.ofSeconds(30)).close();
+            late.await(Duration.ofSeconds(30)).close();
+        } finally {
             TestRedis.deleteQueue(target, name);
         }
     }

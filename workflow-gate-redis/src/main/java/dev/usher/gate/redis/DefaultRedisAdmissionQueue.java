@@ -1,5 +1,6 @@
 package dev.usher.gate.redis;
 
+import dev.usher.gate.admission.AdmissionQueue;
 import dev.usher.gate.admission.AdmissionStats;
 import dev.usher.gate.admission.QueueFullException;
 import dev.usher.gate.admission.Ticket;
@@ -62,6 +63,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
     private final int maxRunning;
     private final int maxQueued;
     private final long maxWaitNanos;
+    private final AdmissionQueue fallback; // null: none
     private final QueueProtocol redis;
     private final Subscriber subscriber;
     private final ScheduledThreadPoolExecutor timer;
@@ -73,6 +75,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
     private final AtomicBoolean departuresScheduled = new AtomicBoolean();
     private final AtomicLong seq = new AtomicLong();
     private final AtomicLong leasesLost = new AtomicLong();
+    private final AtomicLong fallbackEnters = new AtomicLong();
     private final ReentrantLock restartLock = new ReentrantLock();
     private final LocalWaits waits = new LocalWaits();
     private volatile boolean closed;
@@ -84,6 +87,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         this.maxRunning = b.maxRunning;
         this.maxQueued = b.maxQueued;
         this.maxWaitNanos = b.maxWait == null ? 0 : saturatedNanos(b.maxWait);
+        this.fallback = b.fallback;
         String prefix = "usher:q:{" + b.name + "}:";
         this.redis = new QueueProtocol(new RedisCalls(b.redis, name, prefix + "m", b.commandTimeout, b.probeInterval),
                 prefix, b, newInstanceId());
@@ -141,6 +145,18 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
             throw new IllegalArgumentException("key must be 1 to " + MAX_KEY_LENGTH + " characters but was "
                     + key.length() + " characters");
         }
+        try {
+            return enterShared(key, listener);
+        } catch (AdmissionUnavailableException e) {
+            if (fallback == null || closed) {
+                throw e;
+            }
+            fallbackEnters.incrementAndGet();
+            return fallback.enter(key, listener);
+        }
+    }
+
+    private Ticket enterShared(String key, Consumer<TicketUpdate> listener) {
         for (int attempt = 0; ; attempt++) {
             if (closed) {
                 throw new IllegalStateException("RedisAdmissionQueue '" + name + "' is closed");
@@ -516,6 +532,10 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
 
     long leasesLost() {
         return leasesLost.get();
+    }
+
+    long fallbackEnters() {
+        return fallbackEnters.get();
     }
 
     int localWaiting() {

@@ -68,6 +68,7 @@ public interface RedisAdmissionQueue extends AdmissionQueue {
         Duration reconnectGrace = Duration.ofSeconds(30);
         Duration commandTimeout = Duration.ofSeconds(2);
         Duration probeInterval = Duration.ofMillis(500);
+        AdmissionQueue fallback;
 
         private Builder(UnifiedJedis redis, String name, int maxRunning) {
             this.redis = Objects.requireNonNull(redis, "redis");
@@ -177,8 +178,19 @@ public interface RedisAdmissionQueue extends AdmissionQueue {
         }
 
         /**
+         * A local queue that takes over {@code enter} while Redis cannot be reached, instead of
+         * {@link AdmissionUnavailableException}: give it a cap of its own (this instance's share of the
+         * backend). Its permits are never reported to Redis, so while Redis is down the cluster-wide cap is
+         * replaced by the sum of the instances' fallback caps. The caller owns it and closes it. Default: none.
+         */
+        public Builder fallback(AdmissionQueue localQueue) {
+            this.fallback = Objects.requireNonNull(localQueue, "fallback");
+            return this;
+        }
+
+        /**
          * Builds the queue, registers this instance and starts its threads. Does not fail when Redis is down:
-         * the queue then throws {@link AdmissionUnavailableException} until Redis is back.
+         * the queue then throws {@link AdmissionUnavailableException} (or uses the fallback) until Redis is back.
          */
         public RedisAdmissionQueue build() {
             return new DefaultRedisAdmissionQueue(this);

@@ -42,6 +42,8 @@ public final class RedisAdmissionQueueMetrics implements MeterBinder {
         counter(registry, "usher.queue.cluster.timed.out", "tickets timed out across the cluster", s -> stats().timedOut());
         counter(registry, "usher.queue.cluster.cancelled", "tickets that left across the cluster", s -> stats().cancelled());
         counter(registry, "usher.queue.leases.lost", "times this instance found its lease gone", s -> s.leasesLost());
+        counter(registry, "usher.queue.fallback.enters", "enters served by the local fallback while Redis was away",
+                s -> s.fallbackEnters());
     }
 
     private AdmissionStats stats() {

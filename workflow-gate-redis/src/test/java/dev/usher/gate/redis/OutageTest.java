@@ -164,4 +164,34 @@ class OutageTest {
             }
         }
     }
+
+    @Test
+    void withAFallbackEntersGoToTheLocalQueueUnderItsOwnCapWhileRedisIsDown() throws Exception {
+        try (DedicatedRedis server = new DedicatedRedis();
+             UnifiedJedis jedis = TestRedis.connect(server.uri());
+             dev.usher.gate.admission.AdmissionQueue local = dev.usher.gate.admission.AdmissionQueue.builder(1).name("fallback").build();
+             RedisAdmissionQueue q = RedisAdmissionQueue.builder(jedis, "fallback", 2).commandTimeout(Duration.ofMillis(500))
+                     .probeInterval(Duration.ofMillis(100)).leaseTime(Duration.ofSeconds(8)).fallback(local).build()) {
+            Permit shared = q.enter("a").permit().join();
+            assertThat(shared).isInstanceOf(FencedPermit.class);
+            shared.close();
+            server.kill9();
+            Ticket first = q.enter("b"); // served by the fallback: no exception
+            Ticket second = q.enter("c");
+            assertThat(first.state()).isEqualTo(Ticket.State.ADMITTED);
+            assertThat(first.permit().join()).isNotInstanceOf(FencedPermit.class);
+            assertThat(second.state()).as("the fallback's own cap of 1").isEqualTo(Ticket.State.QUEUED);
+            assertThat(local.stats().running()).isEqualTo(1);
+            first.permit().join().close();
+            second.await(Duration.ofSeconds(30)).close();
+            server.start();
+            RedisAdmissionQueueTest.eventually(() -> {
+                Ticket t = q.enter("d");
+                Permit p = t.permit().join();
+                p.close();
+                return p instanceof FencedPermit;
+            }, "back on the shared queue");
+            RedisAdmissionQueueTest.eventually(() -> q.stats().running() == 0 && q.stats().queued() == 0, "nothing left");
+        }
+    }
 }

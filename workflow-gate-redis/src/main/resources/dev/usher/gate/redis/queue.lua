@@ -111,7 +111,8 @@ local function admitLoop(quiet)
     local fence = redis.call('HINCRBY', M, 'fence', 1)
     if fence == 1 then
       -- A fresh counter (a new queue, or a Redis that lost its data) starts above any token handed out
-      -- before: microseconds of the clock, so tokens stay increasing across a data loss too.
+      -- before: the clock in ms times 1000, so tokens stay increasing across a data loss too (a restart
+      -- takes more than a millisecond, and no queue admits 1000 tickets per millisecond).
       fence = now * 1000
       redis.call('HSET', M, 'fence', int(fence))
     end

@@ -194,4 +194,30 @@ class OutageTest {
             RedisAdmissionQueueTest.eventually(() -> q.stats().running() == 0 && q.stats().queued() == 0, "nothing left");
         }
     }
+
+    /** A Redis that comes back empty (no persistence): tokens still increase, the old permit's close is a no-op. */
+    @Test
+    void afterRedisLostItsDataFencingTokensStillIncreaseAndOldPermitsDoNotDoubleRelease() throws Exception {
+        try (DedicatedRedis server = new DedicatedRedis();
+             UnifiedJedis jedis = TestRedis.connect(server.uri());
+             RedisAdmissionQueue q = RedisAdmissionQueue.builder(jedis, "lost", 1).leaseTime(Duration.ofSeconds(8)).build()) {
+            FencedPermit before = (FencedPermit) q.enter("a").permit().join();
+            try (Jedis direct = server.connect()) {
+                for (String key : direct.keys("usher:q:{lost}:*")) {
+                    direct.del(key); // what a restart without persistence leaves: nothing
+                }
+            }
+            // A restart takes far longer than the millisecond the re-seeded token counter needs to move on.
+            Thread.sleep(5);
+            FencedPermit after = (FencedPermit) q.enter("b").permit().join(); // re-registers, then admitted
+            assertThat(after.fencingToken()).isGreaterThan(before.fencingToken());
+            before.close(); // its slot was lost with the data: this must not free the new permit's slot
+            assertThat(q.stats().running()).isEqualTo(1);
+            Ticket waiter = q.enter("c");
+            assertThat(waiter.state()).isEqualTo(Ticket.State.QUEUED);
+            after.close();
+            waiter.await(Duration.ofSeconds(30)).close();
+            assertThat(q.stats().running()).isZero();
+        }
+    }
 }

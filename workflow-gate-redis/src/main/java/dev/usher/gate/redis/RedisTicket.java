@@ -27,7 +27,7 @@ final class RedisTicket implements Ticket {
     final Consumer<TicketUpdate> listener;
     final TicketFuture future = new TicketFuture(this);
     private final AtomicReference<State> state = new AtomicReference<>(State.QUEUED);
-    private volatile RedisPermit permit;
+    private final AtomicReference<RedisPermit> permit = new AtomicReference<>();
     volatile int lastPosition;
     volatile long lastEstimateMs = -1;
     volatile ScheduledFuture<?> timeout;
@@ -44,9 +44,13 @@ final class RedisTicket implements Ticket {
 
     /** Redis admitted this ticket; true when this call made the local state ADMITTED. */
     boolean admitted(long fence, long waitedMs) {
+        if (state.get() != State.QUEUED) {
+            return false;
+        }
         RedisPermit p = new RedisPermit(queue, id, key, fence, Duration.ofMillis(Math.max(0, waitedMs)));
-        permit = p; // published before the state, so whoever sees ADMITTED sees the permit
-        if (!state.compareAndSet(State.QUEUED, State.ADMITTED)) {
+        // One permit object per ticket, whichever path (reply, message, refresh) reports the admission first;
+        // set before the state, so whoever sees ADMITTED sees it.
+        if (!permit.compareAndSet(null, p) || !state.compareAndSet(State.QUEUED, State.ADMITTED)) {
             return false;
         }
         cancelTimeout();
@@ -126,7 +130,7 @@ final class RedisTicket implements Ticket {
             return outcomeAfterLostRace();
         } catch (InterruptedException e) {
             if (!queue.withdraw(this, State.CANCELLED) && state.get() == State.ADMITTED) {
-                permit.close();
+                permit.get().close();
             }
             throw e;
         } catch (ExecutionException e) {
@@ -145,7 +149,7 @@ final class RedisTicket implements Ticket {
     private Permit outcomeAfterLostRace() throws TimeoutException {
         switch (state.get()) {
             case ADMITTED:
-                return permit;
+                return permit.get();
             case TIMED_OUT:
                 throw new TimeoutException("ticket timed out");
             default:

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.JedisPooled;
 
 /**
  * Two example servers sharing one Redis (sessions and rate limit) and one workspace root, as two
@@ -40,6 +41,8 @@ class TwoInstancesTest {
         return ChatServer.start(Config.from(env));
     }
 
+    private String queueName;
+
     @AfterEach
     void stop() {
         if (a != null) {
@@ -47,6 +50,11 @@ class TwoInstancesTest {
         }
         if (b != null) {
             b.close();
+        }
+        if (queueName != null) {
+            try (JedisPooled redis = new JedisPooled(REDIS)) {
+                redis.keys("usher:q:{" + queueName + "}:*").forEach(redis::del);
+            }
         }
     }
 
@@ -94,8 +102,9 @@ class TwoInstancesTest {
 
     @Test
     void withTheRedisQueueBothInstancesShareOneCapAndOneLine() throws Exception {
+        queueName = "two-" + UUID.randomUUID().toString().substring(0, 8);
         Map<String, String> shared = Map.of("USHER_QUEUE", "redis", "USHER_QUEUE_REDIS", REDIS,
-                "USHER_QUEUE_NAME", "two-" + UUID.randomUUID().toString().substring(0, 8),
+                "USHER_QUEUE_NAME", queueName,
                 "USHER_MAX_RUNNING", "1", "USHER_TOKEN_DELAY_MS", "40");
         a = start(shared);
         b = start(shared);

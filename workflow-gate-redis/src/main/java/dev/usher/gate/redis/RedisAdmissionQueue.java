@@ -135,8 +135,9 @@ public interface RedisAdmissionQueue extends AdmissionQueue {
         }
 
         /**
-         * How long permits and waiters of an instance that stopped renewing survive (at least 300 ms); renewed
-         * every third of it. Default 15 s.
+         * Permits and waiters of an instance that stopped renewing are gone within this time (at least 300 ms).
+         * Renewed every third of it; an instance that cannot renew for two thirds of it loses its lease, so
+         * keep it well above the command timeout. Default 15 s.
          */
         public Builder leaseTime(Duration leaseTime) {
             this.leaseTime = atLeast("leaseTime", leaseTime, Duration.ofMillis(300));

@@ -343,4 +343,34 @@ class RedisAdmissionQueueTest {
         }
         holder.permit().join().close();
     }
+
+    /** Cancel racing with the admission it may lose to: exactly one wins, and no permit is left behind. */
+    @ParameterizedTest
+    @ValueSource(strings = {"standalone", "cluster"})
+    void cancelRacingAdmissionNeverLeaksAPermit(String which) throws Exception {
+        String name = TestRedis.uniqueName("race");
+        RedisAdmissionQueue a = closeLater(builder(which, name, 1).build());
+        RedisAdmissionQueue b = closeLater(builder(which, name, 1).build());
+        int cancelledWins = 0;
+        int admissionWins = 0;
+        for (int i = 0; i < 100; i++) {
+            Permit held = a.enter("holder").await(Duration.ofSeconds(30));
+            Ticket waiter = b.enter("waiter");
+            Thread releaser = new Thread(held::close);
+            releaser.start();
+            boolean cancelled = waiter.cancel();
+            releaser.join();
+            if (cancelled) {
+                cancelledWins++;
+                assertThat(waiter.state()).isEqualTo(Ticket.State.CANCELLED);
+            } else {
+                admissionWins++;
+                assertThat(waiter.state()).isEqualTo(Ticket.State.ADMITTED);
+                waiter.permit().join().close();
+            }
+        }
+        System.out.println("cancel won " + cancelledWins + ", admission won " + admissionWins);
+        assertThat(a.stats().running()).isZero();
+        assertThat(a.stats().queued()).isZero();
+    }
 }

@@ -2,6 +2,7 @@ package dev.usher.gate.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.usher.gate.admission.Permit;
 import dev.usher.gate.admission.Ticket;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -196,5 +197,53 @@ class MultiProcessTest {
         } finally {
             TestRedis.deleteQueue(target, name);
         }
+    }
+
+    /**
+     * A process frozen (SIGSTOP) past its lease: the others get its slot; thawed, it finds its lease gone, its
+     * waiter fails with AdmissionUnavailableException, closing its old permit frees nothing, and it carries on
+     * under a new lease with a larger fencing token.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"standalone", "cluster"})
+    void aProcessFrozenPastItsLeaseLosesItAndCarriesOn(String which) throws Exception {
+        String target = RedisAdmissionQueueTest.target(which);
+        String name = TestRedis.uniqueName("stall");
+        long leaseMs = 1500;
+        UnifiedJedis redis = TestRedis.connect(target);
+        toClose.add(redis);
+        try {
+            Worker stalled = spawn(target, name, "1", "1", Long.toString(leaseMs), "stall", "frozen", "1", "1");
+            String ready = stalled.expect("STALL-READY ");
+            assertThat(ready).endsWith("QUEUED");
+            long oldFence = Long.parseLong(ready.split(" ")[1]);
+            RedisAdmissionQueue other = RedisAdmissionQueue.builder(redis, name, 1).leaseTime(Duration.ofMillis(leaseMs)).build();
+            toClose.add(0, other);
+            Ticket mine = other.enter("other");
+            signal(stalled.process, "STOP");
+            Permit p;
+            try {
+                p = mine.await(Duration.ofMinutes(2)); // the frozen process's slot came back
+                assertThat(((FencedPermit) p).fencingToken()).isGreaterThan(oldFence);
+            } finally {
+                signal(stalled.process, "CONT");
+            }
+            assertThat(stalled.expect("WAITER-")).isEqualTo("WAITER-FAILED lease lost");
+            assertThat(other.stats().running()).as("the old permit's close freed nothing").isEqualTo(1);
+            p.close();
+            long again = Long.parseLong(stalled.expect("AGAIN ").split(" ")[1]);
+            assertThat(again).isGreaterThan(((FencedPermit) p).fencingToken());
+            stalled.expect("DONE ");
+            assertThat(stalled.process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            RedisAdmissionQueueTest.eventually(() -> other.stats().running() == 0 && other.stats().queued() == 0,
+                    "nothing left");
+        } finally {
+            TestRedis.deleteQueue(target, name);
+        }
+    }
+
+    private static void signal(Process p, String signal) throws IOException, InterruptedException {
+        int rc = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start().waitFor();
+        assertThat(rc).as("kill -" + signal).isZero();
     }
 }

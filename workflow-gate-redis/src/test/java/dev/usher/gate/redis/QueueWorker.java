@@ -56,6 +56,26 @@ public final class QueueWorker {
                      .maxRunningPerKey(perKey).leaseTime(Duration.ofMillis(leaseMs))
                      .notificationPeriod(Duration.ofMillis(50)).build()) {
             AtomicLong runId = new AtomicLong();
+            if (mode.equals("stall")) {
+                // Holds one permit and one waiter, then waits for the test to freeze and thaw this process.
+                Permit held = queue.enter(worker + "-held").permit().join();
+                Ticket waiter = queue.enter(worker + "-waiter");
+                System.out.println("STALL-READY " + ((FencedPermit) held).fencingToken() + " " + waiter.state());
+                System.out.flush();
+                try {
+                    waiter.await(Duration.ofMinutes(2));
+                    System.out.println("WAITER-ADMITTED");
+                } catch (AdmissionUnavailableException e) {
+                    System.out.println("WAITER-FAILED lease lost");
+                }
+                held.close(); // its slot was reaped meanwhile: must free nothing
+                Permit again = queue.enter(worker + "-again").await(Duration.ofMinutes(2));
+                System.out.println("AGAIN " + ((FencedPermit) again).fencingToken());
+                again.close();
+                System.out.println("DONE 0");
+                System.out.flush();
+                return;
+            }
             if (mode.equals("hold")) {
                 int held = 0;
                 List<Ticket> tickets = new ArrayList<>();

@@ -94,6 +94,7 @@ public final class Suite {
             new Group(JdbcSessionBenchmark.class, 1),
             new Group(AdmissionBenchmark.class, 1, 2),
             new Group(AdmissionScaleBenchmark.class, 1),
+            new Group(ClusterAdmissionBenchmark.class, 1, 2),
             new Group(RateLimiterBenchmark.class, 1, 2),
             new Group(WorkflowCacheBenchmark.class, 1, 2),
             new Group(GatePathBenchmark.class, 1, 2));
@@ -110,7 +111,17 @@ public final class Suite {
         String loadBefore = loadAverage();
 
         List<Report.Footprint> footprints = only.matcher("HeapFootprint").find() ? footprints() : List.of();
-        List<Report.RoundTrip> roundTrips = only.matcher("RoundTrips").find() ? RoundTrips.count(COUNTED_OPERATIONS) : List.of();
+        List<Report.RoundTrip> roundTrips = new ArrayList<>();
+        if (only.matcher("RoundTrips").find()) {
+            roundTrips.addAll(RoundTrips.count(COUNTED_OPERATIONS));
+            roundTrips.addAll(ClusterQueueMeasurements.roundTrips(COUNTED_OPERATIONS));
+        }
+        String clusterQueue = "";
+        if (only.matcher("ClusterQueue").find()) {
+            progress("measuring admission latency and 3-instance throughput of the cluster-wide queue");
+            clusterQueue = ClusterQueueMeasurements.latencyTable(500) + "\n"
+                    + ClusterQueueMeasurements.throughputTable(Duration.ofSeconds(5), 8) + "\n";
+        }
         List<Report.Measurement> measurements = new ArrayList<>();
         for (Group group : GROUPS) {
             if (!only.matcher(group.name()).find()) {
@@ -136,6 +147,7 @@ public final class Suite {
                     .append(COUNTED_OPERATIONS).append(" operations counted:\n\n")
                     .append(Report.roundTripTable(roundTrips)).append('\n');
         }
+        report.append(clusterQueue);
         if (!footprints.isEmpty()) {
             report.append(Report.footprintTable(FOOTPRINT_ENTRIES, footprints)).append('\n');
         }

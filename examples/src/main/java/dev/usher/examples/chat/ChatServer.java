@@ -15,6 +15,9 @@ import dev.usher.gate.ratelimit.RateLimiter;
 import dev.usher.gate.ratelimit.RateLimiterBuilder;
 import dev.usher.gate.ratelimit.RedisBuckets;
 import dev.usher.gate.ratelimit.StoreDownPolicy;
+import dev.usher.gate.redis.AdmissionUnavailableException;
+import dev.usher.gate.redis.RedisAdmissionQueue;
+import dev.usher.gate.redis.RedisAdmissionQueueMetrics;
 import dev.usher.gate.workspace.QuotaExceededException;
 import dev.usher.gate.workspace.UnsafePathException;
 import dev.usher.gate.workspace.Workspace;
@@ -38,14 +41,19 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.RedisClusterClient;
+import redis.clients.jedis.UnifiedJedis;
 
 /**
  * An example chat server on the JDK's own {@link HttpServer} that shows how a host wires Usher: one
@@ -67,6 +75,8 @@ public final class ChatServer implements AutoCloseable {
     private final WorkflowGate<SimulatedModel> gate;
     private final RateLimiter limiter;
     private final JedisPooled rateLimitRedis;
+    private final UnifiedJedis queueRedis;
+    private RedisAdmissionQueueMetrics queueMetrics;
     private final PrometheusMeterRegistry metrics;
     private final HttpServer http;
     private final ExecutorService executor;
@@ -91,13 +101,28 @@ public final class ChatServer implements AutoCloseable {
                 .maxBytes(64L << 20)
                 .maxFiles(1_000)
                 .build();
-        AdmissionQueue queue = AdmissionQueue.builder(config.maxRunning())
-                .maxQueued(config.maxQueued())
-                .maxWait(config.maxWait())
-                .maxRunningPerKey(1)
-                .initialRunDuration(Duration.ofSeconds(10)) // the estimate until real runs have finished
-                .name("chat")
-                .build();
+        AdmissionQueue queue;
+        if (config.queue().equals("redis")) {
+            // One queue for every instance on this Redis: one cap, one fair line, global positions.
+            this.queueRedis = connectQueueRedis(config.queueRedis());
+            RedisAdmissionQueue shared = RedisAdmissionQueue.builder(queueRedis, config.queueName(), config.maxRunning())
+                    .maxQueued(config.maxQueued())
+                    .maxWait(config.maxWait())
+                    .maxRunningPerKey(1)
+                    .initialRunDuration(Duration.ofSeconds(10))
+                    .build();
+            queue = shared;
+            queueMetrics = new RedisAdmissionQueueMetrics(shared);
+        } else {
+            this.queueRedis = null;
+            queue = AdmissionQueue.builder(config.maxRunning())
+                    .maxQueued(config.maxQueued())
+                    .maxWait(config.maxWait())
+                    .maxRunningPerKey(1)
+                    .initialRunDuration(Duration.ofSeconds(10)) // the estimate until real runs have finished
+                    .name("chat")
+                    .build();
+        }
         WorkflowCache<String, SimulatedModel> models = WorkflowCache
                 .<String, SimulatedModel>builder(sessionId -> new SimulatedModel(config.tokenDelay()))
                 .maximumSize(256)
@@ -106,6 +131,9 @@ public final class ChatServer implements AutoCloseable {
         this.gate = WorkflowGate.builder(sessions, queue, models).rateLimiter(limiter).workspaces(workspaces).build();
         this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new WorkflowGateMetrics(gate).bindTo(metrics);
+        if (queueMetrics != null) {
+            queueMetrics.bindTo(metrics);
+        }
 
         this.http = HttpServer.create(new InetSocketAddress(config.port()), 0);
         this.executor = Http.requestExecutor();
@@ -139,6 +167,15 @@ public final class ChatServer implements AutoCloseable {
 
     WorkflowGate<SimulatedModel> gate() {
         return gate;
+    }
+
+    /** A Redis URI, or a comma-separated host:port list of Redis Cluster nodes. */
+    private static UnifiedJedis connectQueueRedis(String spec) {
+        if (spec.contains(",")) {
+            return RedisClusterClient.create(Arrays.stream(spec.split(",")).map(String::trim).map(HostAndPort::from)
+                    .collect(Collectors.toSet()));
+        }
+        return new JedisPooled(spec);
     }
 
     private static SessionStore openStore(Config config) {
@@ -209,6 +246,15 @@ public final class ChatServer implements AutoCloseable {
                 return;
             } catch (UncheckedIOException e) {
                 return; // the client left while queued; the gate gave its place back
+            } catch (AdmissionUnavailableException e) {
+                // The shared queue's Redis is down or slow: refuse fast rather than run uncapped.
+                if (stream.started()) {
+                    stream.send(Map.of("type", "error", "message", "the queue is unavailable; try again"));
+                    return;
+                }
+                ex.getResponseHeaders().set("Retry-After", Long.toString(Math.max(1, e.retryAfter().toSeconds())));
+                Http.sendError(ex, 503, "The queue is unavailable.");
+                return;
             }
             if (outcome instanceof GateOutcome.RateLimited<SimulatedModel> limited) {
                 RateLimitHeaders.of(limiter, limited.decision()).forEach(ex.getResponseHeaders()::set);
@@ -385,6 +431,9 @@ public final class ChatServer implements AutoCloseable {
         http.stop(0);
         executor.shutdownNow();
         gate.close();
+        if (queueRedis != null) {
+            queueRedis.close();
+        }
         if (rateLimitRedis != null) {
             rateLimitRedis.close();
         }

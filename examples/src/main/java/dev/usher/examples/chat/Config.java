@@ -24,6 +24,12 @@ import java.util.Map;
  * @param idleTimeout       {@code USHER_IDLE_TIMEOUT_MINUTES}: session idle timeout (30)
  * @param adminToken        {@code USHER_ADMIN_TOKEN}: bearer token for /api/admin (none: admin endpoints
  *                          answer only loopback clients)
+ * @param queue             {@code USHER_QUEUE}: local (one queue per instance) or redis (one queue, one cap and
+ *                          one line for every instance on the same Redis) (local)
+ * @param queueRedis        {@code USHER_QUEUE_REDIS}: the queue's Redis, a URI or a comma-separated
+ *                          {@code host:port} list of Redis Cluster nodes (the store's URI when the store is
+ *                          redis, else redis://127.0.0.1:6379)
+ * @param queueName         {@code USHER_QUEUE_NAME}: the shared queue's name (chat)
  */
 record Config(
         int port,
@@ -38,7 +44,10 @@ record Config(
         int burstPerSecond,
         Duration tokenDelay,
         Duration idleTimeout,
-        String adminToken) {
+        String adminToken,
+        String queue,
+        String queueRedis,
+        String queueName) {
 
     static Config fromEnvironment() {
         return from(System.getenv());
@@ -69,7 +78,17 @@ record Config(
                 integer(env, "USHER_BURST_PER_SECOND", 5),
                 Duration.ofMillis(integer(env, "USHER_TOKEN_DELAY_MS", 80)),
                 Duration.ofMinutes(integer(env, "USHER_IDLE_TIMEOUT_MINUTES", 30)),
-                env.get("USHER_ADMIN_TOKEN"));
+                env.get("USHER_ADMIN_TOKEN"),
+                queueKind(env.getOrDefault("USHER_QUEUE", "local")),
+                env.getOrDefault("USHER_QUEUE_REDIS", store.equals("redis") ? storeUrl : "redis://127.0.0.1:6379"),
+                env.getOrDefault("USHER_QUEUE_NAME", "chat"));
+    }
+
+    private static String queueKind(String raw) {
+        if (!raw.equals("local") && !raw.equals("redis")) {
+            throw new IllegalArgumentException("USHER_QUEUE must be local or redis but was '" + raw + "'");
+        }
+        return raw;
     }
 
     private static int integer(Map<String, String> env, String name, int defaultValue) {

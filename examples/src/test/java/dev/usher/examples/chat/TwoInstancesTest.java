@@ -6,10 +6,17 @@ import java.io.InputStream;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.JedisPooled;
 
 /**
  * Two example servers sharing one Redis (sessions and rate limit) and one workspace root, as two
@@ -34,6 +41,8 @@ class TwoInstancesTest {
         return ChatServer.start(Config.from(env));
     }
 
+    private String queueName;
+
     @AfterEach
     void stop() {
         if (a != null) {
@@ -41,6 +50,11 @@ class TwoInstancesTest {
         }
         if (b != null) {
             b.close();
+        }
+        if (queueName != null) {
+            try (JedisPooled redis = new JedisPooled(REDIS)) {
+                redis.keys("usher:q:{" + queueName + "}:*").forEach(redis::del);
+            }
         }
     }
 
@@ -84,5 +98,38 @@ class TwoInstancesTest {
         }
         assertThat(allowed).isEqualTo(3);
         assertThat(limited).isEqualTo(3);
+    }
+
+    @Test
+    void withTheRedisQueueBothInstancesShareOneCapAndOneLine() throws Exception {
+        queueName = "two-" + UUID.randomUUID().toString().substring(0, 8);
+        Map<String, String> shared = Map.of("USHER_QUEUE", "redis", "USHER_QUEUE_REDIS", REDIS,
+                "USHER_QUEUE_NAME", queueName,
+                "USHER_MAX_RUNNING", "1", "USHER_TOKEN_DELAY_MS", "40");
+        a = start(shared);
+        b = start(shared);
+        Client onA = new Client(a.port());
+        onA.login("carol");
+        Client onB = new Client(b.port());
+        onB.login("dave");
+        CountDownLatch aStarted = new CountDownLatch(1);
+        CompletableFuture<List<Map<String, Object>>> first = CompletableFuture.supplyAsync(() -> {
+            try {
+                return onA.run("a long answer on A", e -> {
+                    if ("started".equals(e.get("type"))) {
+                        aStarted.countDown();
+                    }
+                });
+            } catch (Exception e) {
+                throw new CompletionException(e);
+            }
+        });
+        assertThat(aStarted.await(60, TimeUnit.SECONDS)).isTrue();
+        // A's run holds the one slot of the whole cluster: B's request waits in the same line, position 1.
+        List<Map<String, Object>> second = onB.run("then B", e -> { });
+        assertThat(second.get(0)).containsEntry("type", "queued").containsEntry("position", 1);
+        assertThat(second).anySatisfy(e -> assertThat(e).containsEntry("type", "done"));
+        assertThat(first.get(60, TimeUnit.SECONDS)).anySatisfy(e -> assertThat(e).containsEntry("type", "done"));
+        assertThat(b.gate().queue().stats().running()).isZero();
     }
 }

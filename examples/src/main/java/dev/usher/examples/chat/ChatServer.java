@@ -34,6 +34,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -45,7 +46,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.RedisClient;
 
 /**
  * An example chat server on the JDK's own {@link HttpServer} that shows how a host wires Usher: one
@@ -66,7 +67,7 @@ public final class ChatServer implements AutoCloseable {
     private final Config config;
     private final WorkflowGate<SimulatedModel> gate;
     private final RateLimiter limiter;
-    private final JedisPooled rateLimitRedis;
+    private final RedisClient rateLimitRedis;
     private final PrometheusMeterRegistry metrics;
     private final HttpServer http;
     private final ExecutorService executor;
@@ -78,7 +79,7 @@ public final class ChatServer implements AutoCloseable {
                 .idleTimeout(config.idleTimeout())
                 .sweepInterval(Duration.ofSeconds(10))
                 .build();
-        this.rateLimitRedis = config.rateLimitRedisUri() == null ? null : new JedisPooled(config.rateLimitRedisUri());
+        this.rateLimitRedis = config.rateLimitRedisUri() == null ? null : RedisClient.create(URI.create(config.rateLimitRedisUri()));
         RateLimiterBuilder limits = RateLimiter.builder().name("chat")
                 .limit(Limit.of("minute", config.requestsPerMinute(), Duration.ofMinutes(1)))
                 .limit(Limit.of("burst", config.burstPerSecond(), Duration.ofSeconds(1)));

@@ -55,7 +55,8 @@ public final class WorkflowGateMetrics implements MeterBinder {
 
         Snapshot<SessionStats> sessions = new Snapshot<>(() -> gate.sessions().stats());
         gauge(registry, "usher.sessions.active", "live sessions in the store", gateTags, sessions, SessionStats::active);
-        counter(registry, "usher.sessions.created", "sessions created", gateTags, sessions, SessionStats::created);
+        // Not "created": Prometheus reserves the _created suffix (counter creation times) and drops such a series.
+        counter(registry, "usher.sessions.opened", "sessions created", gateTags, sessions, SessionStats::created);
         counter(registry, "usher.sessions.ended", "sessions ended", gateTags.and("reason", "deleted"), sessions, SessionStats::endedDeleted);
         counter(registry, "usher.sessions.ended", "sessions ended", gateTags.and("reason", "expired"), sessions, SessionStats::endedExpired);
         counter(registry, "usher.sessions.ended", "sessions ended", gateTags.and("reason", "evicted"), sessions, SessionStats::endedEvicted);

@@ -91,7 +91,7 @@ class WorkflowGateMetricsTest {
 
         assertThat(admitted("gate", "east")).isEqualTo(1.0);
         assertThat(admitted("gate", "west")).isEqualTo(3.0);
-        assertThat(registry.get("usher.sessions.created").tag("gate", "west").functionCounter().count()).isEqualTo(3.0);
+        assertThat(registry.get("usher.sessions.opened").tag("gate", "west").functionCounter().count()).isEqualTo(3.0);
     }
 
     @Test
@@ -167,6 +167,8 @@ class WorkflowGateMetricsTest {
                     .contains("usher_queue_estimate_error_seconds_bucket{gate=\"g\",queue=\"q\",le=")
                     .contains("usher_queue_admitted_total{gate=\"g\",queue=\"q\"} 1")
                     .contains("usher_sessions_active{gate=\"g\"}")
+                    .contains("usher_sessions_opened_total{gate=\"g\"} 1")
+                    .contains("usher_sessions_store_errors_total{gate=\"g\"} 0")
                     .contains("usher_ratelimit_decisions_total{gate=\"g\",limiter=\"l\",result=\"allowed\"} 1")
                     .contains("usher_cache_gets_total{cache=\"workflows\",gate=\"g\",result=\"miss\"} 1");
         } finally {

@@ -302,7 +302,7 @@ class WorkflowGateTest {
         assertThat(registry.get("usher.cache.leased").gauge().value()).isEqualTo(1.0);
         run.close();
         assertThat(registry.get("usher.queue.admitted").functionCounter().count()).isEqualTo(1.0);
-        assertThat(registry.get("usher.sessions.created").functionCounter().count()).isEqualTo(1.0);
+        assertThat(registry.get("usher.sessions.opened").functionCounter().count()).isEqualTo(1.0);
         assertThat(registry.get("usher.cache.creations").functionCounter().count()).isEqualTo(1.0);
         assertThat(registry.get("usher.ratelimit.decisions").tag("result", "allowed").functionCounter().count()).isEqualTo(1.0);
         assertThat(registry.get("usher.workspaces.allocated").functionCounter().count()).isEqualTo(1.0);

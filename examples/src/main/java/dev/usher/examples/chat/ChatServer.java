@@ -104,7 +104,8 @@ public final class ChatServer implements AutoCloseable {
                 .maximumSize(256)
                 .expireAfterAccess(Duration.ofMinutes(15))
                 .build();
-        this.gate = WorkflowGate.builder(sessions, queue, models).rateLimiter(limiter).workspaces(workspaces).build();
+        this.gate = WorkflowGate.builder(sessions, queue, models).name("chat").rateLimiter(limiter).workspaces(workspaces)
+                .build();
         this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new WorkflowGateMetrics(gate).bindTo(metrics);
 

@@ -26,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Prometheus's HTTP API. Each must return at least one series and only finite values, so a renamed meter,
  * a missing tag or a histogram without buckets fails here.
  */
+@Tag("server")
 class GrafanaDashboardTest {
     private static final Path DASHBOARD = Path.of("grafana", "usher-dashboard.json");
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Two example servers sharing one Redis (sessions and rate limit) and one workspace root, as two
  * instances behind a load balancer would. Needs the Redis that scripts/test-env.sh starts.
  */
+@Tag("server")
 class TwoInstancesTest {
     private static final String REDIS = System.getProperty("usher.test.redis.uri", "redis://127.0.0.1:56379");
 

@@ -1,12 +1,16 @@
 package dev.usher.gate;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.usher.gate.admission.AdmissionQueue;
 import dev.usher.gate.cache.WorkflowCache;
 import dev.usher.gate.ratelimit.Limit;
 import dev.usher.gate.ratelimit.RateLimiter;
+import dev.usher.session.ForwardingSessionStore;
+import dev.usher.session.Session;
 import dev.usher.session.SessionManager;
+import dev.usher.session.StoreUnavailableException;
 import dev.usher.session.memory.InMemorySessionStore;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Meter;
@@ -21,6 +25,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -150,6 +155,32 @@ class WorkflowGateMetricsTest {
         assertThat(registry.get("usher.queue.estimate.error").timer().count()).isEqualTo(3);
         FunctionCounter admittedCount = registry.get("usher.queue.admitted").functionCounter();
         WorkflowGateTest.awaitCondition(() -> admittedCount.count() == 4.0);
+    }
+
+    @Test
+    void aFailingSessionStoreIsCountedAsAStoreError() throws Exception {
+        AtomicBoolean down = new AtomicBoolean();
+        ForwardingSessionStore store = new ForwardingSessionStore(new InMemorySessionStore()) {
+            @Override
+            public boolean insert(Session session) {
+                if (down.get()) {
+                    throw new StoreUnavailableException("store down (test)", null);
+                }
+                return super.insert(session);
+            }
+        };
+        SessionManager sessions = SessionManager.builder(store).sweepInterval(Duration.ZERO).build();
+        WorkflowGate<AutoCloseable> gate = WorkflowGate.builder(sessions, AdmissionQueue.builder(1).build(),
+                WorkflowCache.<String, AutoCloseable>builder(id -> () -> { }).maximumSize(10).build()).name("g").build();
+        gates.add(gate);
+        new WorkflowGateMetrics(gate).bindTo(registry);
+        runOnce(gate);
+        down.set(true);
+        assertThatThrownBy(() -> runOnce(gate)).isInstanceOf(StoreUnavailableException.class);
+        assertThatThrownBy(() -> runOnce(gate)).isInstanceOf(StoreUnavailableException.class);
+
+        assertThat(registry.get("usher.sessions.store.errors").tag("gate", "g").counter().count()).isEqualTo(2.0);
+        assertThat(gate.queue().stats().running()).as("nothing held after a failure").isZero();
     }
 
     @Test

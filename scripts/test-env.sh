@@ -38,6 +38,16 @@ ensure_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+  # The dashboard test (GrafanaDashboardTest) starts its own Prometheus on a free port and stops it by PID.
+  if [[ ! -x /usr/bin/prometheus ]]; then
+    log "installing prometheus with apt-get"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    # Where systemd runs, the package starts its own service on :9090; the tests never use it.
+    if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+      as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
+  fi
   # The Debian packages start their own servers on the default ports; ours never use those.
 }
 

@@ -11,7 +11,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.RedisClient;
 
 /**
  * One admission without queueing (enter, permit, close) on the cluster-wide {@code RedisAdmissionQueue}
@@ -25,7 +25,7 @@ public class ClusterAdmissionBenchmark {
     private static final Duration AWAIT = Duration.ofSeconds(10);
 
     private final String[] keys = new String[KEYS];
-    private JedisPooled jedis;
+    private RedisClient jedis;
     private String name;
     private AdmissionQueue redisQueue;
     private AdmissionQueue localQueue;
@@ -35,7 +35,7 @@ public class ClusterAdmissionBenchmark {
         for (int i = 0; i < KEYS; i++) {
             keys[i] = "user-" + i;
         }
-        jedis = new JedisPooled(Servers.redisHost(), Servers.redisPort());
+        jedis = RedisClient.create(Servers.redisHost(), Servers.redisPort());
         name = "bench-" + UUID.randomUUID().toString().substring(0, 8);
         redisQueue = RedisAdmissionQueue.builder(jedis, name, MAX_RUNNING).build();
         localQueue = AdmissionQueue.builder(MAX_RUNNING).name("bench").build();

@@ -12,7 +12,7 @@ import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
-import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.UnifiedJedis;
 
 /**
@@ -42,7 +42,7 @@ final class ClusterQueueMeasurements {
     static List<Report.RoundTrip> roundTrips(int times) throws Exception {
         List<Report.RoundTrip> counted = new ArrayList<>();
         String name = "bench-rt-" + UUID.randomUUID().toString().substring(0, 8);
-        try (JedisPooled jedis = new JedisPooled(Servers.redisHost(), Servers.redisPort());
+        try (RedisClient jedis = RedisClient.create(Servers.redisHost(), Servers.redisPort());
              RedisAdmissionQueue queue = redisQueue(jedis, name, times + 1);
              RedisMonitor monitor = new RedisMonitor(Servers.redisHost(), Servers.redisPort())) {
             List<Permit> permits = new ArrayList<>();
@@ -65,7 +65,7 @@ final class ClusterQueueMeasurements {
             }
             deleteQueue(jedis, name + "-1");
         } finally {
-            try (JedisPooled jedis = new JedisPooled(Servers.redisHost(), Servers.redisPort())) {
+            try (RedisClient jedis = RedisClient.create(Servers.redisHost(), Servers.redisPort())) {
                 deleteQueue(jedis, name);
             }
         }
@@ -81,14 +81,14 @@ final class ClusterQueueMeasurements {
             out.append(row("Usher AdmissionQueue (local, two threads)", latencies(local, local, samples)));
         }
         String name = "bench-lat-" + UUID.randomUUID().toString().substring(0, 8);
-        try (JedisPooled a = new JedisPooled(Servers.redisHost(), Servers.redisPort());
-             JedisPooled b = new JedisPooled(Servers.redisHost(), Servers.redisPort());
+        try (RedisClient a = RedisClient.create(Servers.redisHost(), Servers.redisPort());
+             RedisClient b = RedisClient.create(Servers.redisHost(), Servers.redisPort());
              RedisAdmissionQueue holderSide = redisQueue(a, name, 1);
              RedisAdmissionQueue waiterSide = redisQueue(b, name, 1)) {
             out.append(row("Usher RedisAdmissionQueue (holder and waiter on two instances, woken by pub/sub)",
                     latencies(holderSide, waiterSide, samples)));
         } finally {
-            try (JedisPooled jedis = new JedisPooled(Servers.redisHost(), Servers.redisPort())) {
+            try (RedisClient jedis = RedisClient.create(Servers.redisHost(), Servers.redisPort())) {
                 deleteQueue(jedis, name);
             }
         }
@@ -130,11 +130,11 @@ final class ClusterQueueMeasurements {
                     throughput(List.of(local, local, local), each)));
         }
         String name = "bench-tp-" + UUID.randomUUID().toString().substring(0, 8);
-        List<JedisPooled> clients = new ArrayList<>();
+        List<RedisClient> clients = new ArrayList<>();
         List<AdmissionQueue> queues = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {
-                JedisPooled jedis = new JedisPooled(Servers.redisHost(), Servers.redisPort());
+                RedisClient jedis = RedisClient.create(Servers.redisHost(), Servers.redisPort());
                 clients.add(jedis);
                 queues.add(redisQueue(jedis, name, maxRunning));
             }
@@ -143,7 +143,7 @@ final class ClusterQueueMeasurements {
         } finally {
             queues.forEach(AdmissionQueue::close);
             deleteQueue(clients.get(0), name);
-            clients.forEach(JedisPooled::close);
+            clients.forEach(RedisClient::close);
         }
         return out.toString();
     }

@@ -2,6 +2,7 @@ package dev.usher.benchmarks;
 
 import dev.usher.session.SessionManager;
 import dev.usher.session.redis.RedisSessionStore;
+import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -21,7 +22,8 @@ import org.springframework.data.redis.serializer.RedisSerializer;
 import org.springframework.session.Session;
 import org.springframework.session.SessionRepository;
 import org.springframework.session.data.redis.RedisSessionRepository;
-import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.params.ScanParams;
 import redis.clients.jedis.resps.ScanResult;
 
@@ -49,7 +51,7 @@ public class RedisSessionBenchmark {
     private LettuceConnectionFactory lettuce;
     private SessionRepository<Session> spring;
     private final String[] springIds = new String[SESSIONS];
-    private JedisPooled jedis;
+    private RedisClient jedis;
     private String rawTouchSha;
     private final String[] rawKeys = new String[SESSIONS];
 
@@ -60,7 +62,7 @@ public class RedisSessionBenchmark {
         for (int i = 0; i < SESSIONS; i++) {
             springIds[i] = createSpringSession(spring, "user-" + i);
         }
-        jedis = new JedisPooled(Servers.redisHost(), Servers.redisPort());
+        jedis = RedisClient.create(URI.create(Servers.redisUri()));
         rawTouchSha = jedis.scriptLoad(RAW_TOUCH);
         usher = SessionManager.builder(RedisSessionStore.builder().client(jedis).keyPrefix(namespace + ":usher:").build())
                 .idleTimeout(Duration.ofMinutes(30))
@@ -148,7 +150,7 @@ public class RedisSessionBenchmark {
         return s.getId();
     }
 
-    static void deleteKeys(JedisPooled jedis, String namespace) {
+    static void deleteKeys(UnifiedJedis jedis, String namespace) {
         String cursor = ScanParams.SCAN_POINTER_START;
         ScanParams match = new ScanParams().match(namespace + "*").count(1000);
         do {

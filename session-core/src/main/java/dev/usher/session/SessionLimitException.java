@@ -5,6 +5,8 @@ package dev.usher.session;
  * store). Nothing was written. {@link #limitName()} and {@link #limit()} name what was exceeded.
  */
 public class SessionLimitException extends SessionException {
+    private static final long serialVersionUID = 1L;
+
     private final String limitName;
     private final long limit;
 

@@ -5,6 +5,8 @@ package dev.usher.session;
  * written, or the write is unknown; retrying later is safe because every write is a compare-and-set.
  */
 public class StoreUnavailableException extends SessionStoreException {
+    private static final long serialVersionUID = 1L;
+
     public StoreUnavailableException(String message, Throwable cause) {
         super(message, cause);
     }

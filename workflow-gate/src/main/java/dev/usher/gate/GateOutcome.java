@@ -60,15 +60,19 @@ public sealed interface GateOutcome<W> {
         private final Workspace workspace;
         private final Lease<W> lease;
         private final Permit permit;
+        private final Runnable whenClosed;
         private final AtomicBoolean closed = new AtomicBoolean();
 
-        Admitted(Session session, Workspace workspace, Lease<W> lease, Permit permit) {
+        /** {@code whenClosed} (nullable) runs once, after the lease and the permit were given back. */
+        Admitted(Session session, Workspace workspace, Lease<W> lease, Permit permit, Runnable whenClosed) {
             this.session = session;
             this.workspace = workspace;
             this.lease = lease;
             this.permit = permit;
+            this.whenClosed = whenClosed;
         }
 
+        /** The caller's session (it may be new). */
         public Session session() {
             return session;
         }
@@ -95,6 +99,9 @@ public sealed interface GateOutcome<W> {
                     lease.close();
                 } finally {
                     permit.close();
+                    if (whenClosed != null) {
+                        whenClosed.run();
+                    }
                 }
             }
         }

@@ -15,9 +15,13 @@ import dev.usher.session.EndReason;
 import dev.usher.session.Session;
 import dev.usher.session.SessionListener;
 import dev.usher.session.SessionManager;
+import dev.usher.session.SessionStoreException;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -51,6 +55,7 @@ import org.slf4j.LoggerFactory;
 public final class WorkflowGate<W> implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkflowGate.class);
 
+    private final String name;
     private final SessionManager sessions;
     private final AdmissionQueue queue;
     private final WorkflowCache<String, W> workflows;
@@ -59,8 +64,11 @@ public final class WorkflowGate<W> implements AutoCloseable {
     private final ExecutorService releaser;
     private final SessionListener endings;
     private final AtomicBoolean closed = new AtomicBoolean();
+    // Written once per bound registry, read on every request: copy-on-write keeps reads lock-free.
+    private final List<GateRecorder> recorders = new CopyOnWriteArrayList<>();
 
     private WorkflowGate(Builder<W> b) {
+        this.name = b.name;
         this.sessions = b.sessions;
         this.queue = b.queue;
         this.workflows = b.workflows;
@@ -113,15 +121,21 @@ public final class WorkflowGate<W> implements AutoCloseable {
                 return new GateOutcome.RateLimited<>(decision);
             }
         }
-        Session session = resolveSession(request.sessionId());
+        Session session;
         Workspace workspace = null;
-        if (workspaces != null) {
-            boolean mapped = session.attributes().containsKey(WorkspaceAllocator.NAME_ATTRIBUTE);
-            workspace = workspaces.workspaceFor(session, request.workspaceName());
-            if (!mapped) {
-                // The first allocation recorded the mapping in the session: hand the host the current value.
-                session = sessions.find(session.id()).orElse(session);
+        try {
+            session = resolveSession(request.sessionId());
+            if (workspaces != null) {
+                boolean mapped = session.attributes().containsKey(WorkspaceAllocator.NAME_ATTRIBUTE);
+                workspace = workspaces.workspaceFor(session, request.workspaceName());
+                if (!mapped) {
+                    // The first allocation recorded the mapping in the session: hand the host the current value.
+                    session = sessions.find(session.id()).orElse(session);
+                }
             }
+        } catch (SessionStoreException e) {
+            recorders.forEach(GateRecorder::storeFailed);
+            throw e;
         }
 
         LinkedBlockingQueue<TicketUpdate> updates = new LinkedBlockingQueue<>();
@@ -130,6 +144,14 @@ public final class WorkflowGate<W> implements AutoCloseable {
             ticket = queue.enter(session.id(), updates::add);
         } catch (QueueFullException e) {
             return new GateOutcome.Rejected<>(session, GateOutcome.Rejected.Reason.QUEUE_FULL, e.retryAfter());
+        }
+        Optional<Duration> estimateAtEnter = Optional.empty();
+        if (!recorders.isEmpty() && ticket.state() == Ticket.State.QUEUED) {
+            int position = ticket.position();
+            estimateAtEnter = ticket.estimatedWait();
+            if (position > 0) {
+                recorders.forEach(r -> r.queued(position));
+            }
         }
         Permit permit = awaitPermit(ticket, session, updates, observer);
         if (permit == null) {
@@ -144,7 +166,17 @@ public final class WorkflowGate<W> implements AutoCloseable {
             permit.close();
             throw e;
         }
-        return new GateOutcome.Admitted<>(session, workspace, lease, permit);
+        if (recorders.isEmpty()) {
+            return new GateOutcome.Admitted<>(session, workspace, lease, permit, null);
+        }
+        Duration waited = permit.waited();
+        Optional<Duration> estimate = estimateAtEnter;
+        recorders.forEach(r -> r.admitted(waited, estimate));
+        long admittedAt = System.nanoTime();
+        return new GateOutcome.Admitted<>(session, workspace, lease, permit, () -> {
+            Duration ran = Duration.ofNanos(System.nanoTime() - admittedAt);
+            recorders.forEach(r -> r.finished(ran));
+        });
     }
 
     private Session resolveSession(String sessionId) {
@@ -208,14 +240,27 @@ public final class WorkflowGate<W> implements AutoCloseable {
         });
     }
 
+    /** The gate's name, as given to {@link Builder#name(String)}: the {@code gate} tag of its metrics. */
+    public String name() {
+        return name;
+    }
+
+    /** The session manager the gate was built with. */
     public SessionManager sessions() {
         return sessions;
     }
 
+    /** Registers a recorder told of every wait, run and store failure from now on (metrics). */
+    void addRecorder(GateRecorder recorder) {
+        recorders.add(Objects.requireNonNull(recorder, "recorder"));
+    }
+
+    /** The admission queue the gate was built with. */
     public AdmissionQueue queue() {
         return queue;
     }
 
+    /** The workflow cache the gate was built with. */
     public WorkflowCache<String, W> workflows() {
         return workflows;
     }
@@ -258,7 +303,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
 
     private void checkOpen() {
         if (closed.get()) {
-            throw new IllegalStateException("WorkflowGate is closed");
+            throw new IllegalStateException("WorkflowGate '" + name + "' is closed");
         }
     }
 
@@ -267,6 +312,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
         private final SessionManager sessions;
         private final AdmissionQueue queue;
         private final WorkflowCache<String, W> workflows;
+        private String name = "gate";
         private RateLimiter rateLimiter;
         private WorkspaceAllocator workspaces;
 
@@ -274,6 +320,20 @@ public final class WorkflowGate<W> implements AutoCloseable {
             this.sessions = Objects.requireNonNull(sessions, "sessions");
             this.queue = Objects.requireNonNull(queue, "queue");
             this.workflows = Objects.requireNonNull(workflows, "workflows");
+        }
+
+        /**
+         * A name for the {@code gate} tag of the gate's metrics, so that several gates can share one meter
+         * registry: 1 to 64 letters, digits, '-' or '_'. Default "gate".
+         */
+        public Builder<W> name(String name) {
+            Objects.requireNonNull(name, "name");
+            if (!name.matches("[A-Za-z0-9_-]{1,64}")) {
+                throw new IllegalArgumentException(
+                        "name must be 1 to 64 letters, digits, '-' or '_' but was '" + name + "'");
+            }
+            this.name = name;
+            return this;
         }
 
         /** Limits requests per {@link GateRequest#rateKey()} before anything else happens (default: none). */
@@ -288,6 +348,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
             return this;
         }
 
+        /** Builds the gate; it owns the components from now on. */
         public WorkflowGate<W> build() {
             return new WorkflowGate<>(this);
         }

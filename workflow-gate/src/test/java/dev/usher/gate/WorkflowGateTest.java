@@ -299,11 +299,11 @@ class WorkflowGateTest {
         GateOutcome.Admitted<Model> run = admitted(gate.enter(new GateRequest(null, "k", "m"), QueueObserver.ignoring()));
         // The first read takes the snapshot that the following reads share.
         assertThat(registry.get("usher.queue.running").gauge().value()).isEqualTo(1.0);
-        assertThat(registry.get("usher.workflows.leased").gauge().value()).isEqualTo(1.0);
+        assertThat(registry.get("usher.cache.leased").gauge().value()).isEqualTo(1.0);
         run.close();
         assertThat(registry.get("usher.queue.admitted").functionCounter().count()).isEqualTo(1.0);
         assertThat(registry.get("usher.sessions.opened").functionCounter().count()).isEqualTo(1.0);
-        assertThat(registry.get("usher.workflows.creations").functionCounter().count()).isEqualTo(1.0);
+        assertThat(registry.get("usher.cache.creations").functionCounter().count()).isEqualTo(1.0);
         assertThat(registry.get("usher.ratelimit.decisions").tag("result", "allowed").functionCounter().count()).isEqualTo(1.0);
         assertThat(registry.get("usher.workspaces.allocated").functionCounter().count()).isEqualTo(1.0);
     }

@@ -37,6 +37,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -51,7 +52,7 @@ import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.HostAndPort;
-import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.RedisClusterClient;
 import redis.clients.jedis.UnifiedJedis;
 
@@ -74,7 +75,7 @@ public final class ChatServer implements AutoCloseable {
     private final Config config;
     private final WorkflowGate<SimulatedModel> gate;
     private final RateLimiter limiter;
-    private final JedisPooled rateLimitRedis;
+    private final RedisClient rateLimitRedis;
     private final UnifiedJedis queueRedis;
     private RedisAdmissionQueueMetrics queueMetrics;
     private final PrometheusMeterRegistry metrics;
@@ -88,7 +89,7 @@ public final class ChatServer implements AutoCloseable {
                 .idleTimeout(config.idleTimeout())
                 .sweepInterval(Duration.ofSeconds(10))
                 .build();
-        this.rateLimitRedis = config.rateLimitRedisUri() == null ? null : new JedisPooled(config.rateLimitRedisUri());
+        this.rateLimitRedis = config.rateLimitRedisUri() == null ? null : RedisClient.create(URI.create(config.rateLimitRedisUri()));
         RateLimiterBuilder limits = RateLimiter.builder().name("chat")
                 .limit(Limit.of("minute", config.requestsPerMinute(), Duration.ofMinutes(1)))
                 .limit(Limit.of("burst", config.burstPerSecond(), Duration.ofSeconds(1)));
@@ -128,7 +129,8 @@ public final class ChatServer implements AutoCloseable {
                 .maximumSize(256)
                 .expireAfterAccess(Duration.ofMinutes(15))
                 .build();
-        this.gate = WorkflowGate.builder(sessions, queue, models).rateLimiter(limiter).workspaces(workspaces).build();
+        this.gate = WorkflowGate.builder(sessions, queue, models).name("chat").rateLimiter(limiter).workspaces(workspaces)
+                .build();
         this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new WorkflowGateMetrics(gate).bindTo(metrics);
         if (queueMetrics != null) {
@@ -175,7 +177,7 @@ public final class ChatServer implements AutoCloseable {
             return RedisClusterClient.create(Arrays.stream(spec.split(",")).map(String::trim).map(HostAndPort::from)
                     .collect(Collectors.toSet()));
         }
-        return new JedisPooled(spec);
+        return RedisClient.create(URI.create(spec));
     }
 
     private static SessionStore openStore(Config config) {

@@ -116,6 +116,8 @@ final class Http {
 
     /** A client error with a message safe to show; answered with 400. */
     static final class BadRequest extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
         BadRequest(String message) {
             super(message);
         }

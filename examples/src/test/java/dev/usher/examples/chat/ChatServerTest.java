@@ -213,7 +213,8 @@ class ChatServerTest {
         HttpResponse<String> metrics = client.get("/metrics");
         assertThat(metrics.statusCode()).isEqualTo(200);
         assertThat(metrics.body()).contains("usher_queue_running").contains("usher_sessions_opened_total")
-                .contains("usher_ratelimit_decisions_total").contains("usher_workflows_leased");
+                .contains("usher_ratelimit_decisions_total").contains("usher_cache_leased{cache=\"workflows\",gate=\"chat\"}")
+                .contains("usher_queue_wait_seconds_bucket{gate=\"chat\",queue=\"chat\",le=");
         HttpResponse<String> page = client.get("/");
         assertThat(page.body()).contains("You are #");
     }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
@@ -26,6 +27,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * scripts/test-env.sh): more users than runs submit at once, and each page shows its place in line
  * counting down, then the streamed answer.
  */
+@Tag("server")
 class ChromiumPageTest {
     private static final String CHROMIUM = System.getProperty("usher.test.chromium", "/usr/bin/chromium");
     private static final String CHROMEDRIVER = System.getProperty("usher.test.chromedriver", "/usr/bin/chromedriver");

@@ -14,14 +14,16 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.RedisClient;
 
 /**
  * Two example servers sharing one Redis (sessions and rate limit) and one workspace root, as two
  * instances behind a load balancer would. Needs the Redis that scripts/test-env.sh starts.
  */
+@Tag("server")
 class TwoInstancesTest {
     private static final String REDIS = System.getProperty("usher.test.redis.uri", "redis://127.0.0.1:56379");
 
@@ -52,7 +54,7 @@ class TwoInstancesTest {
             b.close();
         }
         if (queueName != null) {
-            try (JedisPooled redis = new JedisPooled(REDIS)) {
+            try (RedisClient redis = RedisClient.create(java.net.URI.create(REDIS))) {
                 redis.keys("usher:q:{" + queueName + "}:*").forEach(redis::del);
             }
         }

@@ -25,6 +25,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -33,6 +34,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * A backlog of 100,000 expired sessions (a host that was down for a day) is swept in batches of the
  * manager's batch size, each session ended once, while a writer keeps updating a live session throughout.
  */
+@Tag("server")
 class ExpiredBacklogTest {
     private static final int BACKLOG = 100_000;
     private static final int BATCH = 500;

@@ -37,12 +37,14 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** The store's own behaviour on both engines: round trips, hostile input, restarts, schema handling. */
+@Tag("server")
 class JdbcSessionStoreTest {
     private static final Instant NOW = Instant.parse("2026-03-01T10:15:30.123Z");
 

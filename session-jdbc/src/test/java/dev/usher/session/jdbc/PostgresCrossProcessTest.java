@@ -1,5 +1,6 @@
 package dev.usher.session.jdbc;
 
+import org.junit.jupiter.api.Tag;
 import dev.usher.session.CrossProcessContract;
 import dev.usher.session.SessionProcess;
 import dev.usher.session.SessionStore;
@@ -8,6 +9,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 
 /** Owner limit and expiry claims across JVM processes on one Postgres table. */
+@Tag("server")
 class PostgresCrossProcessTest extends CrossProcessContract {
     private TestEngine engine;
 

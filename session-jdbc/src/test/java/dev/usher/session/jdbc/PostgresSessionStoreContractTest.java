@@ -7,6 +7,7 @@ import dev.usher.session.jdbc.JdbcSessionStore.Dialect;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
 
 /**
  * The session-core contract, unchanged, on the shared PostgreSQL server: a table of its own per test,
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.AfterAll;
  * the bounded loop then reports {@code SessionConflictException}, as documented. That is the manager's
  * fairness, not this store's correctness; what the suite asserts, that no update is lost, still holds.
  */
+@Tag("server")
 class PostgresSessionStoreContractTest extends SessionStoreContract {
     private static final List<TestEngine> engines = new ArrayList<>();
     private TestEngine engine;

@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * {@link StoreUnavailableException} (the driver's exception attached), and the same store works again once
  * the server is back, without restarting anything on the host side. Uses a dedicated cluster of its own.
  */
+@Tag("server")
 class PostgresStoreDownTest {
     private static final SessionAttribute<Integer> COUNTER = SessionAttribute.ofInt("counter");
     /** Room for scheduling on a loaded machine; the promise under test is the timeout itself. */

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -26,6 +27,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * two servers would run: no increment is lost, and their sweepers end each expired session exactly once.
  * On SQLite this is also the "database is locked never reaches the caller" test: any exception fails it.
  */
+@Tag("server")
 class TwoInstancesTest {
     private static final SessionAttribute<Integer> COUNTER = SessionAttribute.ofInt("counter");
     private static final Duration IDLE = Duration.ofMinutes(30);

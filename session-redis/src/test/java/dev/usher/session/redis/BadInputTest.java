@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.Jedis;
 
@@ -19,6 +20,7 @@ import redis.clients.jedis.Jedis;
  * Hostile ids and oversized values never reach Redis: counted on a server of this test's own with
  * {@code INFO stats} (every command the server runs, including those inside scripts, is counted there).
  */
+@Tag("server")
 class BadInputTest {
     private static DedicatedRedis server;
     private static Jedis probe;

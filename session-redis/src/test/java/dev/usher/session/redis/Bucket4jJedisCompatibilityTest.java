@@ -12,6 +12,7 @@ import io.github.bucket4j.redis.jedis.Bucket4jJedis;
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.DefaultJedisClientConfig;
@@ -25,6 +26,7 @@ import redis.clients.jedis.UnifiedJedis;
  * project ships, with real buckets on the real servers: through a {@code UnifiedJedis} for one server and for
  * the cluster, and through a {@code JedisPool}. The rate-limiter relies on this.
  */
+@Tag("server")
 class Bucket4jJedisCompatibilityTest {
     private static final BucketConfiguration TEN_PER_MINUTE = BucketConfiguration.builder()
             .addLimit(limit -> limit.capacity(10).refillGreedy(10, Duration.ofMinutes(1)))

@@ -1,5 +1,6 @@
 package dev.usher.session.redis;
 
+import org.junit.jupiter.api.Tag;
 import dev.usher.session.CrossProcessContract;
 import dev.usher.session.SessionProcess;
 import dev.usher.session.SessionStore;
@@ -7,6 +8,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 
 /** Owner limit and expiry claims across JVM processes on the shared Redis Cluster. */
+@Tag("server")
 class RedisClusterCrossProcessTest extends CrossProcessContract {
     private static final boolean CLUSTER = true;
     private final String prefix = RedisTestSupport.uniquePrefix("cross-process-cluster");

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.exceptions.JedisException;
@@ -23,6 +24,7 @@ import redis.clients.jedis.exceptions.JedisException;
  * bound, in spite of the cluster client's retries and redirections; once it answers again, the same store
  * serves every session and none was half-written.
  */
+@Tag("server")
 class RedisClusterOutageTest {
     private static final SessionAttribute<Integer> COUNTER = SessionAttribute.ofInt("counter");
     private static final Duration TIMEOUT = Duration.ofMillis(500);

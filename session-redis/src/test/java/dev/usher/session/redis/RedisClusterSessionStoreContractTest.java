@@ -4,8 +4,10 @@ import dev.usher.session.SessionStore;
 import dev.usher.session.SessionStoreContract;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 
 /** The session-core contract, unchanged, against the shared three-master Redis Cluster. */
+@Tag("server")
 class RedisClusterSessionStoreContractTest extends SessionStoreContract {
     private String prefix;
 

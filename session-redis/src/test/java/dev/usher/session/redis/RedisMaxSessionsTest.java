@@ -1,5 +1,6 @@
 package dev.usher.session.redis;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -27,6 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * exactly the limit get in, the rest get SessionLimitException naming it; every way a session leaves
  * (remove, sweep, an owner limit's trim, an id change) gives its place back.
  */
+@Tag("server")
 class RedisMaxSessionsTest {
     private final String prefix = RedisTestSupport.uniquePrefix("max-sessions");
     private final List<SessionStore> stores = new ArrayList<>();

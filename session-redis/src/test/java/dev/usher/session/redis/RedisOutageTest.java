@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.exceptions.JedisException;
 
@@ -32,6 +33,7 @@ import redis.clients.jedis.exceptions.JedisException;
  * hang, and work again once Redis is back, through the same store object. Every update increments a counter
  * and the version together, so a half-written session would show as counter != version - 1.
  */
+@Tag("server")
 class RedisOutageTest {
     private static final SessionAttribute<Integer> COUNTER = SessionAttribute.ofInt("counter");
     private static final Duration TIMEOUT = Duration.ofMillis(500);

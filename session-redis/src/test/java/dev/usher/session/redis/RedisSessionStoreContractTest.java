@@ -4,8 +4,10 @@ import dev.usher.session.SessionStore;
 import dev.usher.session.SessionStoreContract;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 
 /** The session-core contract, unchanged, against the shared standalone Redis. */
+@Tag("server")
 class RedisSessionStoreContractTest extends SessionStoreContract {
     private String prefix;
 

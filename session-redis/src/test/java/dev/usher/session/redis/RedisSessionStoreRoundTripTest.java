@@ -3,9 +3,11 @@ package dev.usher.session.redis;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import redis.clients.jedis.Jedis;
 
 /** Round trips per operation on a standalone Redis of this test's own. */
+@Tag("server")
 class RedisSessionStoreRoundTripTest extends AbstractRoundTripTest {
     private static DedicatedRedis server;
     private static List<Jedis> probes;

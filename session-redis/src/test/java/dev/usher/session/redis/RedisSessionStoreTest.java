@@ -11,12 +11,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.RedisClusterClient;
 import redis.clients.jedis.UnifiedJedis;
 
 /** What the contract does not state: key layout, TTLs, index repair, builder checks, client ownership. */
+@Tag("server")
 class RedisSessionStoreTest {
     private final String prefix = RedisTestSupport.uniquePrefix("store");
 

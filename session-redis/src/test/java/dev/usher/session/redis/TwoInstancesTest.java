@@ -22,6 +22,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -29,6 +30,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Two host instances, each with its own store and client over the same Redis (standalone and cluster):
  * no lost update between them, and their sweeper threads end each expired session exactly once.
  */
+@Tag("server")
 class TwoInstancesTest {
     private static final SessionAttribute<Integer> COUNTER = SessionAttribute.ofInt("counter");
 

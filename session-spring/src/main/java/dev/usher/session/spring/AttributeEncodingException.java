@@ -8,6 +8,8 @@ import dev.usher.session.SessionException;
  * the Java serialization allow-list refuses, a corrupt payload).
  */
 public class AttributeEncodingException extends SessionException {
+    private static final long serialVersionUID = 1L;
+
     private final String attributeName;
 
     public AttributeEncodingException(String attributeName, String message) {

@@ -1,5 +1,6 @@
 package dev.usher.session.spring;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.session.spring.Instances.Instance;
@@ -22,6 +23,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * is killed with SIGKILL mid-run. The others' changes are all there, the killed one's every acknowledged
  * save is there (its last, unacknowledged one may or may not be), and the session stays whole.
  */
+@Tag("server")
 class ProcessesTest {
     private static final int REQUESTS = 120;
 

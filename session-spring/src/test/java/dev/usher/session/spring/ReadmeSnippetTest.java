@@ -1,5 +1,6 @@
 package dev.usher.session.spring;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -20,6 +21,7 @@ import org.springframework.session.events.SessionDeletedEvent;
 import org.springframework.session.web.http.SessionRepositoryFilter;
 
 /** The README's "Spring Session" code is {@link SessionConfig}, and it runs in a real Spring context on Redis. */
+@Tag("server")
 class ReadmeSnippetTest {
 
     @Test

@@ -1,5 +1,6 @@
 package dev.usher.session.spring;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.session.SessionManager;
@@ -21,6 +22,7 @@ import redis.clients.jedis.Jedis;
  * commands they were (the commands a Lua script runs are counted there too, but are not network reads). A request is what {@code SessionRepositoryFilter} does: {@code findById} (or
  * {@code createSession}), {@code setLastAccessedTime(now)}, the handler's attribute calls, {@code save}.
  */
+@Tag("server")
 class RedisRoundTripsPerRequestTest {
     private static DedicatedRedis server;
     private static Jedis probe;

@@ -1,5 +1,6 @@
 package dev.usher.session.spring;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME;
 
@@ -37,6 +38,7 @@ import org.springframework.session.web.http.SessionRepositoryFilter;
  * over an {@link UsherSessionRepository}, and a plain servlet that only knows {@link HttpSession}. Two
  * containers on one store stand for two instances behind a load balancer that does not stick sessions.
  */
+@Tag("server")
 class ServletContainerTest {
     @TempDir
     Path dir;
@@ -57,6 +59,8 @@ class ServletContainerTest {
 
     /** An application that counts visits, logs in (rotating the id, as Spring Security does) and logs out. */
     static final class App extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+
         @Override
         protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
             String body;

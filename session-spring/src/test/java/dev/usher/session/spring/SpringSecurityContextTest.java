@@ -1,5 +1,6 @@
 package dev.usher.session.spring;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -21,6 +22,7 @@ import org.springframework.security.core.userdetails.User;
  * allow-list: the principal is resolved from the stored {@code SecurityContext}, as Spring Session's own
  * repositories do, and becomes the Usher session's owner.
  */
+@Tag("server")
 class SpringSecurityContextTest {
     static final String SECURITY_CONTEXT = "SPRING_SECURITY_CONTEXT";
     static final String README_ALLOW_LIST = "org.springframework.security.**;java.util.*;java.lang.*;!*";

@@ -1,5 +1,6 @@
 package dev.usher.session.spring;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.session.Concurrently;
@@ -22,6 +23,7 @@ import org.springframework.session.events.SessionExpiredEvent;
  * list) on one store, as two servers behind a load balancer: concurrent requests of one user lose no
  * change, and each end of a session is published by exactly one of them.
  */
+@Tag("server")
 class TwoInstancesTest {
     @TempDir
     Path dir;

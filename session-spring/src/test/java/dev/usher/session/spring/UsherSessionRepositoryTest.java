@@ -1,5 +1,6 @@
 package dev.usher.session.spring;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME;
@@ -30,6 +31,7 @@ import org.springframework.session.events.SessionExpiredEvent;
  * interval, find by principal name), written anew against {@link UsherSessionRepository} and run on every
  * Usher store.
  */
+@Tag("server")
 class UsherSessionRepositoryTest {
     @TempDir
     Path dir;

@@ -8,6 +8,8 @@ import java.time.Duration;
  * {@code Retry-After} header from {@link #retryAfter()}; the same queue recovers by itself when Redis is back.
  */
 public class AdmissionUnavailableException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
     private final transient Duration retryAfter;
 
     AdmissionUnavailableException(String message, Duration retryAfter, Throwable cause) {

@@ -1,5 +1,6 @@
 package dev.usher.gate.redis;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.gate.admission.Ticket;
@@ -7,6 +8,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.UnifiedJedis;
 
+@Tag("server")
 class MetricsTest {
     @Test
     void clusterFiguresTaggedWithTheQueueName() {

@@ -1,5 +1,6 @@
 package dev.usher.gate.redis;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.gate.admission.Permit;
@@ -21,6 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import redis.clients.jedis.UnifiedJedis;
 
 /** Three JVM processes on one queue; one of them killed with SIGKILL while it holds permits and waiters. */
+@Tag("server")
 class MultiProcessTest {
     private final List<Process> processes = new ArrayList<>();
     private final List<AutoCloseable> toClose = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.usher.gate.redis;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.gate.admission.Permit;
@@ -23,6 +24,7 @@ import redis.clients.jedis.UnifiedJedis;
  * same queues carry on; the runs' own count never exceeds the cap, and at the end nothing is running or
  * queued, so no permit was lost (leaked) or doubled.
  */
+@Tag("server")
 class OutageTest {
     private static final int MAX_RUNNING = 3;
 

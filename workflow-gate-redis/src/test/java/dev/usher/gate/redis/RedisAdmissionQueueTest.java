@@ -1,5 +1,6 @@
 package dev.usher.gate.redis;
 
+import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -24,6 +25,7 @@ import redis.clients.jedis.UnifiedJedis;
  * The {@link dev.usher.gate.admission.AdmissionQueue} contract on the shared standalone server and the shared
  * 3-master cluster, with two queue objects (two "instances") on one queue name.
  */
+@Tag("server")
 class RedisAdmissionQueueTest {
     private final List<AutoCloseable> toClose = new ArrayList<>();
     private final List<String[]> toDelete = new ArrayList<>();

@@ -56,6 +56,9 @@ public interface AdmissionQueue extends AutoCloseable {
     /** A snapshot of the queue's state and counters. */
     AdmissionStats stats();
 
+    /** The queue's name, as given to {@link Builder#name(String)}: in messages, its thread and metric tags. */
+    String name();
+
     /** Cancels every queued ticket and stops the queue's thread; idempotent. Permits out stay valid. */
     @Override
     void close();
@@ -156,7 +159,7 @@ public interface AdmissionQueue extends AutoCloseable {
         }
 
         /**
-         * A name for messages and the queue's thread: 1 to 64 letters, digits, '-' or '_'. Default
+         * A name for messages, the queue's thread and the {@code queue} tag of its metrics: 1 to 64 letters, digits, '-' or '_'. Default
          * "admission".
          */
         public Builder name(String name) {

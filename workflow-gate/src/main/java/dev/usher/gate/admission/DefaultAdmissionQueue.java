@@ -577,6 +577,11 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     // ------------------------------------------------------------------------------- stats and close
 
     @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
     public AdmissionStats stats() {
         lock.lock();
         try {

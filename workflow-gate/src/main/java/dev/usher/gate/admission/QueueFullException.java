@@ -8,6 +8,8 @@ import java.util.Optional;
  * typically answers HTTP 503 with a {@code Retry-After} header from {@link #retryAfter()}.
  */
 public class QueueFullException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
     private final int maxQueued;
     private final transient Optional<Duration> retryAfter;
 

@@ -60,6 +60,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
 
     private final WorkflowLoader<K, V> loader;
     private final ValueCloser<? super V> closer;
+    private final String name;
     private final Ticker ticker;
     private final long maximumAgeNanos;
     private final Duration closeTimeout;
@@ -88,6 +89,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     DefaultWorkflowCache(WorkflowCacheBuilder<K, V> b) {
         this.loader = b.loader;
         this.closer = b.closer;
+        this.name = b.name;
         this.ticker = b.ticker;
         this.maximumAgeNanos = b.expireAfterWrite == null ? Long.MAX_VALUE : b.expireAfterWrite.toNanos();
         this.closeTimeout = b.closeTimeout;
@@ -330,6 +332,11 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         } finally {
             entry.valueClosed.complete(null);
         }
+    }
+
+    @Override
+    public String name() {
+        return name;
     }
 
     @Override

@@ -67,6 +67,9 @@ public interface WorkflowCache<K, V> extends AutoCloseable {
     /** A snapshot of the counters. */
     WorkflowCacheStats stats();
 
+    /** The cache's name, as given to {@link WorkflowCacheBuilder#name(String)}: the {@code cache} tag of its metrics. */
+    String name();
+
     /**
      * Closes the cache: {@link #acquire} fails from now on, idle values are closed, and this call waits up
      * to the configured close timeout for open leases to close (their values are closed as they do). A

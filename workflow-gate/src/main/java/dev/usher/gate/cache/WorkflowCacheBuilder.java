@@ -27,9 +27,23 @@ public final class WorkflowCacheBuilder<K, V> {
     ValueCloser<? super V> closer = ValueCloser.autoCloseable();
     Ticker ticker = Ticker.systemTicker();
     Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
+    String name = "workflows";
 
     WorkflowCacheBuilder(WorkflowLoader<K, V> loader) {
         this.loader = Objects.requireNonNull(loader, "loader");
+    }
+
+    /**
+     * A name for the {@code cache} tag of the cache's metrics: 1 to 64 letters, digits, '-' or '_'. Default
+     * "workflows".
+     */
+    public WorkflowCacheBuilder<K, V> name(String name) {
+        Objects.requireNonNull(name, "name");
+        if (!name.matches("[A-Za-z0-9_-]{1,64}")) {
+            throw new IllegalArgumentException("name must be 1 to 64 letters, digits, '-' or '_' but was '" + name + "'");
+        }
+        this.name = name;
+        return this;
     }
 
     /**

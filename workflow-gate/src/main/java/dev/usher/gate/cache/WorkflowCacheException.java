@@ -2,6 +2,8 @@ package dev.usher.gate.cache;
 
 /** The root of {@link WorkflowCache}'s exceptions; all are unchecked. */
 public class WorkflowCacheException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
     public WorkflowCacheException(String message) {
         super(message);
     }

@@ -6,6 +6,8 @@ package dev.usher.gate.cache;
  * Nothing is cached: the next {@link WorkflowCache#acquire acquire} of the key tries again.
  */
 public class WorkflowLoadException extends WorkflowCacheException {
+    private static final long serialVersionUID = 1L;
+
     public WorkflowLoadException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -144,6 +144,11 @@ final class DefaultRateLimiter implements RateLimiter {
     }
 
     @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
     public RateLimiterStats stats() {
         return new RateLimiterStats(allowed.sum(), denied.sum(), storeFailures.sum(), degraded.sum(), local.size());
     }

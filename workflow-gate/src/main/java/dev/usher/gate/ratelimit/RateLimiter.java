@@ -47,6 +47,9 @@ public interface RateLimiter {
     /** The limits, in the order they were configured. */
     List<Limit> limits();
 
+    /** The limiter's name, as given to {@link RateLimiterBuilder#name(String)}; the {@code limiter} tag of its metrics. */
+    String name();
+
     /** A snapshot of the counters. */
     RateLimiterStats stats();
 }

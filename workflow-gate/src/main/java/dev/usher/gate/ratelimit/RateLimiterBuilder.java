@@ -49,7 +49,7 @@ public final class RateLimiterBuilder {
     }
 
     /**
-     * The limiter's name, used in logs and as part of every shared-store key
+     * The limiter's name, used in logs, as the {@code limiter} tag of its metrics and as part of every shared-store key
      * ({@code usher:rl:<name>:<fingerprint of the limits>:<key>}), so that several limiters can share one
      * store. Instances that share limits must use the same name and the same limits. Default:
      * {@code default}.

@@ -5,6 +5,8 @@ package dev.usher.gate.workspace;
  * any, is untouched.
  */
 public final class QuotaExceededException extends WorkspaceException {
+    private static final long serialVersionUID = 1L;
+
     private final String limitName;
     private final long limit;
 

@@ -6,6 +6,8 @@ package dev.usher.gate.workspace;
  * points outside, a reserved name, too long). Nothing was read or written.
  */
 public final class UnsafePathException extends WorkspaceException {
+    private static final long serialVersionUID = 1L;
+
     private final String userPath;
     private final String reason;
 

@@ -5,6 +5,8 @@ package dev.usher.gate.workspace;
  * (the cause is the {@link java.io.IOException}) or a workspace cannot be allocated.
  */
 public class WorkspaceException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
     public WorkspaceException(String message) {
         super(message);
     }

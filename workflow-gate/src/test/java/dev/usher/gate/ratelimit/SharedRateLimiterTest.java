@@ -15,6 +15,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.RedisClusterClient;
@@ -27,6 +28,7 @@ import redis.clients.jedis.RedisClusterClient;
  * against Jedis 4.4.6, and here it runs with the Jedis this project uses (7.x, {@code RedisClient} and
  * {@code RedisClusterClient}, both {@code UnifiedJedis}).
  */
+@Tag("server")
 class SharedRateLimiterTest {
     private static final Duration MINUTE = Duration.ofMinutes(1);
     /** 100 threads queue for one row lock through a pool of 10-20: a waiting thread is not a store failure. */

@@ -8,6 +8,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.RedisClient;
 
@@ -16,6 +17,7 @@ import redis.clients.jedis.RedisClient;
  * test starts for itself (the shared servers are not touched), stopped by their own PIDs, then started
  * again to show that the limiter goes back to the shared store.
  */
+@Tag("server")
 class StoreDownPolicyTest {
     private static final Duration STORE_DOWN_RETRY = Duration.ofSeconds(2);
 

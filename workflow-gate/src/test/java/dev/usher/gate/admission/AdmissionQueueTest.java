@@ -165,6 +165,67 @@ class AdmissionQueueTest {
         }
     }
 
+    @Test
+    void aKeyKeepsItsTurnWhenOneOfItsWaitersLeaves() {
+        // Each way of leaving the line without a permit; the key's next waiter takes the leaver's turn.
+        List<java.util.function.Consumer<Ticket>> leaves = List.of(
+                Ticket::cancel,
+                t -> t.permit().cancel(true),
+                t -> t.permit().completeExceptionally(new TimeoutException("host gave up")),
+                t -> t.permit().completeExceptionally(new java.io.UncheckedIOException(
+                        "client went away", new java.io.IOException("connection reset"))));
+        for (java.util.function.Consumer<Ticket> leave : leaves) {
+            try (DefaultAdmissionQueue queue = manual(AdmissionQueue.builder(1))) {
+                Permit x = queue.enter("x").permit().join();
+                Ticket a1 = queue.enter("A");
+                Ticket a2 = queue.enter("A");
+                Ticket a3 = queue.enter("A");
+                Ticket b1 = queue.enter("B");
+                Ticket b2 = queue.enter("B");
+                leave.accept(b1);
+                assertThat(b1.state()).isIn(Ticket.State.CANCELLED, Ticket.State.TIMED_OUT);
+                assertThat(List.of(a1, b2, a2, a3)).extracting(Ticket::position).containsExactly(1, 2, 3, 4);
+                queue.checkInvariants();
+
+                List<Ticket> order = new ArrayList<>();
+                Permit current = x;
+                for (int i = 0; i < 4; i++) {
+                    current = closeAndTakeNext(current, List.of(a1, a2, a3, b2), order);
+                    queue.checkInvariants();
+                }
+                current.close();
+                assertThat(order).containsExactly(a1, b2, a2, a3);
+            }
+        }
+    }
+
+    @Test
+    void aKeyKeepsItsTurnWhenItsWaiterTimesOut() {
+        try (DefaultAdmissionQueue queue = manual(AdmissionQueue.builder(1).maxWait(Duration.ofSeconds(10)))) {
+            Permit x = queue.enter("x").permit().join();
+            ticker.advance(Duration.ofSeconds(1));
+            Ticket b1 = queue.enter("B");
+            ticker.advance(Duration.ofSeconds(5));
+            Ticket a1 = queue.enter("A");
+            Ticket a2 = queue.enter("A");
+            Ticket b2 = queue.enter("B");
+            Ticket a3 = queue.enter("A");
+            ticker.advance(Duration.ofSeconds(5)); // b1 waited 10 s, the others 5 s
+            queue.maintain();
+            assertThat(b1.state()).isEqualTo(Ticket.State.TIMED_OUT);
+            // B appeared before A, so B's remaining waiter keeps B's place in the first round.
+            assertThat(List.of(b2, a1, a2, a3)).extracting(Ticket::position).containsExactly(1, 2, 3, 4);
+            List<Ticket> order = new ArrayList<>();
+            Permit current = x;
+            for (int i = 0; i < 4; i++) {
+                current = closeAndTakeNext(current, List.of(a1, a2, a3, b2), order);
+            }
+            current.close();
+            assertThat(order).containsExactly(b2, a1, a2, a3);
+            queue.checkInvariants();
+        }
+    }
+
     private static Permit closeAndTakeNext(Permit current, List<Ticket> tickets, List<Ticket> admitted) {
         current.close();
         Ticket next = tickets.stream().filter(t -> t.state() == Ticket.State.ADMITTED && !admitted.contains(t))

@@ -55,6 +55,14 @@ public final class WorkflowGateMetrics implements MeterBinder {
         gauge(registry, "usher.queue.wait.seconds", "wait in the queue", queue, s -> seconds(s.waitP99()), "quantile", "0.99");
         gauge(registry, "usher.queue.estimate.error.seconds", "mean absolute error of wait estimates", queue,
                 s -> seconds(s.estimateMeanAbsoluteError()));
+        gauge(registry, "usher.queue.estimate.abs.error.seconds", "|actual wait - estimate at queueing|", queue,
+                s -> seconds(s.estimateErrorP50()), "quantile", "0.5");
+        gauge(registry, "usher.queue.estimate.abs.error.seconds", "|actual wait - estimate at queueing|", queue,
+                s -> seconds(s.estimateErrorP95()), "quantile", "0.95");
+        gauge(registry, "usher.queue.estimate.relative.error", "|actual wait - estimate at queueing| / actual wait",
+                queue, AdmissionStats::estimateRelativeErrorP50, "quantile", "0.5");
+        gauge(registry, "usher.queue.estimate.relative.error", "|actual wait - estimate at queueing| / actual wait",
+                queue, AdmissionStats::estimateRelativeErrorP95, "quantile", "0.95");
 
         Snapshot<WorkflowCacheStats> cache = new Snapshot<>(() -> gate.workflows().stats());
         counter(registry, "usher.workflows.hits", "acquires served by a cached workflow", cache, WorkflowCacheStats::hits);

@@ -95,7 +95,8 @@ public final class ChatServer implements AutoCloseable {
                 .maxQueued(config.maxQueued())
                 .maxWait(config.maxWait())
                 .maxRunningPerKey(1)
-                .initialRunDuration(Duration.ofSeconds(10)) // the estimate until real runs have finished
+                // The estimate until real runs have finished: a host puts its typical run here.
+                .initialRunDuration(SimulatedModel.typicalRun(config.tokenDelay()))
                 .name("chat")
                 .build();
         WorkflowCache<String, SimulatedModel> models = WorkflowCache
@@ -103,7 +104,8 @@ public final class ChatServer implements AutoCloseable {
                 .maximumSize(256)
                 .expireAfterAccess(Duration.ofMinutes(15))
                 .build();
-        this.gate = WorkflowGate.builder(sessions, queue, models).rateLimiter(limiter).workspaces(workspaces).build();
+        this.gate = WorkflowGate.builder(sessions, queue, models).rateLimiter(limiter).workspaces(workspaces)
+                .keepAliveInterval(config.keepAlive()).build();
         this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new WorkflowGateMetrics(gate).bindTo(metrics);
 
@@ -198,11 +200,7 @@ public final class ChatServer implements AutoCloseable {
                             if (!stream.started() && !cookie.equals(Optional.of(session.id()))) {
                                 Http.setSessionCookie(ex, session.id());
                             }
-                            Map<String, Object> event = new LinkedHashMap<>();
-                            event.put("type", stream.started() ? "position" : "queued");
-                            event.put("position", position);
-                            event.put("estimatedWaitSeconds", eta.map(d -> Math.ceil(d.toMillis() / 1000.0)).orElse(null));
-                            stream.send(event);
+                            stream.sendWaiting(position, eta);
                         });
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -24,6 +24,8 @@ import java.util.Map;
  * @param idleTimeout       {@code USHER_IDLE_TIMEOUT_MINUTES}: session idle timeout (30)
  * @param adminToken        {@code USHER_ADMIN_TOKEN}: bearer token for /api/admin (none: admin endpoints
  *                          answer only loopback clients)
+ * @param keepAlive         {@code USHER_KEEPALIVE_MS}: the longest a waiting client goes without an event (2000);
+ *                          a client that left is noticed at the second write after it left, at the latest
  */
 record Config(
         int port,
@@ -38,7 +40,8 @@ record Config(
         int burstPerSecond,
         Duration tokenDelay,
         Duration idleTimeout,
-        String adminToken) {
+        String adminToken,
+        Duration keepAlive) {
 
     static Config fromEnvironment() {
         return from(System.getenv());
@@ -69,7 +72,8 @@ record Config(
                 integer(env, "USHER_BURST_PER_SECOND", 5),
                 Duration.ofMillis(integer(env, "USHER_TOKEN_DELAY_MS", 80)),
                 Duration.ofMinutes(integer(env, "USHER_IDLE_TIMEOUT_MINUTES", 30)),
-                env.get("USHER_ADMIN_TOKEN"));
+                env.get("USHER_ADMIN_TOKEN"),
+                Duration.ofMillis(integer(env, "USHER_KEEPALIVE_MS", 2000)));
     }
 
     private static int integer(Map<String, String> env, String name, int defaultValue) {

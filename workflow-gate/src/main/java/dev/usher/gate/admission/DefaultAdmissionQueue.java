@@ -109,6 +109,9 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     // ---- guarded by lock ----
     private final RankedTree<Slot> waiting = new RankedTree<>(TAG_ORDER);
     private final TreeSet<Slot> admissible = new TreeSet<>(TAG_ORDER);
+    // Running permits, oldest first: the k-th is expected to free its slot k-th (see estimateNanos).
+    private final RankedTree<PermitImpl> runningByStart = new RankedTree<>(
+            Comparator.comparingLong((PermitImpl p) -> p.admittedAt).thenComparingLong(p -> p.ticket.seq));
     private final Map<String, KeyState> keys = new HashMap<>();
     private TicketImpl oldest;
     private TicketImpl newest;
@@ -125,6 +128,8 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     private long timedOut;
     private long cancelled;
     private final WaitHistogram waits = new WaitHistogram();
+    private final WaitHistogram estimateAbsErrors = new WaitHistogram();
+    private final WaitHistogram estimateRelativeErrorsPpm = new WaitHistogram(); // |error| / wait, in millionths
     private long estimatesCompared;
     private double estimateAbsErrorSum;
     private double estimateErrorSum;
@@ -209,7 +214,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             makeAdmissibleIfPossible(ks);
             if (!immediate) {
                 int position = waiting.rank(slot) + 1;
-                ticket.estimateAtEnter = estimateNanos(position);
+                ticket.estimateAtEnter = estimateNanos(position, now);
                 ticket.notified(now, position, ticket.estimateAtEnter);
                 notify(ticket, TicketUpdate.Kind.QUEUED, position, ticket.estimateAtEnter);
             }
@@ -250,6 +255,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             t.permit = new PermitImpl(t, now, Math.max(0, waited));
             t.state = Ticket.State.ADMITTED;
             running++;
+            runningByStart.add(t.permit);
             ks.running++;
             ks.lastAdmittedRound = Math.max(ks.lastAdmittedRound, slot.round);
             if (slot.round > curRound || (slot.round == curRound && slot.keyOrder > curOrder)) {
@@ -263,6 +269,10 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
                 estimatesCompared++;
                 estimateErrorSum += error;
                 estimateAbsErrorSum += Math.abs(error);
+                estimateAbsErrors.record(Math.abs(error));
+                if (waited > 0) {
+                    estimateRelativeErrorsPpm.record((long) Math.min(Long.MAX_VALUE, Math.abs(error) * 1e6 / waited));
+                }
             }
             makeAdmissibleIfPossible(ks);
             notify(t, TicketUpdate.Kind.ADMITTED, 0, 0);
@@ -324,6 +334,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             long now = ticker.getAsLong();
             KeyState ks = permit.ticket.keyState;
             running--;
+            runningByStart.remove(permit);
             ks.running--;
             long ran = Math.max(0, now - permit.admittedAt);
             averageRunNanos = Double.isNaN(averageRunNanos) ? ran : averageRunNanos + smoothing * (ran - averageRunNanos);
@@ -504,8 +515,8 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
                 for (int i = 0; i < FLUSH_BATCH && slot != null; i++, position++) {
                     TicketImpl t = slot.key.ticketIn(slot);
                     if (t.listener != null && now - t.lastNotifiedAt >= periodNanos) {
-                        long estimate = estimateNanos(position);
-                        if (position != t.lastPosition || estimate != t.lastEstimate) {
+                        long estimate = estimateNanos(position, now);
+                        if (position != t.lastPosition || estimateMovedOff(t, estimate, now)) {
                             t.notified(now, position, estimate);
                             notify(t, TicketUpdate.Kind.POSITION_CHANGED, position, estimate);
                         }
@@ -519,6 +530,23 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             deliverNotifications();
         }
         deliverNotifications();
+    }
+
+    /**
+     * Whether a new estimate differs from what the listener's last one has counted down to by now by more
+     * than a period or a tenth of the estimate: a listener (a page) counts down between updates, so an
+     * estimate that only moved with the clock is not news, and sending it would wake every listener every
+     * period.
+     */
+    private boolean estimateMovedOff(TicketImpl t, long estimate, long now) {
+        if ((estimate < 0) != (t.lastEstimate < 0)) {
+            return true;
+        }
+        if (estimate < 0) {
+            return false;
+        }
+        long countedDown = Math.max(0, t.lastEstimate - (now - t.lastNotifiedAt));
+        return Math.abs(estimate - countedDown) > Math.max(periodNanos, estimate / 10);
     }
 
     /**
@@ -547,14 +575,30 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         return initialRunNanos > 0 ? Optional.of((double) initialRunNanos) : Optional.empty();
     }
 
-    /** ceil(position / maxRunning) average runs, in nanos; -1 when there is no estimate. Caller holds the lock. */
-    private long estimateNanos(int position) {
+    /**
+     * The wait of the ticket at {@code position}, in nanos; -1 when there is no estimate. Caller holds the
+     * lock. Every run is assumed to take the moving average A, counting what runs in progress have already
+     * run: the slots free up at {@code max(0, A - elapsed)} for each running permit (oldest first) and at 0
+     * for a slot free now, and each slot then turns over every A. Position p takes slot
+     * {@code (p - 1) mod maxRunning} after {@code (p - 1) div maxRunning} turns. Counting the elapsed time
+     * is what keeps the estimate honest for the first waiters behind runs that started long ago; a slot is
+     * found by one O(log maxRunning) select.
+     */
+    private long estimateNanos(int position, long now) {
         Optional<Double> average = averageRunNanos();
         if (average.isEmpty()) {
             return -1;
         }
-        long batches = (position + maxRunning - 1) / maxRunning;
-        return (long) Math.min(Long.MAX_VALUE, batches * average.get());
+        double avg = average.get();
+        int slot = (position - 1) % maxRunning;
+        long turns = (position - 1) / maxRunning;
+        int free = maxRunning - running;
+        double first = 0;
+        if (slot >= free) {
+            PermitImpl p = runningByStart.select(slot - free);
+            first = Math.max(0, avg - (now - p.admittedAt));
+        }
+        return (long) Math.min(Long.MAX_VALUE, first + turns * avg);
     }
 
     private static Optional<Duration> toDuration(long nanos) {
@@ -575,7 +619,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         try {
             switch (t.state) {
                 case QUEUED:
-                    return toDuration(estimateNanos(waiting.rank(t.keyState.slotOf(t)) + 1));
+                    return toDuration(estimateNanos(waiting.rank(t.keyState.slotOf(t)) + 1, ticker.getAsLong()));
                 case ADMITTED:
                     return Optional.of(Duration.ZERO);
                 default:
@@ -595,7 +639,10 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             long n = Math.max(1, estimatesCompared);
             return new AdmissionStats(running, queued, admitted, rejected, timedOut, cancelled,
                     waits.percentile(0.50), waits.percentile(0.95), waits.percentile(0.99), estimatesCompared,
-                    Duration.ofNanos((long) (estimateAbsErrorSum / n)), Duration.ofNanos((long) (estimateErrorSum / n)));
+                    Duration.ofNanos((long) (estimateAbsErrorSum / n)), Duration.ofNanos((long) (estimateErrorSum / n)),
+                    estimateAbsErrors.percentile(0.50), estimateAbsErrors.percentile(0.95),
+                    estimateRelativeErrorsPpm.percentile(0.50).toNanos() / 1e6,
+                    estimateRelativeErrorsPpm.percentile(0.95).toNanos() / 1e6);
         } finally {
             lock.unlock();
         }
@@ -670,6 +717,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
                 inAdmissible += ks.inAdmissible ? 1 : 0;
             }
             check(keyRunning == running, "sum of key running " + keyRunning + " == running " + running);
+            check(runningByStart.size() == running, "running permits by start " + runningByStart.size() + " == running");
             check(keyCount == queued && waiting.size() == queued, "queued " + queued + " == keys " + keyCount
                     + " == tree " + waiting.size());
             check(admissible.size() == inAdmissible, "admissible set matches flags");

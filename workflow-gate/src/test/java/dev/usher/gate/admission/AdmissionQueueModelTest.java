@@ -385,12 +385,26 @@ class AdmissionQueueModelTest {
             }
         }
 
+        /**
+         * Every run takes the average, counting what the runs in progress have run: list when each slot frees
+         * (now for a free slot, average - elapsed for a running one, never below now), sorted; position p
+         * waits for the ((p - 1) mod maxRunning)-th of those plus (p - 1) div maxRunning whole runs.
+         */
         Optional<Duration> estimate(int position) {
             if (Double.isNaN(average)) {
                 return Optional.empty();
             }
-            long batches = (position + maxRunning - 1) / maxRunning;
-            return Optional.of(Duration.ofNanos((long) Math.min(Long.MAX_VALUE, batches * average)));
+            List<Double> slotFree = new ArrayList<>();
+            for (int i = runningIds.size(); i < maxRunning; i++) {
+                slotFree.add(0.0);
+            }
+            for (int id : runningIds.keySet()) {
+                slotFree.add(Math.max(0, average - (now - admittedAt.get(id))));
+            }
+            slotFree.sort(null);
+            double first = slotFree.get((position - 1) % maxRunning);
+            long turns = (position - 1) / maxRunning;
+            return Optional.of(Duration.ofNanos((long) Math.min(Long.MAX_VALUE, first + turns * average)));
         }
 
         List<Integer> drainAdmittedNow() {

@@ -1,6 +1,7 @@
 package dev.usher.gate;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.usher.gate.admission.AdmissionQueue;
 import dev.usher.gate.admission.AdmissionStats;
@@ -168,6 +169,17 @@ class WorkflowGateKeepAliveTest {
         assertThat(stats.admitted()).isEqualTo(2);
         runs.forEach(GateOutcome.Admitted::close);
         assertThat(gate.queue().stats().running()).isZero();
+    }
+
+    @Test
+    void aKeepAliveIntervalBelowTenMillisecondsIsRejectedWithItsName() {
+        WorkflowGate<AutoCloseable> built = gate(1, 1, Duration.ofSeconds(1));
+        WorkflowGate.Builder<AutoCloseable> builder = WorkflowGate.builder(built.sessions(), built.queue(), built.workflows());
+        assertThatThrownBy(() -> builder.keepAliveInterval(Duration.ofMillis(9)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keepAliveInterval must be at least 10 ms but was");
+        assertThatThrownBy(() -> builder.keepAliveInterval(null)).isInstanceOf(NullPointerException.class)
+                .hasMessageContaining("keepAliveInterval");
     }
 
     @Test

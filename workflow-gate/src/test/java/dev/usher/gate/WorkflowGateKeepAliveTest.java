@@ -125,7 +125,7 @@ class WorkflowGateKeepAliveTest {
 
     @Test
     void departedWaitersLeaveWithinTwoKeepAliveIntervalsAndTheRestMoveUp() throws Exception {
-        Duration keepAlive = Duration.ofSeconds(2);
+        Duration keepAlive = WorkflowGate.DEFAULT_KEEP_ALIVE;
         gate(2, 2_000, keepAlive);
         List<GateOutcome.Admitted<AutoCloseable>> runs = runsThatNeverEnd(2);
         int waiters = 1_000;

@@ -11,6 +11,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * What the queue's operations cost as it grows: {@code AdmissionQueue} with one running slot and
@@ -22,6 +23,9 @@ import org.openjdk.jmh.annotations.TearDown;
  *   <li>{@code position}: the position of the ticket in the middle of the queue.</li>
  *   <li>{@code admission}: the running permit closes, which admits the head of the queue (its permit is
  *       handed over synchronously), and a newcomer joins the back so the queue keeps its size.</li>
+ *   <li>{@code keepAliveTick}: what one keep-alive tick of {@code WorkflowGate} asks of the queue for one
+ *       waiter, its position and its estimate (the write to the client is the host's); the gate makes
+ *       one to two of these per waiter per keep-alive interval.</li>
  * </ul>
  */
 @State(Scope.Thread)
@@ -39,6 +43,7 @@ public class AdmissionScaleBenchmark {
         queue = AdmissionQueue.builder(1)
                 .maxQueued(waiters + 1)
                 .maxWait(Duration.ofDays(1))
+                .initialRunDuration(Duration.ofSeconds(1)) // so the estimate is computed, not empty
                 .name("bench-scale")
                 .build();
         running = queue.enter(nextKey()).await(Duration.ofSeconds(1));
@@ -75,6 +80,12 @@ public class AdmissionScaleBenchmark {
     @Benchmark
     public int position() {
         return middle.position();
+    }
+
+    @Benchmark
+    public void keepAliveTick(Blackhole blackhole) {
+        blackhole.consume(middle.position());
+        blackhole.consume(middle.estimatedWait());
     }
 
     @Benchmark

@@ -58,6 +58,7 @@ final class Report {
     static final List<Scaling> SCALINGS = List.of(
             new Scaling("AdmissionScale.enterCancel", "waiters", "100", 3),
             new Scaling("AdmissionScale.position", "waiters", "100", 3),
+            new Scaling("AdmissionScale.keepAliveTick", "waiters", "100", 3),
             new Scaling("AdmissionScale.admission", "waiters", "100", 3));
 
     private Report() {

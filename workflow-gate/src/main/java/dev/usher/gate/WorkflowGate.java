@@ -25,6 +25,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -44,7 +45,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe; one per application. {@link #enter} blocks while the request waits in the queue (it
  * parks, so it suits virtual threads) and tells the {@link QueueObserver} on the caller's own thread,
- * so a slow client never stalls the queue. The gate owns the components it is built with and
+ * so a slow client never stalls the queue. While a request waits, the observer also hears from the gate
+ * at least once per {@linkplain Builder#keepAliveInterval keep-alive interval} even when nothing changed
+ * (a "still waiting" tick with the current position and estimate): a host that writes it to the client
+ * finds out that the client left when the write fails, and the request leaves the line then, instead of
+ * waiting there unseen until the line moves. The gate owns the components it is built with and
  * {@link #close()} closes them all. It also wires session ends for the host: when a session is deleted,
  * expires or is evicted, its workflow is invalidated (closed once its last lease closes) and its
  * workspace is released after that close; when a session's id changes, the workflow cached under the
@@ -54,6 +59,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class WorkflowGate<W> implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkflowGate.class);
+    static final Duration DEFAULT_KEEP_ALIVE = Duration.ofSeconds(3);
 
     private final String name;
     private final SessionManager sessions;
@@ -63,12 +69,14 @@ public final class WorkflowGate<W> implements AutoCloseable {
     private final WorkspaceAllocator workspaces;
     private final ExecutorService releaser;
     private final SessionListener endings;
+    private final long keepAliveNanos;
     private final AtomicBoolean closed = new AtomicBoolean();
     // Written once per bound registry, read on every request: copy-on-write keeps reads lock-free.
     private final List<GateRecorder> recorders = new CopyOnWriteArrayList<>();
 
     private WorkflowGate(Builder<W> b) {
         this.name = b.name;
+        this.keepAliveNanos = b.keepAliveInterval.toNanos();
         this.sessions = b.sessions;
         this.queue = b.queue;
         this.workflows = b.workflows;
@@ -190,12 +198,20 @@ public final class WorkflowGate<W> implements AutoCloseable {
     }
 
     /**
-     * Relays the ticket's updates to the observer on this thread until admission. Returns the permit, or
-     * null when the ticket ended without one (timed out, cancelled, queue closed).
+     * Relays the ticket's updates to the observer on this thread until admission, and ticks the observer
+     * when it has heard nothing for a keep-alive interval. Returns the permit, or null when the ticket
+     * ended without one (timed out, cancelled, queue closed).
+     *
+     * <p>Each waiter's next tick is drawn at random between half an interval and a whole one after the
+     * last call, so waiters that queued together do not tick together: with n waiters the gate makes
+     * between n and 2n observer calls per interval, spread over it, each costing two O(log n) reads of the
+     * queue. Ticking on the waiter's own thread (not the queue's) keeps a slow write away from everybody
+     * else, and needs nothing from the queue, so any {@link AdmissionQueue} gets it.
      */
     private Permit awaitPermit(Ticket ticket, Session session, LinkedBlockingQueue<TicketUpdate> updates,
                                QueueObserver observer) throws InterruptedException {
         try {
+            long nextTick = System.nanoTime() + nextKeepAlive();
             while (true) {
                 switch (ticket.state()) {
                     case ADMITTED:
@@ -206,17 +222,33 @@ public final class WorkflowGate<W> implements AutoCloseable {
                     case QUEUED:
                         break;
                 }
-                TicketUpdate update = updates.poll(1, TimeUnit.SECONDS);
-                if (update != null && (update.kind() == TicketUpdate.Kind.QUEUED
-                        || update.kind() == TicketUpdate.Kind.POSITION_CHANGED)
-                        && ticket.state() == Ticket.State.QUEUED) {
-                    observer.queued(session, update.position(), update.estimatedWait());
+                long untilTick = nextTick - System.nanoTime();
+                TicketUpdate update = untilTick > 0 ? updates.poll(untilTick, TimeUnit.NANOSECONDS) : null;
+                if (update != null) {
+                    if ((update.kind() == TicketUpdate.Kind.QUEUED || update.kind() == TicketUpdate.Kind.POSITION_CHANGED)
+                            && ticket.state() == Ticket.State.QUEUED) {
+                        observer.queued(session, update.position(), update.estimatedWait());
+                        nextTick = System.nanoTime() + nextKeepAlive();
+                    }
+                    continue;
+                }
+                if (System.nanoTime() - nextTick >= 0) {
+                    int position = ticket.position();
+                    Optional<Duration> estimate = ticket.estimatedWait();
+                    if (position > 0) {
+                        observer.queued(session, position, estimate);
+                    }
+                    nextTick = System.nanoTime() + nextKeepAlive();
                 }
             }
         } catch (InterruptedException | RuntimeException | Error e) {
             abandon(ticket);
             throw e;
         }
+    }
+
+    private long nextKeepAlive() {
+        return ThreadLocalRandom.current().nextLong(keepAliveNanos / 2, keepAliveNanos + 1);
     }
 
     /** Leaves the queue; if admission won the race, the permit goes straight back. */
@@ -315,6 +347,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
         private String name = "gate";
         private RateLimiter rateLimiter;
         private WorkspaceAllocator workspaces;
+        private Duration keepAliveInterval = DEFAULT_KEEP_ALIVE;
 
         private Builder(SessionManager sessions, AdmissionQueue queue, WorkflowCache<String, W> workflows) {
             this.sessions = Objects.requireNonNull(sessions, "sessions");
@@ -345,6 +378,22 @@ public final class WorkflowGate<W> implements AutoCloseable {
         /** Gives each session a workspace directory (default: none). */
         public Builder<W> workspaces(WorkspaceAllocator workspaces) {
             this.workspaces = Objects.requireNonNull(workspaces, "workspaces");
+            return this;
+        }
+
+        /**
+         * The longest a waiting request goes without a call to its {@link QueueObserver} (at least 10 ms):
+         * when the queue has told it nothing for this long, the gate calls the observer with the current
+         * position and estimate anyway, at a random moment between half this interval and all of it. A
+         * host that writes each call to the client learns that the client left when a write fails, and the
+         * request leaves the line then. Default 3 s.
+         */
+        public Builder<W> keepAliveInterval(Duration interval) {
+            Objects.requireNonNull(interval, "keepAliveInterval");
+            if (interval.compareTo(Duration.ofMillis(10)) < 0) {
+                throw new IllegalArgumentException("keepAliveInterval must be at least 10 ms but was " + interval);
+            }
+            this.keepAliveInterval = interval;
             return this;
         }
 

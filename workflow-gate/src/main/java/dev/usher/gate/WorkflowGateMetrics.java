@@ -85,6 +85,12 @@ public final class WorkflowGateMetrics implements MeterBinder {
                 .description("place in line of requests that had to wait, when they entered (1 = next)")
                 .tags(queueTags).publishPercentileHistogram().minimumExpectedValue(1.0)
                 .maximumExpectedValue(100_000.0).register(registry);
+        // The queue's own accuracy figure, relative to each actual wait: the target is stated as a ratio, which a
+        // histogram of absolute errors cannot give.
+        gauge(registry, "usher.queue.estimate.relative.error", "median |actual wait - estimate at queueing| / actual wait",
+                queueTags.and("quantile", "0.5"), queue, AdmissionStats::estimateRelativeErrorP50);
+        gauge(registry, "usher.queue.estimate.relative.error", "p95 |actual wait - estimate at queueing| / actual wait",
+                queueTags.and("quantile", "0.95"), queue, AdmissionStats::estimateRelativeErrorP95);
 
         Tags cacheTags = gateTags.and("cache", gate.workflows().name());
         Snapshot<WorkflowCacheStats> cache = new Snapshot<>(() -> gate.workflows().stats());

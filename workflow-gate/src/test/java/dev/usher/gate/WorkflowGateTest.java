@@ -306,6 +306,12 @@ class WorkflowGateTest {
         assertThat(registry.get("usher.cache.creations").functionCounter().count()).isEqualTo(1.0);
         assertThat(registry.get("usher.ratelimit.decisions").tag("result", "allowed").functionCounter().count()).isEqualTo(1.0);
         assertThat(registry.get("usher.workspaces.allocated").functionCounter().count()).isEqualTo(1.0);
+        AdmissionStats queueStats = gate.queue().stats();
+        assertThat(registry.get("usher.queue.estimate.relative.error").tag("quantile", "0.5").gauge().value())
+                .isEqualTo(queueStats.estimateRelativeErrorP50());
+        assertThat(registry.get("usher.queue.estimate.relative.error").tag("quantile", "0.95").gauge().value())
+                .isEqualTo(queueStats.estimateRelativeErrorP95());
+        assertThat(registry.get("usher.queue.estimate.error").timer()).isNotNull();
     }
 
     static void awaitCondition(BooleanSupplier condition) throws InterruptedException {

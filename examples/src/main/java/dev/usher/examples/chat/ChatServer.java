@@ -110,7 +110,7 @@ public final class ChatServer implements AutoCloseable {
                     .maxQueued(config.maxQueued())
                     .maxWait(config.maxWait())
                     .maxRunningPerKey(1)
-                    .initialRunDuration(Duration.ofSeconds(10))
+                    .initialRunDuration(SimulatedModel.typicalRun(config.tokenDelay()))
                     .build();
             queue = shared;
             queueMetrics = new RedisAdmissionQueueMetrics(shared);
@@ -120,7 +120,8 @@ public final class ChatServer implements AutoCloseable {
                     .maxQueued(config.maxQueued())
                     .maxWait(config.maxWait())
                     .maxRunningPerKey(1)
-                    .initialRunDuration(Duration.ofSeconds(10)) // the estimate until real runs have finished
+                    // The estimate until real runs have finished: a host puts its typical run here.
+                    .initialRunDuration(SimulatedModel.typicalRun(config.tokenDelay()))
                     .name("chat")
                     .build();
         }
@@ -130,7 +131,7 @@ public final class ChatServer implements AutoCloseable {
                 .expireAfterAccess(Duration.ofMinutes(15))
                 .build();
         this.gate = WorkflowGate.builder(sessions, queue, models).name("chat").rateLimiter(limiter).workspaces(workspaces)
-                .build();
+                .keepAliveInterval(config.keepAlive()).build();
         this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new WorkflowGateMetrics(gate).bindTo(metrics);
         if (queueMetrics != null) {
@@ -237,11 +238,7 @@ public final class ChatServer implements AutoCloseable {
                             if (!stream.started() && !cookie.equals(Optional.of(session.id()))) {
                                 Http.setSessionCookie(ex, session.id());
                             }
-                            Map<String, Object> event = new LinkedHashMap<>();
-                            event.put("type", stream.started() ? "position" : "queued");
-                            event.put("position", position);
-                            event.put("estimatedWaitSeconds", eta.map(d -> Math.ceil(d.toMillis() / 1000.0)).orElse(null));
-                            stream.send(event);
+                            stream.sendWaiting(position, eta);
                         });
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -30,6 +30,8 @@ import java.util.Map;
  *                          {@code host:port} list of Redis Cluster nodes (the store's URI when the store is
  *                          redis, else redis://127.0.0.1:6379)
  * @param queueName         {@code USHER_QUEUE_NAME}: the shared queue's name (chat)
+ * @param keepAlive         {@code USHER_KEEPALIVE_MS}: the longest a waiting client goes without an event (2000);
+ *                          a client that left is noticed at the second write after it left, at the latest
  */
 record Config(
         int port,
@@ -47,7 +49,8 @@ record Config(
         String adminToken,
         String queue,
         String queueRedis,
-        String queueName) {
+        String queueName,
+        Duration keepAlive) {
 
     static Config fromEnvironment() {
         return from(System.getenv());
@@ -81,7 +84,8 @@ record Config(
                 env.get("USHER_ADMIN_TOKEN"),
                 queueKind(env.getOrDefault("USHER_QUEUE", "local")),
                 env.getOrDefault("USHER_QUEUE_REDIS", store.equals("redis") ? storeUrl : "redis://127.0.0.1:6379"),
-                env.getOrDefault("USHER_QUEUE_NAME", "chat"));
+                env.getOrDefault("USHER_QUEUE_NAME", "chat"),
+                Duration.ofMillis(integer(env, "USHER_KEEPALIVE_MS", 2000)));
     }
 
     private static String queueKind(String raw) {

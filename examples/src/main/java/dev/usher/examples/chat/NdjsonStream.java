@@ -4,13 +4,26 @@ import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A streamed {@code application/x-ndjson} response: one JSON object per line, flushed at once so the
  * browser sees each event as it happens. The status line and headers go out with the first event.
  * A write to a client that went away throws {@link UncheckedIOException}, which is how the server
  * learns of the disconnect and gives back the queue place or the run.
+ *
+ * <p>While the request waits, each call from the gate becomes one event: {@code queued} first, then
+ * {@code position} when the place or the estimate changed, and {@code waiting} (the same values again)
+ * for the gate's keep-alive tick. The tick is what finds a client that left while the line stood still:
+ * the JDK {@code HttpServer} gives no way to read from the connection once the request body is consumed,
+ * so a failed write is the only sign. After the peer closed, the first write usually still succeeds (the
+ * peer answers it with a reset) and the next one fails, so a departed client is gone from the line within
+ * two keep-alive intervals. (A server that can watch the socket, e.g. Netty's {@code channelInactive} or a
+ * Servlet container's {@code AsyncListener.onError}, learns it at once.)
  */
 final class NdjsonStream implements AutoCloseable {
     private final HttpExchange exchange;
@@ -20,8 +33,27 @@ final class NdjsonStream implements AutoCloseable {
         this.exchange = exchange;
     }
 
+    private Integer lastPosition;
+    private Object lastEstimate;
+
     boolean started() {
         return out != null;
+    }
+
+    /** One event for the gate's observer call; see the class comment. */
+    void sendWaiting(int position, Optional<Duration> estimatedWait) {
+        Object estimate = estimatedWait.map(d -> Math.ceil(d.toMillis() / 1000.0)).orElse(null);
+        String type = !started() ? "queued"
+                : Objects.equals(lastPosition, position) && Objects.equals(lastEstimate, estimate) ? "waiting"
+                : "position";
+        Map<String, Object> event = new LinkedHashMap<>();
+        event.put("type", type);
+        event.put("position", position);
+        event.put("estimatedWaitSeconds", estimate);
+        event.put("estimatedWaitMillis", estimatedWait.map(Duration::toMillis).orElse(null));
+        send(event);
+        lastPosition = position;
+        lastEstimate = estimate;
     }
 
     void send(Map<String, ?> event) {

@@ -19,6 +19,11 @@ final class SimulatedModel implements AutoCloseable {
         this.tokenDelay = tokenDelay;
     }
 
+    /** How long an answer to a short prompt takes: about 30 tokens (27 plus the prompt's words). */
+    static Duration typicalRun(Duration tokenDelay) {
+        return tokenDelay.multipliedBy(30);
+    }
+
     /** Streams the answer to {@code prompt} token by token; blocks for about tokens × delay. */
     void answer(String prompt, Consumer<String> tokens) throws InterruptedException {
         if (closed) {

@@ -19,6 +19,12 @@ import java.time.Duration;
  * @param estimateMeanAbsoluteError mean of |actual wait - estimate at enter| over those tickets
  * @param estimateMeanError mean of (actual wait - estimate at enter): positive when estimates were too
  *     optimistic, negative when too pessimistic
+ * @param estimateErrorP50 median of |actual wait - estimate at enter| over those tickets (same buckets as
+ *     the waits)
+ * @param estimateErrorP95 95th percentile of the same
+ * @param estimateRelativeErrorP50 median of |actual wait - estimate at enter| / actual wait, e.g. 0.2 when
+ *     half the estimates were within 20% of the wait (tickets that waited no time at all are left out)
+ * @param estimateRelativeErrorP95 95th percentile of the same
  */
 public record AdmissionStats(
         int running,
@@ -32,5 +38,17 @@ public record AdmissionStats(
         Duration waitP99,
         long estimatesCompared,
         Duration estimateMeanAbsoluteError,
-        Duration estimateMeanError) {
+        Duration estimateMeanError,
+        Duration estimateErrorP50,
+        Duration estimateErrorP95,
+        double estimateRelativeErrorP50,
+        double estimateRelativeErrorP95) {
+
+    /** A snapshot from a queue that does not track error percentiles: they read as zero. */
+    public AdmissionStats(int running, int queued, long admitted, long rejected, long timedOut, long cancelled,
+            Duration waitP50, Duration waitP95, Duration waitP99, long estimatesCompared,
+            Duration estimateMeanAbsoluteError, Duration estimateMeanError) {
+        this(running, queued, admitted, rejected, timedOut, cancelled, waitP50, waitP95, waitP99, estimatesCompared,
+                estimateMeanAbsoluteError, estimateMeanError, Duration.ZERO, Duration.ZERO, 0, 0);
+    }
 }

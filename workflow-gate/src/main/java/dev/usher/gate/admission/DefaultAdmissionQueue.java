@@ -1,5 +1,6 @@
 package dev.usher.gate.admission;
 
+import dev.usher.gate.admission.KeyState.Slot;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -37,14 +38,15 @@ import org.slf4j.LoggerFactory;
  * threads unpinned.
  *
  * <h2>Order and positions</h2>
- * Every queued ticket gets a tag when it enters and keeps it: {@code (round, keyOrder, seq)}. Admission
- * takes the smallest tag whose key is below its per-key limit; a ticket's position is 1 + the number of
- * queued tags smaller than its own. Because tags never change while queued, one order-statistic tree
- * ({@link RankedTree}) over all queued tickets answers {@code position()} in O(log n), and a second sorted
- * set holding only each admissible key's oldest waiter answers "who is next" in O(log n). Scanning the
- * waiters, or recomputing ranks on every admission, is never needed.
+ * Every queued ticket holds a {@link Slot}, a place in the admission order with a tag
+ * {@code (round, keyOrder)}. Admission takes the smallest tag whose key is below its per-key limit; a
+ * ticket's position is 1 + the number of queued slots with a smaller tag. Because tags never change while
+ * queued, one order-statistic tree ({@link RankedTree}) over all slots answers {@code position()} in
+ * O(log n), and a second sorted set holding only each admissible key's first slot answers "who is next" in
+ * O(log n). Scanning the waiters, or recomputing ranks on every admission, is never needed.
  * <ul>
- *   <li>FIFO: round is 0 and keyOrder is the enter sequence, so the tag order is the arrival order.</li>
+ *   <li>FIFO: round is 0 and keyOrder is the enter sequence, so the tag order is the arrival order. Each
+ *       ticket owns its slot, and a ticket that leaves takes its slot with it.</li>
  *   <li>FAIR_BY_KEY: each live key (one with waiters or running permits) gets a keyOrder from a counter
  *       when it appears, and its waiters get consecutive rounds. Within a round keys are served by
  *       keyOrder, i.e. in the order they appeared: round robin. "Now" is the largest tag admitted so far,
@@ -55,7 +57,14 @@ import org.slf4j.LoggerFactory;
  *       A live key's next waiter gets the round after the key's last tag, moved one round further if that
  *       slot has already passed, so it never jumps ahead of "now" and a key gets at most one admission per
  *       round. An idle key (nothing queued, nothing running) is forgotten and comes back as a new key; that
- *       is fair too, because its last run's slot went to someone else when that run ended.</li>
+ *       is fair too, because its last run's slot went to someone else when that run ended.
+ *       <br>The slots belong to the key, not to its tickets: the key's i-th oldest waiter holds the key's
+ *       i-th slot ({@link KeyState}). When a queued ticket leaves (cancel, timeout, a client that went
+ *       away), the key gives up its <em>last</em> slot, so every younger waiter of the key moves up into
+ *       the slot of the one before it and the key keeps its turn in the current round: X runs, A queues
+ *       a1 a2 a3, B queues b1 b2, b1 leaves: b2 takes b1's place and the order is a1 b2 a2 a3. Moving the
+ *       key's waiters costs nothing, since a waiter's slot is found from its rank among its key's waiters
+ *       (a small per-key {@link RankedTree}), O(log n) like everything else.</li>
  * </ul>
  * Why tags rather than a round-robin cursor: with a cursor, a waiter's rank is
  * {@code sum over keys of min(count, i)} plus the number of keys between the cursor and its own key that
@@ -78,10 +87,9 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     static final int MAX_KEY_LENGTH = 256;
     private static final int FLUSH_BATCH = 256;
 
-    private static final Comparator<TicketImpl> TAG_ORDER = Comparator
-            .comparingLong((TicketImpl t) -> t.round)
-            .thenComparingLong(t -> t.keyOrder)
-            .thenComparingLong(t -> t.seq);
+    private static final Comparator<Slot> TAG_ORDER = Comparator
+            .comparingLong((Slot slot) -> slot.round)
+            .thenComparingLong(slot -> slot.keyOrder);
 
     private final String name;
     private final int maxRunning;
@@ -99,8 +107,11 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
 
     private final ReentrantLock lock = new ReentrantLock();
     // ---- guarded by lock ----
-    private final RankedTree<TicketImpl> waiting = new RankedTree<>(TAG_ORDER);
-    private final TreeSet<TicketImpl> admissible = new TreeSet<>(TAG_ORDER);
+    private final RankedTree<Slot> waiting = new RankedTree<>(TAG_ORDER);
+    private final TreeSet<Slot> admissible = new TreeSet<>(TAG_ORDER);
+    // Running permits, oldest first: the k-th is expected to free its slot k-th (see estimateNanos).
+    private final RankedTree<PermitImpl> runningByStart = new RankedTree<>(
+            Comparator.comparingLong((PermitImpl p) -> p.admittedAt).thenComparingLong(p -> p.ticket.seq));
     private final Map<String, KeyState> keys = new HashMap<>();
     private TicketImpl oldest;
     private TicketImpl newest;
@@ -117,6 +128,8 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     private long timedOut;
     private long cancelled;
     private final WaitHistogram waits = new WaitHistogram();
+    private final WaitHistogram estimateAbsErrors = new WaitHistogram();
+    private final WaitHistogram estimateRelativeErrorsPpm = new WaitHistogram(); // |error| / wait, in millionths
     private long estimatesCompared;
     private double estimateAbsErrorSum;
     private double estimateErrorSum;
@@ -186,22 +199,22 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
                         + retryAfter.map(d -> "; retry after about " + d).orElse(""), maxQueued, retryAfter);
             }
             if (ks == null) {
-                ks = new KeyState(key, ++keyOrders);
+                ks = new KeyState(key, ++keyOrders, ordering == Ordering.FAIR_BY_KEY);
                 keys.put(key, ks);
             }
             ticket = new TicketImpl(this, ks, ++seq, now, listener);
-            assignTag(ticket, ks);
-            ks.append(ticket);
+            Slot slot = newSlot(ticket, ks);
+            ks.append(ticket, slot);
             appendToEnterOrder(ticket);
-            waiting.add(ticket);
+            waiting.add(slot);
             queued++;
             if (listener != null) {
                 queuedWithListener++;
             }
             makeAdmissibleIfPossible(ks);
             if (!immediate) {
-                int position = waiting.rank(ticket) + 1;
-                ticket.estimateAtEnter = estimateNanos(position);
+                int position = waiting.rank(slot) + 1;
+                ticket.estimateAtEnter = estimateNanos(position, now);
                 ticket.notified(now, position, ticket.estimateAtEnter);
                 notify(ticket, TicketUpdate.Kind.QUEUED, position, ticket.estimateAtEnter);
             }
@@ -215,19 +228,16 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     }
 
     /** See the class comment: FIFO uses arrival order, FAIR_BY_KEY (round, keyOrder). Caller holds the lock. */
-    private void assignTag(TicketImpl t, KeyState ks) {
+    private Slot newSlot(TicketImpl t, KeyState ks) {
         if (ordering == Ordering.FIFO) {
-            t.round = 0;
-            t.keyOrder = t.seq;
-            return;
+            return new Slot(ks, 0, t.seq);
         }
         long round = Math.max(curRound, ks.lastRound() + 1);
         if (round == curRound && ks.order <= curOrder) {
             // This key's slot in the current round has passed (or was just used): next round.
             round++;
         }
-        t.round = round;
-        t.keyOrder = ks.order;
+        return new Slot(ks, round, ks.order);
     }
 
     // -------------------------------------------------------------------------------------- admission
@@ -235,20 +245,22 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     /** Admits the smallest admissible tags while slots are free. Caller holds the lock. */
     private void admitWhilePossible(long now, List<TicketImpl> admittedNow) {
         while (running < maxRunning && !admissible.isEmpty()) {
-            TicketImpl t = admissible.pollFirst();
-            KeyState ks = t.keyState;
+            Slot slot = admissible.pollFirst();
+            KeyState ks = slot.key;
+            TicketImpl t = ks.head;
             ks.inAdmissible = false;
-            removeQueued(t);
+            removeQueued(t, true);
             long waited = now - t.enteredAt;
             // The permit is published before the state, so whoever sees ADMITTED also sees the permit.
             t.permit = new PermitImpl(t, now, Math.max(0, waited));
             t.state = Ticket.State.ADMITTED;
             running++;
+            runningByStart.add(t.permit);
             ks.running++;
-            ks.lastAdmittedRound = Math.max(ks.lastAdmittedRound, t.round);
-            if (t.round > curRound || (t.round == curRound && t.keyOrder > curOrder)) {
-                curRound = t.round;
-                curOrder = t.keyOrder;
+            ks.lastAdmittedRound = Math.max(ks.lastAdmittedRound, slot.round);
+            if (slot.round > curRound || (slot.round == curRound && slot.keyOrder > curOrder)) {
+                curRound = slot.round;
+                curOrder = slot.keyOrder;
             }
             admitted++;
             waits.record(waited);
@@ -257,6 +269,10 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
                 estimatesCompared++;
                 estimateErrorSum += error;
                 estimateAbsErrorSum += Math.abs(error);
+                estimateAbsErrors.record(Math.abs(error));
+                if (waited > 0) {
+                    estimateRelativeErrorsPpm.record((long) Math.min(Long.MAX_VALUE, Math.abs(error) * 1e6 / waited));
+                }
             }
             makeAdmissibleIfPossible(ks);
             notify(t, TicketUpdate.Kind.ADMITTED, 0, 0);
@@ -266,15 +282,17 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
 
     private void makeAdmissibleIfPossible(KeyState ks) {
         if (!ks.inAdmissible && ks.head != null && ks.running < maxRunningPerKey) {
-            admissible.add(ks.head);
+            admissible.add(ks.firstSlot());
             ks.inAdmissible = true;
         }
     }
 
-    /** Takes a queued ticket out of every structure (not out of {@code admissible}). Caller holds the lock. */
-    private void removeQueued(TicketImpl t) {
-        waiting.remove(t);
-        t.keyState.unlink(t);
+    /**
+     * Takes a queued ticket out of every structure but {@code admissible}, with the slot its key gives up
+     * (see the class comment). Caller holds the lock.
+     */
+    private void removeQueued(TicketImpl t, boolean admitted) {
+        waiting.remove(t.keyState.unlink(t, admitted));
         if (t.prevEntered == null) {
             oldest = t.nextEntered;
         } else {
@@ -316,6 +334,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             long now = ticker.getAsLong();
             KeyState ks = permit.ticket.keyState;
             running--;
+            runningByStart.remove(permit);
             ks.running--;
             long ran = Math.max(0, now - permit.admittedAt);
             averageRunNanos = Double.isNaN(averageRunNanos) ? ran : averageRunNanos + smoothing * (ran - averageRunNanos);
@@ -352,11 +371,14 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
 
     private void withdrawLocked(TicketImpl t, Ticket.State outcome) {
         KeyState ks = t.keyState;
-        if (ks.inAdmissible && ks.head == t) {
-            admissible.remove(t);
+        Slot first = ks.firstSlot();
+        removeQueued(t, false);
+        if (ks.inAdmissible && (ks.head == null || ks.firstSlot() != first)) {
+            // The key's first slot went with the ticket (FIFO, or its last waiter left): its successor's
+            // slot, if any, becomes the key's candidate below.
+            admissible.remove(first);
             ks.inAdmissible = false;
         }
-        removeQueued(t);
         t.state = outcome;
         if (outcome == Ticket.State.TIMED_OUT) {
             timedOut++;
@@ -477,7 +499,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
      * under the lock, and consecutive tickets in that order have consecutive positions.
      */
     private void refreshPositions() {
-        TicketImpl last = null;
+        Slot last = null;
         while (true) {
             lock.lock();
             try {
@@ -485,21 +507,22 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
                     break;
                 }
                 long now = ticker.getAsLong();
-                TicketImpl t = last == null ? waiting.first() : waiting.higher(last);
-                if (t == null) {
+                Slot slot = last == null ? waiting.first() : waiting.higher(last);
+                if (slot == null) {
                     break;
                 }
-                int position = waiting.rank(t) + 1;
-                for (int i = 0; i < FLUSH_BATCH && t != null; i++, position++) {
+                int position = waiting.rank(slot) + 1;
+                for (int i = 0; i < FLUSH_BATCH && slot != null; i++, position++) {
+                    TicketImpl t = slot.key.ticketIn(slot);
                     if (t.listener != null && now - t.lastNotifiedAt >= periodNanos) {
-                        long estimate = estimateNanos(position);
-                        if (position != t.lastPosition || estimate != t.lastEstimate) {
+                        long estimate = estimateNanos(position, now);
+                        if (position != t.lastPosition || estimateMovedOff(t, estimate, now)) {
                             t.notified(now, position, estimate);
                             notify(t, TicketUpdate.Kind.POSITION_CHANGED, position, estimate);
                         }
                     }
-                    last = t;
-                    t = waiting.higher(t);
+                    last = slot;
+                    slot = waiting.higher(slot);
                 }
             } finally {
                 lock.unlock();
@@ -507,6 +530,23 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             deliverNotifications();
         }
         deliverNotifications();
+    }
+
+    /**
+     * Whether a new estimate differs from what the listener's last one has counted down to by now by more
+     * than a period or a tenth of the estimate: a listener (a page) counts down between updates, so an
+     * estimate that only moved with the clock is not news, and sending it would wake every listener every
+     * period.
+     */
+    private boolean estimateMovedOff(TicketImpl t, long estimate, long now) {
+        if ((estimate < 0) != (t.lastEstimate < 0)) {
+            return true;
+        }
+        if (estimate < 0) {
+            return false;
+        }
+        long countedDown = Math.max(0, t.lastEstimate - (now - t.lastNotifiedAt));
+        return Math.abs(estimate - countedDown) > Math.max(periodNanos, estimate / 10);
     }
 
     /**
@@ -535,14 +575,30 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         return initialRunNanos > 0 ? Optional.of((double) initialRunNanos) : Optional.empty();
     }
 
-    /** ceil(position / maxRunning) average runs, in nanos; -1 when there is no estimate. Caller holds the lock. */
-    private long estimateNanos(int position) {
+    /**
+     * The wait of the ticket at {@code position}, in nanos; -1 when there is no estimate. Caller holds the
+     * lock. Every run is assumed to take the moving average A, counting what runs in progress have already
+     * run: the slots free up at {@code max(0, A - elapsed)} for each running permit (oldest first) and at 0
+     * for a slot free now, and each slot then turns over every A. Position p takes slot
+     * {@code (p - 1) mod maxRunning} after {@code (p - 1) div maxRunning} turns. Counting the elapsed time
+     * is what keeps the estimate honest for the first waiters behind runs that started long ago; a slot is
+     * found by one O(log maxRunning) select.
+     */
+    private long estimateNanos(int position, long now) {
         Optional<Double> average = averageRunNanos();
         if (average.isEmpty()) {
             return -1;
         }
-        long batches = (position + maxRunning - 1) / maxRunning;
-        return (long) Math.min(Long.MAX_VALUE, batches * average.get());
+        double avg = average.get();
+        int slot = (position - 1) % maxRunning;
+        long turns = (position - 1) / maxRunning;
+        int free = maxRunning - running;
+        double first = 0;
+        if (slot >= free) {
+            PermitImpl p = runningByStart.select(slot - free);
+            first = Math.max(0, avg - (now - p.admittedAt));
+        }
+        return (long) Math.min(Long.MAX_VALUE, first + turns * avg);
     }
 
     private static Optional<Duration> toDuration(long nanos) {
@@ -552,7 +608,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     int positionOf(TicketImpl t) {
         lock.lock();
         try {
-            return t.state == Ticket.State.QUEUED ? waiting.rank(t) + 1 : 0;
+            return t.state == Ticket.State.QUEUED ? waiting.rank(t.keyState.slotOf(t)) + 1 : 0;
         } finally {
             lock.unlock();
         }
@@ -563,7 +619,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         try {
             switch (t.state) {
                 case QUEUED:
-                    return toDuration(estimateNanos(waiting.rank(t) + 1));
+                    return toDuration(estimateNanos(waiting.rank(t.keyState.slotOf(t)) + 1, ticker.getAsLong()));
                 case ADMITTED:
                     return Optional.of(Duration.ZERO);
                 default:
@@ -588,7 +644,10 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             long n = Math.max(1, estimatesCompared);
             return new AdmissionStats(running, queued, admitted, rejected, timedOut, cancelled,
                     waits.percentile(0.50), waits.percentile(0.95), waits.percentile(0.99), estimatesCompared,
-                    Duration.ofNanos((long) (estimateAbsErrorSum / n)), Duration.ofNanos((long) (estimateErrorSum / n)));
+                    Duration.ofNanos((long) (estimateAbsErrorSum / n)), Duration.ofNanos((long) (estimateErrorSum / n)),
+                    estimateAbsErrors.percentile(0.50), estimateAbsErrors.percentile(0.95),
+                    estimateRelativeErrorsPpm.percentile(0.50).toNanos() / 1e6,
+                    estimateRelativeErrorsPpm.percentile(0.95).toNanos() / 1e6);
         } finally {
             lock.unlock();
         }
@@ -644,10 +703,17 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
                         "key running " + ks.running + " within 0.." + maxRunningPerKey);
                 check(ks.count > 0 || ks.running > 0, "idle key dropped");
                 check(ks.inAdmissible == (ks.head != null && ks.running < maxRunningPerKey), "admissible flag");
+                check(!ks.inAdmissible || admissible.contains(ks.firstSlot()), "the key's first slot is admissible");
                 int n = 0;
                 for (TicketImpl t = ks.head; t != null; t = t.nextInKey) {
                     check(t.state == Ticket.State.QUEUED, "only queued tickets in a key's list");
-                    check(t.nextInKey == null || TAG_ORDER.compare(t, t.nextInKey) < 0, "FIFO within a key");
+                    check(t.nextInKey == null || t.seq < t.nextInKey.seq, "FIFO within a key");
+                    Slot slot = ks.slotOf(t);
+                    check(ks.ticketIn(slot) == t, "a ticket's slot leads back to it");
+                    check(t.nextInKey == null || TAG_ORDER.compare(slot, ks.slotOf(t.nextInKey)) < 0,
+                            "a key's slots in FIFO order");
+                    check(waiting.rank(slot) < waiting.size() && waiting.select(waiting.rank(slot)) == slot,
+                            "every slot in the tree");
                     n++;
                 }
                 check(n == ks.count, "key count " + ks.count + " matches its list " + n);
@@ -656,6 +722,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
                 inAdmissible += ks.inAdmissible ? 1 : 0;
             }
             check(keyRunning == running, "sum of key running " + keyRunning + " == running " + running);
+            check(runningByStart.size() == running, "running permits by start " + runningByStart.size() + " == running");
             check(keyCount == queued && waiting.size() == queued, "queued " + queued + " == keys " + keyCount
                     + " == tree " + waiting.size());
             check(admissible.size() == inAdmissible, "admissible set matches flags");
@@ -690,54 +757,6 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
 
     // ------------------------------------------------------------------------------------ inner types
 
-    /** A live key: one with waiters or running permits. Guarded by the queue's lock. */
-    static final class KeyState {
-        final String key;
-        final long order;
-        TicketImpl head;
-        TicketImpl tail;
-        int count;
-        int running;
-        long lastAdmittedRound = -1;
-        boolean inAdmissible;
-
-        KeyState(String key, long order) {
-            this.key = key;
-            this.order = order;
-        }
-
-        long lastRound() {
-            return tail != null ? tail.round : lastAdmittedRound;
-        }
-
-        void append(TicketImpl t) {
-            t.prevInKey = tail;
-            if (tail == null) {
-                head = t;
-            } else {
-                tail.nextInKey = t;
-            }
-            tail = t;
-            count++;
-        }
-
-        void unlink(TicketImpl t) {
-            if (t.prevInKey == null) {
-                head = t.nextInKey;
-            } else {
-                t.prevInKey.nextInKey = t.nextInKey;
-            }
-            if (t.nextInKey == null) {
-                tail = t.prevInKey;
-            } else {
-                t.nextInKey.prevInKey = t.prevInKey;
-            }
-            t.prevInKey = null;
-            t.nextInKey = null;
-            count--;
-        }
-    }
-
     static final class TicketImpl implements Ticket {
         final DefaultAdmissionQueue queue;
         final KeyState keyState;
@@ -745,9 +764,8 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         final long enteredAt;
         final Consumer<TicketUpdate> listener;
         final PermitFuture future = new PermitFuture(this);
-        // Tag and links: guarded by the queue's lock.
-        long round;
-        long keyOrder;
+        // Slot and links: guarded by the queue's lock.
+        Slot ownSlot; // FIFO only: see KeyState
         TicketImpl prevInKey;
         TicketImpl nextInKey;
         TicketImpl prevEntered;

@@ -85,6 +85,23 @@ final class RankedTree<T> {
         return smaller;
     }
 
+    /** The element with {@code index} smaller elements (0-based), or null when the index is out of range. */
+    T select(int index) {
+        Node<T> node = root;
+        while (node != null) {
+            int left = size(node.left);
+            if (index < left) {
+                node = node.left;
+            } else if (index == left) {
+                return node.value;
+            } else {
+                index -= left + 1;
+                node = node.right;
+            }
+        }
+        return null;
+    }
+
     /** The smallest element, or null when empty. */
     T first() {
         Node<T> node = root;

@@ -39,10 +39,13 @@ public interface Ticket {
     int position();
 
     /**
-     * The estimated time until admission: {@code ceil(position / maxRunning)} times the moving average of
-     * recent run durations. Before any run has finished the average is the builder's
-     * {@code initialRunDuration}, and when that is not set this is empty. Zero once admitted; empty once
-     * cancelled or timed out.
+     * The estimated time until admission, from the moving average A of recent run durations, counting how
+     * long the runs in progress have already run: the slots free up at {@code max(0, A - elapsed)} for each
+     * running permit (the oldest first) and at once for a free slot, and each slot then turns over every A;
+     * position p gets slot {@code (p - 1) mod maxRunning} after {@code (p - 1) div maxRunning} turns. It
+     * shrinks as time passes, so a client may count it down between updates. Before any run has finished A
+     * is the builder's {@code initialRunDuration}, and when that is not set this is empty. Zero once
+     * admitted; empty once cancelled or timed out.
      */
     Optional<Duration> estimatedWait();
 

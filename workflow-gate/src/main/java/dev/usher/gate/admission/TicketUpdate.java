@@ -19,7 +19,10 @@ public record TicketUpdate(Kind kind, String key, int position, Optional<Duratio
     public enum Kind {
         /** The ticket was queued (sent once, at {@code enter}). */
         QUEUED,
-        /** The position or the estimate changed; coalesced to at most one per notification period. */
+        /**
+         * The position changed, or the estimate moved off what the last one has counted down to by now (by
+         * more than a notification period or a tenth); coalesced to at most one per notification period.
+         */
         POSITION_CHANGED,
         /** The ticket was admitted; its permit is in {@link Ticket#permit()}. Always sent, never coalesced. */
         ADMITTED,

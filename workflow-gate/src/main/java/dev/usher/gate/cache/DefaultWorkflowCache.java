@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
+import com.github.benmanes.caffeine.cache.Weigher;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,6 +51,16 @@ import org.slf4j.LoggerFactory;
  * on release; leased entries would also still take part in TinyLFU's admission decisions. Keeping leased
  * entries out of Caffeine makes "never evicted while leased" hold by construction.
  *
+ * <p><b>The bound without traffic.</b> Caffeine evicts during its maintenance, which runs after writes;
+ * when a burst ends while that maintenance is behind (a drain that found the eviction lock taken, or one
+ * that stopped after a bounded amount of work), nothing runs it again until the next cache activity, and
+ * idle values beyond the bound stay open. So the cache counts the weight of its idle tickets itself (1 each
+ * under {@code maximumSize}) and, whenever a value going idle finds that count above the bound, arms one
+ * clean-up {@value #BOUND_CHECK_MILLIS} ms later on the maintenance thread, which re-arms itself while the
+ * count stays above. The bound is back within well under a second of the last request, and while the cache
+ * is within its bound no request arms anything (a Caffeine {@code Scheduler} would not help: it only paces
+ * expiry, never size eviction).
+ *
  * <p><b>Lock order.</b> {@code slots} bin lock, then Caffeine's internal locks (through {@code idle.put} /
  * {@code remove}). Caffeine never calls back into {@code slots} while holding its locks: the removal
  * listener runs on the maintenance executor, and the expiry and weigher functions are pure.
@@ -57,6 +68,7 @@ import org.slf4j.LoggerFactory;
 final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     private static final Logger log = LoggerFactory.getLogger(DefaultWorkflowCache.class);
     private static final AtomicLong INSTANCES = new AtomicLong();
+    static final long BOUND_CHECK_MILLIS = 100;
 
     private final WorkflowLoader<K, V> loader;
     private final ValueCloser<? super V> closer;
@@ -65,6 +77,11 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     private final long maximumAgeNanos;
     private final Duration closeTimeout;
     private final String threadNamePrefix;
+    private final long bound;
+    private final Weigher<? super K, ? super V> weigher; // null under maximumSize: every value weighs 1
+    /** Weight of the tickets put into {@code idle} and not yet reported removed by its listener. */
+    private final AtomicLong idleWeight = new AtomicLong();
+    private final AtomicBoolean boundCheckArmed = new AtomicBoolean();
 
     private final ConcurrentHashMap<K, Slot> slots = new ConcurrentHashMap<>();
     private final Cache<K, IdleTicket<K, V>> idle;
@@ -94,6 +111,8 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         this.maximumAgeNanos = b.expireAfterWrite == null ? Long.MAX_VALUE : b.expireAfterWrite.toNanos();
         this.closeTimeout = b.closeTimeout;
         this.threadNamePrefix = "usher-workflow-cache-" + INSTANCES.incrementAndGet() + "-";
+        this.bound = b.maximumWeight >= 0 ? b.maximumWeight : b.maximumSize;
+        this.weigher = b.maximumWeight >= 0 ? b.weigher : null;
 
         maintenance = new ScheduledThreadPoolExecutor(1, daemon(threadNamePrefix + "maintenance"));
         maintenance.setRemoveOnCancelPolicy(true);
@@ -116,8 +135,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         Caffeine<K, IdleTicket<K, V>> caffeine = base.removalListener(
                 (K key, IdleTicket<K, V> ticket, RemovalCause cause) -> onIdleRemoval(key, ticket, cause));
         if (b.maximumWeight >= 0) {
-            var weigher = b.weigher;
-            caffeine = caffeine.weigher((K key, IdleTicket<K, V> ticket) -> weigher.weigh(key, ticket.entry.value));
+            caffeine = caffeine.weigher((K key, IdleTicket<K, V> ticket) -> ticket.weight);
         }
         if (expires) {
             long idleNanos = b.expireAfterAccess == null ? Long.MAX_VALUE : b.expireAfterAccess.toNanos();
@@ -248,7 +266,10 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
                 close[0] = true;
                 return null;
             }
-            entry.ticket = new IdleTicket<>(entry);
+            entry.ticket = new IdleTicket<>(entry, weigher == null ? 1 : weigher.weigh(k, entry.value));
+            if (idleWeight.addAndGet(entry.ticket.weight) > bound) {
+                armBoundCheck();
+            }
             idle.put(k, entry.ticket);
             return entry;
         });
@@ -261,6 +282,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     }
 
     private void onIdleRemoval(K key, IdleTicket<K, V> ticket, RemovalCause cause) {
+        idleWeight.addAndGet(-ticket.weight);
         // EXPLICIT and REPLACED removals are our own, made inside slots.compute; only Caffeine's own
         // decisions (size, expiry) retire an entry here.
         if (!cause.wasEvicted()) {
@@ -280,6 +302,28 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         if (retire[0]) {
             (cause == RemovalCause.SIZE ? evictedBySize : expired).increment();
             scheduleClose(entry);
+        }
+    }
+
+    /** Arms one clean-up on the maintenance thread unless one is armed already. */
+    private void armBoundCheck() {
+        if (boundCheckArmed.compareAndSet(false, true)) {
+            try {
+                maintenance.schedule(this::restoreBound, BOUND_CHECK_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException closing) {
+                boundCheckArmed.set(false);
+            }
+        }
+    }
+
+    private void restoreBound() {
+        // Disarmed first: a value going idle from here on arms a new check itself.
+        boundCheckArmed.set(false);
+        idle.cleanUp();
+        // The removal notifications of this clean-up run on this thread after it, so the count may still
+        // read high once: the next check then finds it settled and does not re-arm.
+        if (idleWeight.get() > bound) {
+            armBoundCheck();
         }
     }
 
@@ -459,9 +503,11 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     /** One idle period of an entry; identity matters (see the class comment). */
     private static final class IdleTicket<K, V> {
         final Entry<K, V> entry;
+        final int weight;
 
-        IdleTicket(Entry<K, V> entry) {
+        IdleTicket(Entry<K, V> entry, int weight) {
             this.entry = entry;
+            this.weight = weight;
         }
     }
 

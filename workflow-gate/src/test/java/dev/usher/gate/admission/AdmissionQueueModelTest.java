@@ -3,6 +3,8 @@ package dev.usher.gate.admission;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -13,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -85,10 +88,37 @@ class AdmissionQueueModelTest {
                 } else if (op < 60) {
                     List<Model.Waiter> waiting = model.waiting;
                     if (!waiting.isEmpty()) {
+                        // Every way a queued ticket leaves without a permit: cancelled by the host, timed
+                        // out by the caller's own wait, or its client went away (the host completes the
+                        // future exceptionally when a write to the client fails).
                         Model.Waiter w = waiting.get(random.nextInt(waiting.size()));
-                        model.withdraw(w, Ticket.State.CANCELLED);
                         Ticket t = tickets.get(w.id);
-                        assertThat(random.nextBoolean() ? t.cancel() : t.permit().cancel(true)).isTrue();
+                        switch (random.nextInt(5)) {
+                            case 0 -> {
+                                model.withdraw(w, Ticket.State.CANCELLED);
+                                assertThat(t.cancel()).isTrue();
+                            }
+                            case 1 -> {
+                                model.withdraw(w, Ticket.State.CANCELLED);
+                                assertThat(t.permit().cancel(true)).isTrue();
+                            }
+                            case 2 -> {
+                                model.withdraw(w, Ticket.State.TIMED_OUT);
+                                assertThatThrownBy(() -> t.await(Duration.ofNanos(1)))
+                                        .isInstanceOf(TimeoutException.class);
+                            }
+                            case 3 -> {
+                                model.withdraw(w, Ticket.State.TIMED_OUT);
+                                assertThat(t.permit().completeExceptionally(new TimeoutException("host gave up")))
+                                        .isTrue();
+                            }
+                            default -> {
+                                model.withdraw(w, Ticket.State.CANCELLED);
+                                assertThat(t.permit().completeExceptionally(
+                                        new UncheckedIOException("client went away", new IOException("reset"))))
+                                        .isTrue();
+                            }
+                        }
                     }
                 } else if (op < 90) {
                     List<Integer> running = new ArrayList<>(model.runningIds.keySet());
@@ -190,7 +220,9 @@ class AdmissionQueueModelTest {
      * new keyOrder (a counter) and the current round; otherwise the round after the key's last queued or
      * admitted round, one more if that is the current round and the key's order is not after the last
      * admitted one. Admission takes the smallest tag among keys below the per-key limit; the position is
-     * the index in the list of waiters sorted by tag.
+     * the index in the list of waiters sorted by tag. Round robin keeps a key's turn when one of its
+     * waiters leaves without a permit: under FAIR_BY_KEY each younger waiter of that key takes the tag of
+     * the one before it (FIFO: the leaver's tag just goes).
      */
     static final class Model {
         static final class Waiter {
@@ -313,6 +345,13 @@ class AdmissionQueueModelTest {
         }
 
         void withdraw(Waiter w, Ticket.State outcome) {
+            if (ordering == Ordering.FAIR_BY_KEY) {
+                List<Waiter> sameKey = waiting.stream().filter(o -> o.key.equals(w.key))
+                        .sorted(Comparator.comparingLong(o -> o.seq)).toList();
+                for (int i = sameKey.size() - 1; i > sameKey.indexOf(w); i--) {
+                    sameKey.get(i).round = sameKey.get(i - 1).round;
+                }
+            }
             waiting.remove(w);
             states.put(w.id, outcome);
             dropIfIdle(w.key);
@@ -346,12 +385,26 @@ class AdmissionQueueModelTest {
             }
         }
 
+        /**
+         * Every run takes the average, counting what the runs in progress have run: list when each slot frees
+         * (now for a free slot, average - elapsed for a running one, never below now), sorted; position p
+         * waits for the ((p - 1) mod maxRunning)-th of those plus (p - 1) div maxRunning whole runs.
+         */
         Optional<Duration> estimate(int position) {
             if (Double.isNaN(average)) {
                 return Optional.empty();
             }
-            long batches = (position + maxRunning - 1) / maxRunning;
-            return Optional.of(Duration.ofNanos((long) Math.min(Long.MAX_VALUE, batches * average)));
+            List<Double> slotFree = new ArrayList<>();
+            for (int i = runningIds.size(); i < maxRunning; i++) {
+                slotFree.add(0.0);
+            }
+            for (int id : runningIds.keySet()) {
+                slotFree.add(Math.max(0, average - (now - admittedAt.get(id))));
+            }
+            slotFree.sort(null);
+            double first = slotFree.get((position - 1) % maxRunning);
+            long turns = (position - 1) / maxRunning;
+            return Optional.of(Duration.ofNanos((long) Math.min(Long.MAX_VALUE, first + turns * average)));
         }
 
         List<Integer> drainAdmittedNow() {

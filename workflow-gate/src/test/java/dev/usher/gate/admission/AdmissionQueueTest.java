@@ -165,6 +165,67 @@ class AdmissionQueueTest {
         }
     }
 
+    @Test
+    void aKeyKeepsItsTurnWhenOneOfItsWaitersLeaves() {
+        // Each way of leaving the line without a permit; the key's next waiter takes the leaver's turn.
+        List<java.util.function.Consumer<Ticket>> leaves = List.of(
+                Ticket::cancel,
+                t -> t.permit().cancel(true),
+                t -> t.permit().completeExceptionally(new TimeoutException("host gave up")),
+                t -> t.permit().completeExceptionally(new java.io.UncheckedIOException(
+                        "client went away", new java.io.IOException("connection reset"))));
+        for (java.util.function.Consumer<Ticket> leave : leaves) {
+            try (DefaultAdmissionQueue queue = manual(AdmissionQueue.builder(1))) {
+                Permit x = queue.enter("x").permit().join();
+                Ticket a1 = queue.enter("A");
+                Ticket a2 = queue.enter("A");
+                Ticket a3 = queue.enter("A");
+                Ticket b1 = queue.enter("B");
+                Ticket b2 = queue.enter("B");
+                leave.accept(b1);
+                assertThat(b1.state()).isIn(Ticket.State.CANCELLED, Ticket.State.TIMED_OUT);
+                assertThat(List.of(a1, b2, a2, a3)).extracting(Ticket::position).containsExactly(1, 2, 3, 4);
+                queue.checkInvariants();
+
+                List<Ticket> order = new ArrayList<>();
+                Permit current = x;
+                for (int i = 0; i < 4; i++) {
+                    current = closeAndTakeNext(current, List.of(a1, a2, a3, b2), order);
+                    queue.checkInvariants();
+                }
+                current.close();
+                assertThat(order).containsExactly(a1, b2, a2, a3);
+            }
+        }
+    }
+
+    @Test
+    void aKeyKeepsItsTurnWhenItsWaiterTimesOut() {
+        try (DefaultAdmissionQueue queue = manual(AdmissionQueue.builder(1).maxWait(Duration.ofSeconds(10)))) {
+            Permit x = queue.enter("x").permit().join();
+            ticker.advance(Duration.ofSeconds(1));
+            Ticket b1 = queue.enter("B");
+            ticker.advance(Duration.ofSeconds(5));
+            Ticket a1 = queue.enter("A");
+            Ticket a2 = queue.enter("A");
+            Ticket b2 = queue.enter("B");
+            Ticket a3 = queue.enter("A");
+            ticker.advance(Duration.ofSeconds(5)); // b1 waited 10 s, the others 5 s
+            queue.maintain();
+            assertThat(b1.state()).isEqualTo(Ticket.State.TIMED_OUT);
+            // B appeared before A, so B's remaining waiter keeps B's place in the first round.
+            assertThat(List.of(b2, a1, a2, a3)).extracting(Ticket::position).containsExactly(1, 2, 3, 4);
+            List<Ticket> order = new ArrayList<>();
+            Permit current = x;
+            for (int i = 0; i < 4; i++) {
+                current = closeAndTakeNext(current, List.of(a1, a2, a3, b2), order);
+            }
+            current.close();
+            assertThat(order).containsExactly(b2, a1, a2, a3);
+            queue.checkInvariants();
+        }
+    }
+
     private static Permit closeAndTakeNext(Permit current, List<Ticket> tickets, List<Ticket> admitted) {
         current.close();
         Ticket next = tickets.stream().filter(t -> t.state() == Ticket.State.ADMITTED && !admitted.contains(t))
@@ -374,14 +435,16 @@ class AdmissionQueueTest {
             p1.close(); // c admitted; average 10 s
             assertThat(c.estimatedWait()).contains(Duration.ZERO);
             assertThat(d.position()).isEqualTo(1);
-            assertThat(d.estimatedWait()).contains(Duration.ofSeconds(10)); // ceil(1/2) * 10 s
-            assertThat(e.estimatedWait()).contains(Duration.ofSeconds(10)); // ceil(2/2) * 10 s
+            // Running: b for 10 s (due now: 10 - 10), c for 0 s (due in 10 s).
+            assertThat(d.estimatedWait()).contains(Duration.ZERO); // b's slot
+            assertThat(e.estimatedWait()).contains(Duration.ofSeconds(10)); // c's slot
             Ticket f = queue.enter("f");
-            assertThat(f.estimatedWait()).contains(Duration.ofSeconds(20)); // ceil(3/2) * 10 s
+            assertThat(f.estimatedWait()).contains(Duration.ofSeconds(10)); // b's slot after one more run
 
             ticker.advance(Duration.ofSeconds(10));
             p2.close(); // ran 20 s: average 10 + 0.5 * (20 - 10) = 15 s; d admitted
-            assertThat(e.estimatedWait()).contains(Duration.ofSeconds(15));
+            // Running: c for 10 s (due in 15 - 10), d for 0 s (due in 15).
+            assertThat(e.estimatedWait()).contains(Duration.ofSeconds(5));
             assertThat(f.estimatedWait()).contains(Duration.ofSeconds(15));
 
             AdmissionStats stats = queue.stats();
@@ -410,6 +473,62 @@ class AdmissionQueueTest {
             assertThat(stats.estimateMeanError()).isEqualTo(Duration.ofSeconds(-10));
             assertThat(stats.estimateMeanAbsoluteError()).isEqualTo(Duration.ofSeconds(10));
             assertThat(c.estimatedWait()).contains(Duration.ofSeconds(20)); // the average is now the measured run
+            // Percentiles of the error: |20 - 30| = 10 s, which is half the wait.
+            assertThat(stats.estimateErrorP50().toNanos()).isBetween(Duration.ofSeconds(10).toNanos(),
+                    Duration.ofSeconds(10).toNanos() * 17 / 16);
+            assertThat(stats.estimateRelativeErrorP50()).isBetween(0.5, 0.5 * 17 / 16);
+        }
+    }
+
+    @Test
+    void anEstimateThatOnlyCountsDownIsNotSentAgainButOneThatMovesOffIs() {
+        List<TicketUpdate> heard = new ArrayList<>();
+        try (DefaultAdmissionQueue queue = manual(AdmissionQueue.builder(2).maxRunningPerKey(1)
+                .initialRunDuration(Duration.ofSeconds(10)).notificationPeriod(Duration.ofSeconds(1)))) {
+            Permit a = queue.enter("a").permit().join();
+            Permit z = queue.enter("z").permit().join();
+            Ticket b = queue.enter("a", heard::add); // held back behind its own key's run
+            queue.maintain();
+            assertThat(heard).containsExactly(new TicketUpdate(TicketUpdate.Kind.QUEUED, "a", 1,
+                    java.util.Optional.of(Duration.ofSeconds(10))));
+            for (int i = 0; i < 5; i++) {
+                ticker.advance(Duration.ofSeconds(1));
+                queue.maintain(); // 9, 8, ... s: what the listener counts down to by itself
+            }
+            assertThat(heard).hasSize(1);
+            // A slot frees early (b stays held back, still first): the estimate moves off the countdown.
+            z.close();
+            ticker.advance(Duration.ofSeconds(1));
+            queue.maintain();
+            assertThat(heard).hasSize(2).last().isEqualTo(new TicketUpdate(TicketUpdate.Kind.POSITION_CHANGED, "a", 1,
+                    java.util.Optional.of(Duration.ZERO)));
+            assertThat(b.state()).isEqualTo(Ticket.State.QUEUED);
+            a.close();
+            assertThat(b.state()).isEqualTo(Ticket.State.ADMITTED);
+            queue.checkInvariants();
+        }
+    }
+
+    @Test
+    void theEstimateCountsHowLongTheRunsAheadHaveAlreadyRun() {
+        try (DefaultAdmissionQueue queue = manual(AdmissionQueue.builder(1).initialRunDuration(Duration.ofSeconds(10)))) {
+            Permit a = queue.enter("a").permit().join();
+            ticker.advance(Duration.ofSeconds(8));
+            Ticket b = queue.enter("b");
+            Ticket c = queue.enter("c");
+            // a has run 8 of its expected 10 s: b waits about 2 s, not a whole run.
+            assertThat(b.estimatedWait()).contains(Duration.ofSeconds(2));
+            assertThat(c.estimatedWait()).contains(Duration.ofSeconds(12));
+            ticker.advance(Duration.ofSeconds(1));
+            assertThat(b.estimatedWait()).contains(Duration.ofSeconds(1)); // it counts down with the clock
+            ticker.advance(Duration.ofSeconds(5));
+            assertThat(b.estimatedWait()).contains(Duration.ZERO); // a is overdue: any moment now
+            ticker.advance(Duration.ofSeconds(2));
+            a.close(); // ran 16 s; b waited 8 s against 2 s estimated
+            AdmissionStats stats = queue.stats();
+            assertThat(stats.estimatesCompared()).isEqualTo(1);
+            assertThat(stats.estimateRelativeErrorP50()).isBetween(0.75, 0.75 * 17 / 16);
+            queue.checkInvariants();
         }
     }
 
@@ -456,8 +575,9 @@ class AdmissionQueueTest {
             assertThat(updates.get("k4")).hasSize(2);
             ticker.advance(Duration.ofSeconds(1));
             queue.maintain();
+            // k3 has run 1 s against an average of 0.2 s: it is overdue, so k4 is due any moment.
             assertThat(updates.get("k4")).hasSize(3).last().isEqualTo(new TicketUpdate(
-                    TicketUpdate.Kind.POSITION_CHANGED, "k4", 1, java.util.Optional.of(Duration.ofMillis(200))));
+                    TicketUpdate.Kind.POSITION_CHANGED, "k4", 1, java.util.Optional.of(Duration.ZERO)));
 
             // A period with no change sends nothing.
             ticker.advance(Duration.ofSeconds(1));

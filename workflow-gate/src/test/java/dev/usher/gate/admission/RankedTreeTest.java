@@ -62,6 +62,8 @@ class RankedTreeTest {
             int higherIndex = expectedRank >= 0 ? expectedRank + 1 : -expectedRank - 1;
             assertThat(tree.higher(probe)).isEqualTo(higherIndex < sorted.size() ? sorted.get(higherIndex) : null);
             assertThat(tree.first()).isEqualTo(sorted.isEmpty() ? null : sorted.get(0));
+            int index = random.nextInt(sorted.size() + 2) - 1;
+            assertThat(tree.select(index)).isEqualTo(index >= 0 && index < sorted.size() ? sorted.get(index) : null);
         }
     }
 }

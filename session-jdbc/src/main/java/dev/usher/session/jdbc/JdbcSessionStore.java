@@ -5,13 +5,17 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.usher.session.Session;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
+import dev.usher.session.Durations;
 import dev.usher.session.SessionStoreException;
+import dev.usher.session.StoreCircuit;
 import dev.usher.session.StoreUnavailableException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -29,6 +33,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
@@ -79,6 +84,10 @@ public final class JdbcSessionStore implements SessionStore {
     private static final int SQLITE_BUSY = 5;
     private static final int SQLITE_LOCKED = 6;
     private static final int SQLITE_CONSTRAINT = 19;
+    private static final int SQLITE_IOERR = 10;
+    private static final int SQLITE_CANTOPEN = 14;
+    /** How often a store that is down is probed: recovery is seen within this plus one round trip. */
+    static final Duration PROBE_INTERVAL = Duration.ofMillis(200);
 
     private final Dialect dialect;
     private final String table;
@@ -87,10 +96,11 @@ public final class JdbcSessionStore implements SessionStore {
     private final DataSource writer;
     private final DataSource reader;
     private final List<HikariDataSource> ownedPools;
+    private final StoreCircuit circuit;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private JdbcSessionStore(Dialect dialect, String table, Duration timeout, DataSource writer, DataSource reader,
-            List<HikariDataSource> ownedPools) {
+            List<HikariDataSource> ownedPools, Duration probeInterval, StoreCircuit.Probe probe) {
         this.dialect = dialect;
         this.table = table;
         this.timeout = timeout;
@@ -98,15 +108,32 @@ public final class JdbcSessionStore implements SessionStore {
         this.writer = writer;
         this.reader = reader;
         this.ownedPools = ownedPools;
+        this.circuit = StoreCircuit.create("session store " + table + " (" + dialect + ")", probeInterval, probe);
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The embedded default: a store in the SQLite file {@code file} (created if absent), every other setting default. */
+    /**
+     * The embedded default: a store in the SQLite file {@code file}, created if absent (with its parent
+     * directories), every other setting default. Needs {@code org.xerial:sqlite-jdbc} on the class path.
+     *
+     * @throws IllegalStateException     if the SQLite driver is missing
+     * @throws SessionStoreException     if the file is a directory, not a database, or cannot be created
+     */
     public static JdbcSessionStore sqlite(Path file) {
-        return builder().jdbcUrl("jdbc:sqlite:" + file.toAbsolutePath()).build();
+        Path absolute = file.toAbsolutePath();
+        Path parent = absolute.getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            try {
+                Files.createDirectories(parent);
+            } catch (IOException e) {
+                throw new SessionStoreException("could not create the directory " + parent + " of the SQLite session store "
+                        + absolute + ": " + e, e);
+            }
+        }
+        return builder().jdbcUrl("jdbc:sqlite:" + absolute).build();
     }
 
     /** Checks the engine, then creates or migrates the schema (or only checks the table, when the host owns it). */
@@ -301,10 +328,11 @@ public final class JdbcSessionStore implements SessionStore {
         });
     }
 
-    /** Shuts down the pools this store built; a host's {@code DataSource} is left open. Idempotent. */
+    /** Stops the probe and shuts down the pools this store built; a host's {@code DataSource} is left open. Idempotent. */
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
+            circuit.close();
             ownedPools.forEach(HikariDataSource::close);
         }
     }
@@ -448,9 +476,15 @@ public final class JdbcSessionStore implements SessionStore {
         if (closed.get()) {
             throw new IllegalStateException(this + " is closed");
         }
+        circuit.throwIfOpen();
         try (Connection c = source.getConnection()) {
             return work.run(c);
         } catch (SQLException e) {
+            if (isConnectionLevel(e) && circuit.trip(e)) {
+                // Connections opened before the outage are dead after a restart: drop them now (those in use as
+                // they come back), so the first call after recovery gets a fresh one instead of failing again.
+                ownedPools.forEach(pool -> pool.getHikariPoolMXBean().softEvictConnections());
+            }
             throw failure(operation, e);
         }
     }
@@ -458,10 +492,37 @@ public final class JdbcSessionStore implements SessionStore {
     private SessionStoreException failure(String operation, SQLException e) {
         String what = "session store " + table + " (" + dialect + ") could not " + operation;
         if (isUnavailable(e)) {
-            return new StoreUnavailableException(what + ": the database did not answer within " + timeout
-                    + " or is unreachable (" + e.getMessage() + ")", e);
+            return new StoreUnavailableException(what + ": the database did not answer within " + Durations.format(timeout)
+                    + " or is unreachable (" + e.getMessage() + ")", e, circuit.probeInterval());
         }
         return new SessionStoreException(what + ": " + e.getMessage(), e);
+    }
+
+    /**
+     * Whether the failure says the database itself cannot be reached (refused, reset, timed out, shut down,
+     * a SQLite file that cannot be opened or read), which opens the circuit. A busy SQLite file or a pool
+     * whose connections are all in use is load, not an outage: those fail alone, and so do constraint
+     * violations and bad input.
+     */
+    private boolean isConnectionLevel(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLNonTransientConnectionException || t instanceof SQLRecoverableException
+                    || t instanceof IOException) {
+                return true;
+            }
+            if (t instanceof SQLException s) {
+                String state = s.getSQLState();
+                if (dialect == Dialect.POSTGRESQL && state != null && (state.startsWith("08")
+                        || state.equals("57P01") || state.equals("57P02") || state.equals("57P03"))) {
+                    return true;
+                }
+                int primary = s.getErrorCode() & 0xff;
+                if (dialect == Dialect.SQLITE && (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Connection trouble, timeouts, a server shutting down, or SQLite still busy after its busy timeout. */
@@ -586,7 +647,7 @@ public final class JdbcSessionStore implements SessionStore {
         public Builder timeout(Duration timeout) {
             Objects.requireNonNull(timeout, "timeout");
             if (timeout.toMillis() < 250) {
-                throw new IllegalArgumentException("timeout must be at least 250 ms but was " + timeout);
+                throw new IllegalArgumentException("timeout must be at least 250ms but was " + Durations.format(timeout));
             }
             this.timeout = timeout;
             return this;
@@ -647,7 +708,15 @@ public final class JdbcSessionStore implements SessionStore {
             if (d == null) {
                 d = detect(dataSource);
             }
-            return new JdbcSessionStore(d, tableName, timeout, dataSource, dataSource, List.of());
+            DataSource ds = dataSource;
+            int seconds = probeSeconds();
+            return new JdbcSessionStore(d, tableName, timeout, ds, ds, List.of(), PROBE_INTERVAL, () -> {
+                try (Connection c = ds.getConnection()) {
+                    if (!c.isValid(seconds)) {
+                        throw new SQLException("connection not valid");
+                    }
+                }
+            });
         }
 
         private Dialect detect(DataSource ds) {
@@ -671,20 +740,27 @@ public final class JdbcSessionStore implements SessionStore {
         private JdbcSessionStore withOwnedPools() {
             Dialect d = dialect != null ? dialect
                     : jdbcUrl.toLowerCase(Locale.ROOT).startsWith("jdbc:sqlite:") ? Dialect.SQLITE : Dialect.POSTGRESQL;
+            requireDriver(d);
+            if (d == Dialect.SQLITE) {
+                checkSqliteFile();
+            }
+            checkConnects(d);
             String poolName = "usher-session-" + tableName;
+            Properties probeProperties = driverProperties(d, probeSeconds());
+            StoreCircuit.Probe probe = () -> {
+                try (Connection c = DriverManager.getConnection(jdbcUrl, probeProperties); Statement st = c.createStatement()) {
+                    st.execute("SELECT 1");
+                }
+            };
             if (d == Dialect.POSTGRESQL) {
                 HikariConfig config = poolConfig(poolName, maximumPoolSize == 0 ? 10 : maximumPoolSize);
-                int seconds = (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
-                config.addDataSourceProperty("connectTimeout", Integer.toString(seconds));
-                config.addDataSourceProperty("loginTimeout", Integer.toString(seconds));
-                config.addDataSourceProperty("socketTimeout", Integer.toString(seconds));
-                config.addDataSourceProperty("tcpKeepAlive", "true");
-                config.addDataSourceProperty("ApplicationName", "usher-session");
-                if (!synchronousCommit) {
-                    config.addDataSourceProperty("options", "-c synchronous_commit=off");
-                }
+                // No idle floor: while the circuit is open nobody waits for a connection, so the pool stops
+                // retrying the dead server and the first call after recovery connects at once, without waiting
+                // out the pool's growing retry back-off.
+                config.setMinimumIdle(0);
+                config.setDataSourceProperties(driverProperties(d, timeoutSeconds()));
                 HikariDataSource pool = new HikariDataSource(config);
-                return new JdbcSessionStore(d, tableName, timeout, pool, pool, List.of(pool));
+                return new JdbcSessionStore(d, tableName, timeout, pool, pool, List.of(pool), PROBE_INTERVAL, probe);
             }
             // One writer, since SQLite serialises writers anyway: queueing for it in the pool is fair and
             // bounded by the timeout, where several writer connections would spin in busy handlers.
@@ -697,7 +773,134 @@ public final class JdbcSessionStore implements SessionStore {
                 writerPool.close();
                 throw e;
             }
-            return new JdbcSessionStore(d, tableName, timeout, writerPool, readerPool, List.of(writerPool, readerPool));
+            return new JdbcSessionStore(d, tableName, timeout, writerPool, readerPool, List.of(writerPool, readerPool),
+                    PROBE_INTERVAL, probe);
+        }
+
+        private int timeoutSeconds() {
+            return (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
+        }
+
+        /** The probe's own bound: short, so a frozen server is retried often and its return is seen soon. */
+        private int probeSeconds() {
+            return Math.min(2, timeoutSeconds());
+        }
+
+        private Properties driverProperties(Dialect d, int seconds) {
+            Properties p = new Properties();
+            if (username != null) {
+                p.setProperty("user", username);
+                if (password != null) {
+                    p.setProperty("password", password);
+                }
+            }
+            if (d == Dialect.POSTGRESQL) {
+                p.setProperty("connectTimeout", Integer.toString(seconds));
+                p.setProperty("loginTimeout", Integer.toString(seconds));
+                p.setProperty("socketTimeout", Integer.toString(seconds));
+                p.setProperty("tcpKeepAlive", "true");
+                p.setProperty("ApplicationName", "usher-session");
+                if (!synchronousCommit) {
+                    p.setProperty("options", "-c synchronous_commit=off");
+                }
+            }
+            return p;
+        }
+
+        /** The driver is the host's choice (an optional dependency): say which artifact is missing. */
+        private static void requireDriver(Dialect d) {
+            String driverClass = d == Dialect.SQLITE ? "org.sqlite.JDBC" : "org.postgresql.Driver";
+            try {
+                Class.forName(driverClass, true, JdbcSessionStore.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                String artifact = d == Dialect.SQLITE ? "org.xerial:sqlite-jdbc" : "org.postgresql:postgresql";
+                throw new IllegalStateException("JdbcSessionStore on " + d + " needs the JDBC driver " + artifact
+                        + " on the class path (it is an optional dependency of session-jdbc): add it to the host's"
+                        + " dependencies", e);
+            }
+        }
+
+        /** A SQLite path that is a directory or has no parent directory is a mistake, not an outage. */
+        private void checkSqliteFile() {
+            String rest = jdbcUrl.substring("jdbc:sqlite:".length());
+            if (rest.startsWith("file:")) {
+                rest = rest.substring("file:".length());
+            }
+            int query = rest.indexOf('?');
+            String file = query >= 0 ? rest.substring(0, query) : rest;
+            if (file.isEmpty()) {
+                return;
+            }
+            Path path;
+            try {
+                path = Path.of(file).toAbsolutePath();
+            } catch (RuntimeException e) {
+                throw new SessionStoreException("jdbcUrl names the SQLite file '" + file + "', which is not a valid path: "
+                        + e.getMessage(), e);
+            }
+            if (Files.isDirectory(path)) {
+                throw new SessionStoreException("the SQLite session store " + path + " is a directory, not a database"
+                        + " file: name a file inside it");
+            }
+            Path parent = path.getParent();
+            if (parent != null && !Files.isDirectory(parent)) {
+                throw new SessionStoreException("the directory " + parent + " of the SQLite session store " + path
+                        + " does not exist: create it first (JdbcSessionStore.sqlite(path) creates it)");
+            }
+        }
+
+        /**
+         * Connects once before any pool exists, so a mistake (nothing listening, unknown host, wrong password,
+         * not a database) fails at once with its cause, where a pool would retry it until its timeout; only
+         * a server that does not answer in time is reported as unavailable.
+         */
+        private void checkConnects(Dialect d) {
+            String where = d == Dialect.SQLITE ? "the SQLite session store " + jdbcUrl.substring("jdbc:sqlite:".length())
+                    : "the session store database " + redact(jdbcUrl);
+            try (Connection c = DriverManager.getConnection(jdbcUrl, driverProperties(d, timeoutSeconds()));
+                 Statement st = c.createStatement()) {
+                // On SQLite this reads the file's header: a file that is not a database fails here.
+                st.execute(d == Dialect.SQLITE ? "PRAGMA schema_version" : "SELECT 1");
+            } catch (SQLException e) {
+                String cause = rootMessage(e);
+                if (isSlow(e)) {
+                    throw new StoreUnavailableException(where + " did not answer within " + Durations.format(timeout)
+                            + " (" + cause + ")", e, PROBE_INTERVAL);
+                }
+                throw new SessionStoreException("could not open " + where + ": " + cause, e);
+            }
+        }
+
+        private static boolean isSlow(SQLException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof java.net.SocketTimeoutException || t instanceof java.sql.SQLTimeoutException) {
+                    return true;
+                }
+                if (t instanceof SQLException s && ("57P03".equals(s.getSQLState()) || "53300".equals(s.getSQLState()))) {
+                    return true; // starting up, or too many connections: it will answer later
+                }
+                String m = t.getMessage();
+                if (m != null && m.toLowerCase(Locale.ROOT).contains("timed out")) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static String rootMessage(Throwable e) {
+            StringBuilder out = new StringBuilder(String.valueOf(e.getMessage()));
+            for (Throwable t = e.getCause(); t != null && t != e; t = t.getCause()) {
+                if (t.getMessage() != null && !out.toString().contains(t.getMessage())) {
+                    out.append("; ").append(t.getClass().getSimpleName()).append(": ").append(t.getMessage());
+                }
+            }
+            return out.toString();
+        }
+
+        /** The URL without secrets: {@code password=} parameters and user-info are masked. */
+        static String redact(String url) {
+            return url.replaceAll("(?i)((?:password|pwd|sslpassword)=)[^&;]*", "$1***")
+                    .replaceAll("//[^/@?]*@", "//***@");
         }
 
         private HikariConfig poolConfig(String name, int size) {

@@ -25,10 +25,10 @@ public final class Durations {
         long nanos = d.toNanosPart();
         long seconds = d.getSeconds();
         if (seconds == 0) {
-            if (nanos % 1_000_000 == 0) {
-                return nanos / 1_000_000 + "ms";
+            if (nanos >= 1_000_000) {
+                return decimal(nanos, 1_000_000) + "ms";
             }
-            return nanos % 1_000 == 0 ? nanos / 1_000 + "µs" : nanos + "ns";
+            return nanos >= 1_000 ? decimal(nanos, 1_000) + "µs" : nanos + "ns";
         }
         if (seconds < 60 && nanos != 0) {
             // 1.5s, 2.25s: seconds with their fraction, trailing zeros dropped.
@@ -44,6 +44,12 @@ public final class Durations {
             append(out, Math.max(1, nanos / 1_000_000), "ms");
         }
         return out.toString();
+    }
+
+    /** {@code amount / unit} with at most one decimal, and none when it is zero: 30ms, 1.5ms. */
+    private static String decimal(long amount, long unit) {
+        long tenths = Math.round(amount * 10.0 / unit);
+        return tenths % 10 == 0 ? Long.toString(tenths / 10) : tenths / 10 + "." + tenths % 10;
     }
 
     private static void append(StringBuilder out, long amount, String unit) {

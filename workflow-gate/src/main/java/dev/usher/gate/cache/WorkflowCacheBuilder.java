@@ -2,6 +2,7 @@ package dev.usher.gate.cache;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.Weigher;
+import dev.usher.session.Durations;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -40,7 +41,7 @@ public final class WorkflowCacheBuilder<K, V> {
     public WorkflowCacheBuilder<K, V> maximumSize(long maximumSize) {
         checkNoBound();
         if (maximumSize < 0) {
-            throw new IllegalArgumentException("maximum size must be >= 0, was " + maximumSize);
+            throw new IllegalArgumentException("maximumSize must be at least 0 but was " + maximumSize);
         }
         this.maximumSize = maximumSize;
         return this;
@@ -53,7 +54,7 @@ public final class WorkflowCacheBuilder<K, V> {
     public WorkflowCacheBuilder<K, V> maximumWeight(long maximumWeight, Weigher<? super K, ? super V> weigher) {
         checkNoBound();
         if (maximumWeight < 0) {
-            throw new IllegalArgumentException("maximum weight must be >= 0, was " + maximumWeight);
+            throw new IllegalArgumentException("maximumWeight must be at least 0 but was " + maximumWeight);
         }
         this.maximumWeight = maximumWeight;
         this.weigher = Objects.requireNonNull(weigher, "weigher");
@@ -62,7 +63,7 @@ public final class WorkflowCacheBuilder<K, V> {
 
     /** An idle value is removed and closed once it has not been leased for this long. Default: never. */
     public WorkflowCacheBuilder<K, V> expireAfterAccess(Duration idle) {
-        this.expireAfterAccess = positive("expire after access", idle, this.expireAfterAccess);
+        this.expireAfterAccess = positive("expireAfterAccess", idle, this.expireAfterAccess);
         return this;
     }
 
@@ -71,7 +72,7 @@ public final class WorkflowCacheBuilder<K, V> {
      * leased at that moment is removed when its last lease closes. Default: never.
      */
     public WorkflowCacheBuilder<K, V> expireAfterWrite(Duration maximumAge) {
-        this.expireAfterWrite = positive("expire after write", maximumAge, this.expireAfterWrite);
+        this.expireAfterWrite = positive("expireAfterWrite", maximumAge, this.expireAfterWrite);
         return this;
     }
 
@@ -91,7 +92,7 @@ public final class WorkflowCacheBuilder<K, V> {
     public WorkflowCacheBuilder<K, V> closeTimeout(Duration timeout) {
         Objects.requireNonNull(timeout, "closeTimeout");
         if (timeout.isNegative()) {
-            throw new IllegalArgumentException("close timeout must be >= 0, was " + timeout);
+            throw new IllegalArgumentException("closeTimeout must not be negative but was " + Durations.format(timeout));
         }
         this.closeTimeout = timeout;
         return this;
@@ -112,20 +113,20 @@ public final class WorkflowCacheBuilder<K, V> {
 
     private void checkNoBound() {
         if (maximumSize >= 0) {
-            throw new IllegalStateException("maximum size was already set to " + maximumSize);
+            throw new IllegalStateException("maximumSize was already set to " + maximumSize);
         }
         if (maximumWeight >= 0) {
-            throw new IllegalStateException("maximum weight was already set to " + maximumWeight);
+            throw new IllegalStateException("maximumWeight was already set to " + maximumWeight);
         }
     }
 
     private static Duration positive(String what, Duration value, Duration previous) {
         Objects.requireNonNull(value, what);
         if (previous != null) {
-            throw new IllegalStateException(what + " was already set to " + previous);
+            throw new IllegalStateException(what + " was already set to " + Durations.format(previous));
         }
         if (value.isNegative() || value.isZero()) {
-            throw new IllegalArgumentException(what + " must be positive, was " + value);
+            throw new IllegalArgumentException(what + " must be positive but was " + Durations.format(value));
         }
         return value;
     }

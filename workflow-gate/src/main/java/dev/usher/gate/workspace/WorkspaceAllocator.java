@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
+import dev.usher.session.Durations;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -635,7 +636,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
         public Builder orphanGracePeriod(Duration grace) {
             Objects.requireNonNull(grace, "orphanGracePeriod");
             if (grace.isNegative()) {
-                throw new IllegalArgumentException("orphanGracePeriod must not be negative but was " + grace);
+                throw new IllegalArgumentException("orphanGracePeriod must not be negative but was " + Durations.format(grace));
             }
             this.orphanGracePeriod = grace;
             return this;
@@ -645,7 +646,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
         public Builder sweepInterval(Duration interval) {
             Objects.requireNonNull(interval, "sweepInterval");
             if (interval.isNegative()) {
-                throw new IllegalArgumentException("sweepInterval must not be negative but was " + interval);
+                throw new IllegalArgumentException("sweepInterval must not be negative but was " + Durations.format(interval));
             }
             this.sweepInterval = interval;
             return this;

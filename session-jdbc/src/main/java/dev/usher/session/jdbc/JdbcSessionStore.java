@@ -57,7 +57,9 @@ import org.slf4j.LoggerFactory;
  * locked" does not reach the caller. On PostgreSQL, sweepers on several instances claim disjoint sets of
  * expired sessions with {@code FOR UPDATE SKIP LOCKED}. Unreachable databases and timeouts surface as
  * {@link StoreUnavailableException}, other failures as {@link SessionStoreException}, both with the
- * driver's exception as the cause.
+ * driver's exception as the cause. Once the database is seen unreachable, every call fails at once (a
+ * {@link StoreCircuit}) until a probe thread ({@code usher-probe-…}, stopped by {@link #close()}) reaches
+ * it again, every 200 ms, on a connection of its own.
  *
  * <pre>{@code
  * SessionStore store = JdbcSessionStore.sqlite(Path.of("/var/lib/app/sessions.db"));

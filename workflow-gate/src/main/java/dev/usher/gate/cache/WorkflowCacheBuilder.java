@@ -35,13 +35,14 @@ public final class WorkflowCacheBuilder<K, V> {
 
     /**
      * At most this many idle values are kept (leased values do not count and are never evicted); beyond
-     * it, Window TinyLFU picks the idle value to evict. Zero keeps none: a value is closed as soon as its
-     * last lease closes.
+     * it, Window TinyLFU picks the idle value to evict. At least 1: a cache that keeps nothing would close
+     * and recreate the expensive value on every request.
      */
     public WorkflowCacheBuilder<K, V> maximumSize(long maximumSize) {
         checkNoBound();
-        if (maximumSize < 0) {
-            throw new IllegalArgumentException("maximumSize must be at least 0 but was " + maximumSize);
+        if (maximumSize < 1) {
+            throw new IllegalArgumentException("maximumSize must be at least 1 but was " + maximumSize
+                    + " (a cache that keeps nothing would recreate the value on every request)");
         }
         this.maximumSize = maximumSize;
         return this;
@@ -53,8 +54,9 @@ public final class WorkflowCacheBuilder<K, V> {
      */
     public WorkflowCacheBuilder<K, V> maximumWeight(long maximumWeight, Weigher<? super K, ? super V> weigher) {
         checkNoBound();
-        if (maximumWeight < 0) {
-            throw new IllegalArgumentException("maximumWeight must be at least 0 but was " + maximumWeight);
+        if (maximumWeight < 1) {
+            throw new IllegalArgumentException("maximumWeight must be at least 1 but was " + maximumWeight
+                    + " (a cache that keeps nothing would recreate the value on every request)");
         }
         this.maximumWeight = maximumWeight;
         this.weigher = Objects.requireNonNull(weigher, "weigher");

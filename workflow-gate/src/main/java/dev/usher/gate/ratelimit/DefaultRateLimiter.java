@@ -177,6 +177,12 @@ final class DefaultRateLimiter implements RateLimiter {
                     && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P"))) {
                 return true;
             }
+            // Bucket4j's PostgreSQL store reports the failed rollback after an I/O error, not the I/O error:
+            // all that is left is the pool saying the (broken) connection is closed.
+            if (t instanceof SQLException && t.getMessage() != null
+                    && t.getMessage().toLowerCase(java.util.Locale.ROOT).matches(".*connection (is|has been) closed.*")) {
+                return true;
+            }
             String type = t.getClass().getSimpleName();
             if (type.equals("JedisConnectionException") || type.equals("JedisClusterOperationException")) {
                 return true;

@@ -363,6 +363,10 @@ class WorkflowCacheTest {
         WorkflowLoader<String, String> loader = k -> k;
         assertThatThrownBy(() -> WorkflowCache.builder(loader).maximumSize(-1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("-1");
+        assertThatThrownBy(() -> WorkflowCache.builder(loader).maximumSize(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("maximumSize must be at least 1 but was 0");
+        assertThatThrownBy(() -> WorkflowCache.builder(loader).maximumWeight(0, (k, v) -> 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("maximumWeight must be at least 1 but was 0");
         assertThatThrownBy(() -> WorkflowCache.builder(loader).maximumSize(5).maximumWeight(10, (k, v) -> 1))
                 .isInstanceOf(IllegalStateException.class).hasMessage("maximumSize was already set to 5");
         assertThatThrownBy(() -> WorkflowCache.builder(loader).expireAfterAccess(Duration.ZERO))

@@ -2,6 +2,8 @@ package dev.usher.gate.ratelimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.usher.gate.GateOutcome;
 import dev.usher.gate.GateRequest;
 import dev.usher.gate.QueueObserver;
@@ -90,6 +92,48 @@ class LimiterOutageTest {
     }
 
     @Test
+    void frozenPostgresTheLocalFallbackAppliesAtOnceAndTheSameLimiterRecovers() throws Exception {
+        try (DedicatedPostgres pg = DedicatedPostgres.start();
+                HikariDataSource pool = poolWithSocketTimeout(pg.jdbcUrl())) {
+            PostgresBuckets.createTable(pool, "frozen_buckets");
+            RateLimiter limiter = RateLimiter.builder().name(TestServers.unique("pgfrozen"))
+                    .limit(1000, Duration.ofMinutes(1))
+                    .shared(PostgresBuckets.proxyManager(pool, "frozen_buckets"))
+                    .whenStoreDown(StoreDownPolicy.LOCAL_FALLBACK)
+                    .build();
+            assertThat(limiter.tryAcquire("user").degraded()).isFalse();
+            pg.freeze();
+            List<Long> nanos = new ArrayList<>();
+            try {
+                assertThat(limiter.tryAcquire("user").degraded()).as("the first call times out").isTrue();
+                for (int i = 0; i < 300; i++) {
+                    long began = System.nanoTime();
+                    Decision d = limiter.tryAcquire("user-" + (i % 10));
+                    nanos.add(System.nanoTime() - began);
+                    assertThat(d.allowed()).isTrue();
+                    assertThat(d.degraded()).isTrue();
+                }
+            } finally {
+                pg.thaw();
+            }
+            long back = System.nanoTime();
+            Decision d = limiter.tryAcquire("after");
+            while (d.degraded() && System.nanoTime() - back < TimeUnit.SECONDS.toNanos(30)) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+                d = limiter.tryAcquire("after");
+            }
+            Duration recovery = Duration.ofNanos(System.nanoTime() - back);
+            Duration p99 = percentile(nanos, 99);
+            System.out.printf("limiter, PostgreSQL frozen: %d decisions while down, p99 %s, max %s; shared again %s after SIGCONT%n",
+                    nanos.size(), Durations.format(p99), Durations.format(percentile(nanos, 100)), Durations.format(recovery));
+            assertThat(p99).as("p99 of decisions while the store is frozen").isLessThan(FAST);
+            assertThat(d.degraded()).isFalse();
+            assertThat(recovery).isLessThan(RECOVERY_BOUND);
+            limiter.close();
+        }
+    }
+
+    @Test
     void twoInstancesWithHalfShareGrantTheQuotaBetweenThemWhileTheStoreIsDown() throws Exception {
         String name = TestServers.unique("share");
         try (DedicatedRedis redis = DedicatedRedis.start();
@@ -131,6 +175,19 @@ class LimiterOutageTest {
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("localFallbackShare");
         assertThat(DefaultRateLimiter.fallbackLimits(List.of(Limit.of(3, Duration.ofSeconds(1))), 0.1))
                 .singleElement().satisfies(l -> assertThat(l.quota()).as("at least one token").isEqualTo(1));
+    }
+
+    /** The host's pool: without a socket timeout, a query on a frozen server would wait forever. */
+    private static HikariDataSource poolWithSocketTimeout(String jdbcUrl) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(jdbcUrl);
+        config.setUsername(TestServers.POSTGRES_USER);
+        config.setMaximumPoolSize(4);
+        config.setConnectionTimeout(2000);
+        config.setValidationTimeout(500);
+        config.addDataSourceProperty("socketTimeout", "2");
+        config.addDataSourceProperty("connectTimeout", "2");
+        return new HikariDataSource(config);
     }
 
     private static Duration percentile(List<Long> nanos, double p) {

@@ -92,6 +92,42 @@ class RedisFailFastTest {
         assertCountersWhole();
     }
 
+    @Test
+    void aFrozenClusterMasterMakesTheStoreFailFastAndItRecoversAfterSigcont() throws Exception {
+        try (DedicatedCluster cluster = new DedicatedCluster();
+                SessionManager onCluster = SessionManager.builder(RedisSessionStore.builder().clusterNodes(cluster.seeds())
+                        .timeout(TIMEOUT).build()).sweepInterval(Duration.ZERO).build()) {
+            List<Session> mine = new ArrayList<>();
+            for (int i = 0; i < THREADS * 4; i++) {
+                mine.add(onCluster.create(null, Map.of()));
+            }
+            try (OutageLoad load = OutageLoad.start(THREADS, (thread, i) -> {
+                Session s = mine.get((int) ((thread + i * THREADS) % mine.size()));
+                onCluster.update(s.id(), x -> x.withAttribute(COUNTER, x.attribute(COUNTER).orElse(0) + 1));
+            })) {
+                load.awaitSuccesses(0, 200);
+                DedicatedRedis frozen = cluster.nodes().get(0);
+                frozen.freeze();
+                long frozenAt = System.nanoTime();
+                long thawAt;
+                try {
+                    load.awaitFailures(frozenAt, 500);
+                    thawAt = System.nanoTime();
+                } finally {
+                    frozen.thaw();
+                }
+                long back = System.nanoTime();
+                long recovered = load.firstSuccessEnd(back);
+                load.awaitSuccesses(back, 200);
+                report("cluster master frozen", load.between(frozenAt, thawAt), recovered - back);
+            }
+            for (Session s : mine) {
+                Session now = onCluster.find(s.id()).orElseThrow();
+                assertThat(now.attribute(COUNTER).orElse(0)).isEqualTo((int) (now.version() - 1));
+            }
+        }
+    }
+
     private static void report(String what, List<OutageLoad.Outcome> calls, long recoveryNanos) {
         List<OutageLoad.Outcome> down = calls.stream().filter(o -> !o.succeeded()).toList();
         Duration p99 = OutageLoad.percentile(down, 99);

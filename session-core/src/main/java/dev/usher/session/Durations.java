@@ -17,6 +17,9 @@ public final class Durations {
             return "null";
         }
         if (d.isNegative()) {
+            if (d.getSeconds() == Long.MIN_VALUE) {
+                return d.toString(); // the one duration that has no positive counterpart
+            }
             return "-" + format(d.negated());
         }
         if (d.isZero()) {

@@ -21,5 +21,7 @@ class DurationsTest {
         assertThat(Durations.format(Duration.ZERO)).isEqualTo("0s");
         assertThat(Durations.format(Duration.ofSeconds(-5))).isEqualTo("-5s");
         assertThat(Durations.format(null)).isEqualTo("null");
+        assertThat(Durations.format(Duration.ofSeconds(Long.MIN_VALUE))).isNotEmpty();
+        assertThat(Durations.format(Duration.ofSeconds(Long.MAX_VALUE, 999_999_999))).startsWith("106751991167300d");
     }
 }

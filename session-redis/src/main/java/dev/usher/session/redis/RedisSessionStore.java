@@ -444,6 +444,7 @@ public final class RedisSessionStore implements SessionStore {
         private Duration expiryGrace = Duration.ofHours(1);
         private Duration timeout = Duration.ofSeconds(2);
         private int maxConnections = 32;
+        private boolean clientSettingsGiven;
 
         private Builder() {
         }
@@ -542,6 +543,7 @@ public final class RedisSessionStore implements SessionStore {
                         + "ms but was " + Durations.format(timeout));
             }
             this.timeout = timeout;
+            this.clientSettingsGiven = true;
             return this;
         }
 
@@ -551,6 +553,7 @@ public final class RedisSessionStore implements SessionStore {
                 throw new IllegalArgumentException("maxConnections must be at least 1 but was " + max);
             }
             this.maxConnections = max;
+            this.clientSettingsGiven = true;
             return this;
         }
 
@@ -566,6 +569,10 @@ public final class RedisSessionStore implements SessionStore {
                         + given + " were");
             }
             if (client != null) {
+                if (clientSettingsGiven) {
+                    throw new IllegalStateException("timeout and maxConnections apply to a client the store builds"
+                            + " (uri or clusterNodes), not to a host's client, which keeps its own settings");
+                }
                 return new RedisSessionStore(this, client, false, null);
             }
             if (uri != null) {

@@ -153,6 +153,10 @@ class RedisSessionStoreTest {
         assertThatThrownBy(() -> b.maxConnections(0)).hasMessageContaining("0");
         assertThatThrownBy(() -> b.uri("http://example.invalid:80")).hasMessageContaining("http://example.invalid:80");
         assertThatThrownBy(() -> b.clusterNodes(List.of())).isInstanceOf(IllegalArgumentException.class);
+        try (UnifiedJedis jedis = RedisClient.create(URI.create(RedisTestSupport.standaloneUri()))) {
+            assertThatThrownBy(() -> RedisSessionStore.builder().client(jedis).timeout(Duration.ofSeconds(1)).build())
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("timeout and maxConnections");
+        }
         assertThatThrownBy(b::build).isInstanceOf(IllegalStateException.class).hasMessageContaining("0 were");
         b.uri(RedisTestSupport.standaloneUri()).clusterNodes(RedisTestSupport.clusterNodes());
         assertThatThrownBy(b::build).isInstanceOf(IllegalStateException.class).hasMessageContaining("2 were");

@@ -29,6 +29,7 @@ public final class RateLimiterBuilder {
     StoreDownPolicy storeDownPolicy = StoreDownPolicy.LOCAL_FALLBACK;
     Duration storeDownRetryAfter = DEFAULT_STORE_DOWN_RETRY_AFTER;
     double localFallbackShare = 1.0;
+    private boolean storeDownSettingsGiven;
 
     RateLimiterBuilder() {
     }
@@ -98,6 +99,7 @@ public final class RateLimiterBuilder {
     /** What to decide while the shared store is down. Default: {@link StoreDownPolicy#LOCAL_FALLBACK}. */
     public RateLimiterBuilder whenStoreDown(StoreDownPolicy policy) {
         this.storeDownPolicy = Objects.requireNonNull(policy, "policy");
+        this.storeDownSettingsGiven = true;
         return this;
     }
 
@@ -125,20 +127,23 @@ public final class RateLimiterBuilder {
                     + Durations.format(retryAfter));
         }
         this.storeDownRetryAfter = retryAfter;
+        this.storeDownSettingsGiven = true;
         return this;
     }
 
     /**
      * Builds the limiter.
      *
-     * @throws IllegalStateException if no limit was added
+     * @throws IllegalStateException if no limit was added, or if store-down settings were given without a
+     *     shared store (or a fallback share without {@code LOCAL_FALLBACK})
      */
     public RateLimiter build() {
         if (limits.isEmpty()) {
             throw new IllegalStateException("at least one limit is required");
         }
-        if (shared == null && localFallbackShare != 1.0) {
-            throw new IllegalStateException("localFallbackShare applies to a shared store, but no shared store was set");
+        if (shared == null && (localFallbackShare != 1.0 || storeDownSettingsGiven)) {
+            throw new IllegalStateException("whenStoreDown, storeDownRetryAfter and localFallbackShare apply to a"
+                    + " shared store, but no shared store was set");
         }
         if (localFallbackShare != 1.0 && storeDownPolicy != StoreDownPolicy.LOCAL_FALLBACK) {
             throw new IllegalStateException("localFallbackShare applies to whenStoreDown(LOCAL_FALLBACK), but the"

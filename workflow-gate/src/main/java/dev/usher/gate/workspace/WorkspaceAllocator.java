@@ -604,8 +604,9 @@ public final class WorkspaceAllocator implements AutoCloseable {
 
         /** Quota: total bytes of the files in one workspace (default 1 GiB). */
         public Builder maxBytes(long bytes) {
-            if (bytes < 0) {
-                throw new IllegalArgumentException("maxBytes must not be negative but was " + bytes);
+            if (bytes < 1) {
+                throw new IllegalArgumentException("maxBytes must be at least 1 but was " + bytes
+                        + " (a workspace that can hold nothing)");
             }
             this.maxBytes = bytes;
             return this;
@@ -613,8 +614,9 @@ public final class WorkspaceAllocator implements AutoCloseable {
 
         /** Quota: files and directories in one workspace (default 10,000). */
         public Builder maxFiles(long count) {
-            if (count < 0) {
-                throw new IllegalArgumentException("maxFiles must not be negative but was " + count);
+            if (count < 1) {
+                throw new IllegalArgumentException("maxFiles must be at least 1 but was " + count
+                        + " (a workspace that can hold nothing)");
             }
             this.maxFiles = count;
             return this;
@@ -670,6 +672,10 @@ public final class WorkspaceAllocator implements AutoCloseable {
                 Path realArchive = null;
                 if (archiveDir != null) {
                     realArchive = Files.createDirectories(archiveDir).toRealPath();
+                    if (realArchive.startsWith(realRoot)) {
+                        throw new IllegalArgumentException("archiveTo " + realArchive + " must not be inside the root "
+                                + realRoot + ": archived workspaces would be taken for orphans");
+                    }
                     if (!Files.getFileStore(realArchive).equals(Files.getFileStore(realRoot))) {
                         throw new IllegalArgumentException("archiveTo " + realArchive
                                 + " must be on the same file system as the root " + realRoot);

@@ -173,6 +173,10 @@ class LimiterOutageTest {
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> RateLimiter.builder().limit(1, Duration.ofSeconds(1))
                 .localFallbackShare(0.5).build()))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("localFallbackShare");
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> RateLimiter.builder().limit(1, Duration.ofSeconds(1))
+                .whenStoreDown(StoreDownPolicy.FAIL_CLOSED).build()))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("whenStoreDown")
+                .hasMessageContaining("no shared store");
         assertThat(DefaultRateLimiter.fallbackLimits(List.of(Limit.of(3, Duration.ofSeconds(1))), 0.1))
                 .singleElement().satisfies(l -> assertThat(l.quota()).as("at least one token").isEqualTo(1));
     }

@@ -2,10 +2,10 @@ package dev.usher.session.jdbc;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.usher.session.Durations;
 import dev.usher.session.Session;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
-import dev.usher.session.Durations;
 import dev.usher.session.SessionStoreException;
 import dev.usher.session.StoreCircuit;
 import dev.usher.session.StoreUnavailableException;
@@ -742,11 +742,11 @@ public final class JdbcSessionStore implements SessionStore {
         private JdbcSessionStore withOwnedPools() {
             Dialect d = dialect != null ? dialect
                     : jdbcUrl.toLowerCase(Locale.ROOT).startsWith("jdbc:sqlite:") ? Dialect.SQLITE : Dialect.POSTGRESQL;
-            requireDriver(d);
+            JdbcChecks.requireDriver(d);
             if (d == Dialect.SQLITE) {
-                checkSqliteFile();
+                JdbcChecks.checkSqliteFile(jdbcUrl);
             }
-            checkConnects(d);
+            JdbcChecks.checkConnects(jdbcUrl, driverProperties(d, timeoutSeconds()), d, timeout, PROBE_INTERVAL);
             String poolName = "usher-session-" + tableName;
             Properties probeProperties = driverProperties(d, probeSeconds());
             StoreCircuit.Probe probe = () -> {
@@ -807,102 +807,6 @@ public final class JdbcSessionStore implements SessionStore {
                 }
             }
             return p;
-        }
-
-        /** The driver is the host's choice (an optional dependency): say which artifact is missing. */
-        private static void requireDriver(Dialect d) {
-            String driverClass = d == Dialect.SQLITE ? "org.sqlite.JDBC" : "org.postgresql.Driver";
-            try {
-                Class.forName(driverClass, true, JdbcSessionStore.class.getClassLoader());
-            } catch (ClassNotFoundException e) {
-                String artifact = d == Dialect.SQLITE ? "org.xerial:sqlite-jdbc" : "org.postgresql:postgresql";
-                throw new IllegalStateException("JdbcSessionStore on " + d + " needs the JDBC driver " + artifact
-                        + " on the class path (it is an optional dependency of session-jdbc): add it to the host's"
-                        + " dependencies", e);
-            }
-        }
-
-        /** A SQLite path that is a directory or has no parent directory is a mistake, not an outage. */
-        private void checkSqliteFile() {
-            String rest = jdbcUrl.substring("jdbc:sqlite:".length());
-            if (rest.startsWith("file:")) {
-                rest = rest.substring("file:".length());
-            }
-            int query = rest.indexOf('?');
-            String file = query >= 0 ? rest.substring(0, query) : rest;
-            if (file.isEmpty()) {
-                return;
-            }
-            Path path;
-            try {
-                path = Path.of(file).toAbsolutePath();
-            } catch (RuntimeException e) {
-                throw new SessionStoreException("jdbcUrl names the SQLite file '" + file + "', which is not a valid path: "
-                        + e.getMessage(), e);
-            }
-            if (Files.isDirectory(path)) {
-                throw new SessionStoreException("the SQLite session store " + path + " is a directory, not a database"
-                        + " file: name a file inside it");
-            }
-            Path parent = path.getParent();
-            if (parent != null && !Files.isDirectory(parent)) {
-                throw new SessionStoreException("the directory " + parent + " of the SQLite session store " + path
-                        + " does not exist: create it first (JdbcSessionStore.sqlite(path) creates it)");
-            }
-        }
-
-        /**
-         * Connects once before any pool exists, so a mistake (nothing listening, unknown host, wrong password,
-         * not a database) fails at once with its cause, where a pool would retry it until its timeout; only
-         * a server that does not answer in time is reported as unavailable.
-         */
-        private void checkConnects(Dialect d) {
-            String where = d == Dialect.SQLITE ? "the SQLite session store " + jdbcUrl.substring("jdbc:sqlite:".length())
-                    : "the session store database " + redact(jdbcUrl);
-            try (Connection c = DriverManager.getConnection(jdbcUrl, driverProperties(d, timeoutSeconds()));
-                 Statement st = c.createStatement()) {
-                // On SQLite this reads the file's header: a file that is not a database fails here.
-                st.execute(d == Dialect.SQLITE ? "PRAGMA schema_version" : "SELECT 1");
-            } catch (SQLException e) {
-                String cause = rootMessage(e);
-                if (isSlow(e)) {
-                    throw new StoreUnavailableException(where + " did not answer within " + Durations.format(timeout)
-                            + " (" + cause + ")", e, PROBE_INTERVAL);
-                }
-                throw new SessionStoreException("could not open " + where + ": " + cause, e);
-            }
-        }
-
-        private static boolean isSlow(SQLException e) {
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof java.net.SocketTimeoutException || t instanceof java.sql.SQLTimeoutException) {
-                    return true;
-                }
-                if (t instanceof SQLException s && ("57P03".equals(s.getSQLState()) || "53300".equals(s.getSQLState()))) {
-                    return true; // starting up, or too many connections: it will answer later
-                }
-                String m = t.getMessage();
-                if (m != null && m.toLowerCase(Locale.ROOT).contains("timed out")) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        private static String rootMessage(Throwable e) {
-            StringBuilder out = new StringBuilder(String.valueOf(e.getMessage()));
-            for (Throwable t = e.getCause(); t != null && t != e; t = t.getCause()) {
-                if (t.getMessage() != null && !out.toString().contains(t.getMessage())) {
-                    out.append("; ").append(t.getClass().getSimpleName()).append(": ").append(t.getMessage());
-                }
-            }
-            return out.toString();
-        }
-
-        /** The URL without secrets: {@code password=} parameters and user-info are masked. */
-        static String redact(String url) {
-            return url.replaceAll("(?i)((?:password|pwd|sslpassword)=)[^&;]*", "$1***")
-                    .replaceAll("//[^/@?]*@", "//***@");
         }
 
         private HikariConfig poolConfig(String name, int size) {

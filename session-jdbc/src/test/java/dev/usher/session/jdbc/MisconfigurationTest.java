@@ -77,9 +77,9 @@ class MisconfigurationTest {
 
     @Test
     void urlsAreRedacted() {
-        assertThat(JdbcSessionStore.Builder.redact("jdbc:postgresql://db/app?user=a&password=secret&ssl=true"))
+        assertThat(JdbcChecks.redact("jdbc:postgresql://db/app?user=a&password=secret&ssl=true"))
                 .isEqualTo("jdbc:postgresql://db/app?user=a&password=***&ssl=true");
-        assertThat(JdbcSessionStore.Builder.redact("jdbc:postgresql://bob:pw@db/app")).isEqualTo("jdbc:postgresql://***@db/app");
+        assertThat(JdbcChecks.redact("jdbc:postgresql://bob:pw@db/app")).isEqualTo("jdbc:postgresql://***@db/app");
     }
 
     private static Throwable failsFast(Supplier<?> build) {

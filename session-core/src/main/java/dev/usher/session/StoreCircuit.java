@@ -157,8 +157,15 @@ public final class StoreCircuit implements AutoCloseable {
                 log.debug("{} still unreachable: {}", store, e.toString());
                 continue;
             }
-            Outage o = outage;
-            outage = null;
+            Outage o;
+            lock.lock();
+            try {
+                // Under the lock, so that a trip racing with this success is not overwritten by it.
+                o = outage;
+                outage = null;
+            } finally {
+                lock.unlock();
+            }
             if (o != null) {
                 log.info("{} is reachable again after {}", store, Durations.format(
                         Duration.ofMillis(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - o.sinceNanos))));

@@ -45,7 +45,7 @@ public record Session(
         Objects.requireNonNull(absoluteExpiry, "absoluteExpiry");
         Objects.requireNonNull(attributes, "attributes");
         if (idleTimeout.isNegative() || idleTimeout.isZero()) {
-            throw new IllegalArgumentException("idleTimeout must be positive but was " + idleTimeout);
+            throw new IllegalArgumentException("idleTimeout must be positive but was " + Durations.format(idleTimeout));
         }
         createdAt = createdAt.truncatedTo(ChronoUnit.MILLIS);
         lastAccessedAt = lastAccessedAt.truncatedTo(ChronoUnit.MILLIS);

@@ -431,7 +431,7 @@ public final class SessionManager implements AutoCloseable {
         if (held == null) {
             lockWaits.increment();
             throw new SessionLockTimeoutException("lock of session " + SessionIds.redact(id)
-                    + " not obtained within " + timeout);
+                    + " not obtained within " + Durations.format(timeout));
         }
         try (held) {
             if (held.waited()) {
@@ -608,7 +608,7 @@ public final class SessionManager implements AutoCloseable {
             lockWaits.increment();
         }
         if (held == null) {
-            throw new SessionLockTimeoutException("lock of " + redactKey(key) + " not obtained within " + timeout);
+            throw new SessionLockTimeoutException("lock of " + redactKey(key) + " not obtained within " + Durations.format(timeout));
         }
         return held;
     }
@@ -703,7 +703,7 @@ public final class SessionManager implements AutoCloseable {
         public Builder sweepInterval(Duration interval) {
             Objects.requireNonNull(interval, "sweepInterval");
             if (interval.isNegative()) {
-                throw new IllegalArgumentException("sweepInterval must not be negative but was " + interval);
+                throw new IllegalArgumentException("sweepInterval must not be negative but was " + Durations.format(interval));
             }
             this.sweepInterval = interval;
             return this;
@@ -735,14 +735,24 @@ public final class SessionManager implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Builds the manager.
+         *
+         * @throws IllegalStateException if the settings contradict each other (an absolute timeout shorter
+         *     than the idle timeout would make the idle timeout meaningless)
+         */
         public SessionManager build() {
+            if (absoluteTimeout.compareTo(idleTimeout) < 0) {
+                throw new IllegalStateException("absoluteTimeout must be at least idleTimeout ("
+                        + Durations.format(idleTimeout) + ") but was " + Durations.format(absoluteTimeout));
+            }
             return new SessionManager(this);
         }
 
         private static Duration positive(String name, Duration d) {
             Objects.requireNonNull(d, name);
             if (d.isNegative() || d.isZero() || d.toMillis() == 0) {
-                throw new IllegalArgumentException(name + " must be at least 1 ms but was " + d);
+                throw new IllegalArgumentException(name + " must be at least 1ms but was " + Durations.format(d));
             }
             return d;
         }

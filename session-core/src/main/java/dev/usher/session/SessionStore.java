@@ -14,7 +14,8 @@ import java.util.function.Consumer;
  * machines. They receive only well-formed ids and validated attributes. They store what they are given:
  * they do not interpret expiry except in {@link #removeExpired}, so {@link #load} may return a session
  * that has expired and not yet been swept. Failures to reach the backing engine are reported as
- * {@link StoreUnavailableException} within the store's configured timeout.
+ * {@link StoreUnavailableException} within the store's configured timeout, and, once the store has seen its
+ * engine unreachable, at once (a {@link StoreCircuit}) until a probe reaches it again.
  *
  * <p>The semantics below are stated as tests in {@code SessionStoreContract} (session-core's test-jar);
  * a backend is done when it passes that suite unchanged against its real engine.

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * How {@link WorkflowGate#enter} ended: the host maps each kind to its response (429, 503, or the run).
+ * {@link Rejected} and {@link Unavailable} are both 503 with {@code Retry-After}.
  *
  * @param <W> the workflow type
  */
@@ -47,6 +48,23 @@ public sealed interface GateOutcome<W> {
             QUEUE_FULL,
             TIMED_OUT,
             CANCELLED
+        }
+    }
+
+    /**
+     * A store the gate needs is down: the session store, or the rate limiter's shared store under
+     * {@code FAIL_CLOSED}. Nothing was queued. Send 503 with {@code Retry-After: retryAfter}; while the
+     * store stays down, each such request is answered at once (the store's circuit is open), not after a
+     * timeout.
+     *
+     * @param retryAfter when trying again may succeed (how often the store is probed, or the limiter's
+     *     store-down retry hint)
+     * @param message    what is down, for the log (not for the client: it may name hosts)
+     */
+    record Unavailable<W>(Duration retryAfter, String message) implements GateOutcome<W> {
+        public Unavailable {
+            Objects.requireNonNull(retryAfter, "retryAfter");
+            Objects.requireNonNull(message, "message");
         }
     }
 

@@ -16,6 +16,7 @@ import dev.usher.session.Session;
 import dev.usher.session.SessionListener;
 import dev.usher.session.SessionManager;
 import dev.usher.session.SessionStoreException;
+import dev.usher.session.StoreUnavailableException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +40,7 @@ import org.slf4j.LoggerFactory;
  * switch (gate.enter(new GateRequest(cookieId, clientIp, projectName), (session, pos, eta) -> send(queued(pos, eta)))) {
  *     case GateOutcome.RateLimited<Agent> r -> respond429(r.decision());
  *     case GateOutcome.Rejected<Agent> r    -> respond503(r.retryAfter());
+ *     case GateOutcome.Unavailable<Agent> u -> respond503(Optional.of(u.retryAfter()));
  *     case GateOutcome.Admitted<Agent> run  -> { try (run) { run.workflow().answer(prompt, this::send); } }
  * }
  * }</pre>
@@ -60,6 +62,8 @@ import org.slf4j.LoggerFactory;
 public final class WorkflowGate<W> implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkflowGate.class);
     static final Duration DEFAULT_KEEP_ALIVE = Duration.ofSeconds(3);
+    /** Retry hint for a store that is down and gave none. */
+    private static final Duration DEFAULT_RETRY_AFTER = Duration.ofSeconds(1);
 
     private final String name;
     private final SessionManager sessions;
@@ -113,8 +117,8 @@ public final class WorkflowGate<W> implements AutoCloseable {
     /**
      * Runs one request through the gate, waiting in the queue if needed.
      *
-     * @return {@link GateOutcome.RateLimited}, {@link GateOutcome.Rejected}, or {@link GateOutcome.Admitted},
-     *     which the caller must close
+     * @return {@link GateOutcome.RateLimited}, {@link GateOutcome.Rejected}, {@link GateOutcome.Unavailable}
+     *     (a store is down), or {@link GateOutcome.Admitted}, which the caller must close
      * @throws InterruptedException if the caller is interrupted while queued; the ticket is withdrawn
      * @throws RuntimeException     whatever the observer, the session store, the workspace or the workflow
      *                              loader threw; nothing acquired stays held
@@ -126,6 +130,10 @@ public final class WorkflowGate<W> implements AutoCloseable {
         if (rateLimiter != null) {
             Decision decision = rateLimiter.tryAcquire(request.rateKey());
             if (!decision.allowed()) {
+                if (decision.degraded() && decision.limits().isEmpty()) {
+                    // FAIL_CLOSED: denied because the limiter's store is down, not because of this client.
+                    return new GateOutcome.Unavailable<>(decision.retryAfter(), "rate limiter's shared store is down");
+                }
                 return new GateOutcome.RateLimited<>(decision);
             }
         }
@@ -141,6 +149,9 @@ public final class WorkflowGate<W> implements AutoCloseable {
                     session = sessions.find(session.id()).orElse(session);
                 }
             }
+        } catch (StoreUnavailableException e) {
+            recorders.forEach(GateRecorder::storeFailed);
+            return new GateOutcome.Unavailable<>(e.retryAfter().orElse(DEFAULT_RETRY_AFTER), e.getMessage());
         } catch (SessionStoreException e) {
             recorders.forEach(GateRecorder::storeFailed);
             throw e;
@@ -309,7 +320,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
 
     /**
      * Closes the queue (waiters are rejected), the workflow cache (waits, up to its bound, for runs in
-     * progress), the workspace allocator and the session manager, in that order. Idempotent.
+     * progress), the workspace allocator, the rate limiter and the session manager, in that order. Idempotent.
      */
     @Override
     public void close() {
@@ -329,6 +340,9 @@ public final class WorkflowGate<W> implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             workspaces.close();
+        }
+        if (rateLimiter != null) {
+            rateLimiter.close();
         }
         sessions.close();
     }

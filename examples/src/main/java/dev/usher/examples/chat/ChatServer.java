@@ -267,6 +267,15 @@ public final class ChatServer implements AutoCloseable {
                 ex.getResponseHeaders().set("Retry-After", Long.toString(Math.max(1, retryAfter)));
                 setCookieIfNew(ex, cookie, rejected.session());
                 Http.sendError(ex, 503, "The queue is full.");
+            } else if (outcome instanceof GateOutcome.Unavailable<SimulatedModel> unavailable) {
+                log.warn("store unavailable: {}", unavailable.message());
+                if (stream.started()) {
+                    stream.send(Map.of("type", "error", "message", "temporarily unavailable"));
+                    return;
+                }
+                long retryAfter = (unavailable.retryAfter().toMillis() + 999) / 1000;
+                ex.getResponseHeaders().set("Retry-After", Long.toString(Math.max(1, retryAfter)));
+                Http.sendError(ex, 503, "Temporarily unavailable, try again shortly.");
             } else if (outcome instanceof GateOutcome.Admitted<SimulatedModel> run) {
                 try (run) {
                     if (!stream.started()) {

@@ -5,17 +5,21 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.usher.session.OwnerLimit;
 import dev.usher.session.OwnerLimitPolicy;
 import dev.usher.session.OwnerLimitedWrite;
+import dev.usher.session.Durations;
 import dev.usher.session.Session;
 import dev.usher.session.SessionLimitException;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
 import dev.usher.session.SessionStoreException;
+import dev.usher.session.StoreCircuit;
 import dev.usher.session.StoreUnavailableException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -34,6 +38,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
@@ -61,7 +66,9 @@ import org.slf4j.LoggerFactory;
  * locked" does not reach the caller. On PostgreSQL, sweepers on several instances claim disjoint sets of
  * expired sessions with {@code FOR UPDATE SKIP LOCKED}. Unreachable databases and timeouts surface as
  * {@link StoreUnavailableException}, other failures as {@link SessionStoreException}, both with the
- * driver's exception as the cause.
+ * driver's exception as the cause. Once the database is seen unreachable, every call fails at once (a
+ * {@link StoreCircuit}) until a probe thread ({@code usher-probe-…}, stopped by {@link #close()}) reaches
+ * it again, every 200 ms, on a connection of its own.
  *
  * <pre>{@code
  * SessionStore store = JdbcSessionStore.sqlite(Path.of("/var/lib/app/sessions.db"));
@@ -90,6 +97,10 @@ public final class JdbcSessionStore implements SessionStore {
     private static final int SQLITE_CONSTRAINT = 19;
     /** Ids per acknowledging DELETE: well under SQLite's 999 bound parameters. */
     private static final int ACKNOWLEDGE_CHUNK = 500;
+    private static final int SQLITE_IOERR = 10;
+    private static final int SQLITE_CANTOPEN = 14;
+    /** How often a store that is down is probed: recovery is seen within this plus one round trip. */
+    static final Duration PROBE_INTERVAL = Duration.ofMillis(200);
 
     private final Dialect dialect;
     private final String table;
@@ -101,10 +112,12 @@ public final class JdbcSessionStore implements SessionStore {
     private final DataSource writer;
     private final DataSource reader;
     private final List<HikariDataSource> ownedPools;
+    private final StoreCircuit circuit;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private JdbcSessionStore(Dialect dialect, String table, Duration timeout, DataSource writer, DataSource reader,
-            List<HikariDataSource> ownedPools, Duration expiryClaimTimeout, int maxSessions) {
+            List<HikariDataSource> ownedPools, Duration expiryClaimTimeout, int maxSessions, Duration probeInterval,
+            StoreCircuit.Probe probe) {
         this.dialect = dialect;
         this.table = table;
         this.timeout = timeout;
@@ -114,15 +127,32 @@ public final class JdbcSessionStore implements SessionStore {
         this.writer = writer;
         this.reader = reader;
         this.ownedPools = ownedPools;
+        this.circuit = StoreCircuit.create("session store " + table + " (" + dialect + ")", probeInterval, probe);
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The embedded default: a store in the SQLite file {@code file} (created if absent), every other setting default. */
+    /**
+     * The embedded default: a store in the SQLite file {@code file}, created if absent (with its parent
+     * directories), every other setting default. Needs {@code org.xerial:sqlite-jdbc} on the class path.
+     *
+     * @throws IllegalStateException     if the SQLite driver is missing
+     * @throws SessionStoreException     if the file is a directory, not a database, or cannot be created
+     */
     public static JdbcSessionStore sqlite(Path file) {
-        return builder().jdbcUrl("jdbc:sqlite:" + file.toAbsolutePath()).build();
+        Path absolute = file.toAbsolutePath();
+        Path parent = absolute.getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            try {
+                Files.createDirectories(parent);
+            } catch (IOException e) {
+                throw new SessionStoreException("could not create the directory " + parent + " of the SQLite session store "
+                        + absolute + ": " + e, e);
+            }
+        }
+        return builder().jdbcUrl("jdbc:sqlite:" + absolute).build();
     }
 
     /** Checks the engine, then creates or migrates the schema (or only checks the table, when the host owns it). */
@@ -460,10 +490,11 @@ public final class JdbcSessionStore implements SessionStore {
         });
     }
 
-    /** Shuts down the pools this store built; a host's {@code DataSource} is left open. Idempotent. */
+    /** Stops the probe and shuts down the pools this store built; a host's {@code DataSource} is left open. Idempotent. */
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
+            circuit.close();
             ownedPools.forEach(HikariDataSource::close);
         }
     }
@@ -607,9 +638,15 @@ public final class JdbcSessionStore implements SessionStore {
         if (closed.get()) {
             throw new IllegalStateException(this + " is closed");
         }
+        circuit.throwIfOpen();
         try (Connection c = source.getConnection()) {
             return work.run(c);
         } catch (SQLException e) {
+            if (isConnectionLevel(e) && circuit.trip(e)) {
+                // Connections opened before the outage are dead after a restart: drop them now (those in use as
+                // they come back), so the first call after recovery gets a fresh one instead of failing again.
+                ownedPools.forEach(pool -> pool.getHikariPoolMXBean().softEvictConnections());
+            }
             throw failure(operation, e);
         }
     }
@@ -617,10 +654,37 @@ public final class JdbcSessionStore implements SessionStore {
     private SessionStoreException failure(String operation, SQLException e) {
         String what = "session store " + table + " (" + dialect + ") could not " + operation;
         if (isUnavailable(e)) {
-            return new StoreUnavailableException(what + ": the database did not answer within " + timeout
-                    + " or is unreachable (" + e.getMessage() + ")", e);
+            return new StoreUnavailableException(what + ": the database did not answer within " + Durations.format(timeout)
+                    + " or is unreachable (" + e.getMessage() + ")", e, circuit.probeInterval());
         }
         return new SessionStoreException(what + ": " + e.getMessage(), e);
+    }
+
+    /**
+     * Whether the failure says the database itself cannot be reached (refused, reset, timed out, shut down,
+     * a SQLite file that cannot be opened or read), which opens the circuit. A busy SQLite file or a pool
+     * whose connections are all in use is load, not an outage: those fail alone, and so do constraint
+     * violations and bad input.
+     */
+    private boolean isConnectionLevel(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLNonTransientConnectionException || t instanceof SQLRecoverableException
+                    || t instanceof IOException) {
+                return true;
+            }
+            if (t instanceof SQLException s) {
+                String state = s.getSQLState();
+                if (dialect == Dialect.POSTGRESQL && state != null && (state.startsWith("08")
+                        || state.equals("57P01") || state.equals("57P02") || state.equals("57P03"))) {
+                    return true;
+                }
+                int primary = s.getErrorCode() & 0xff;
+                if (dialect == Dialect.SQLITE && (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Connection trouble, timeouts, a server shutting down, or SQLite still busy after its busy timeout. */
@@ -747,7 +811,7 @@ public final class JdbcSessionStore implements SessionStore {
         public Builder timeout(Duration timeout) {
             Objects.requireNonNull(timeout, "timeout");
             if (timeout.toMillis() < 250) {
-                throw new IllegalArgumentException("timeout must be at least 250 ms but was " + timeout);
+                throw new IllegalArgumentException("timeout must be at least 250ms but was " + Durations.format(timeout));
             }
             this.timeout = timeout;
             return this;
@@ -840,8 +904,16 @@ public final class JdbcSessionStore implements SessionStore {
             if (d == null) {
                 d = detect(dataSource);
             }
-            return new JdbcSessionStore(d, tableName, timeout, dataSource, dataSource, List.of(), expiryClaimTimeout,
-                    maxSessions);
+            DataSource ds = dataSource;
+            int seconds = probeSeconds();
+            return new JdbcSessionStore(d, tableName, timeout, ds, ds, List.of(), expiryClaimTimeout, maxSessions,
+                    PROBE_INTERVAL, () -> {
+                try (Connection c = ds.getConnection()) {
+                    if (!c.isValid(seconds)) {
+                        throw new SQLException("connection not valid");
+                    }
+                }
+            });
         }
 
         private Dialect detect(DataSource ds) {
@@ -865,21 +937,28 @@ public final class JdbcSessionStore implements SessionStore {
         private JdbcSessionStore withOwnedPools() {
             Dialect d = dialect != null ? dialect
                     : jdbcUrl.toLowerCase(Locale.ROOT).startsWith("jdbc:sqlite:") ? Dialect.SQLITE : Dialect.POSTGRESQL;
+            JdbcChecks.requireDriver(d);
+            if (d == Dialect.SQLITE) {
+                JdbcChecks.checkSqliteFile(jdbcUrl);
+            }
+            JdbcChecks.checkConnects(jdbcUrl, driverProperties(d, timeoutSeconds()), d, timeout, PROBE_INTERVAL);
             String poolName = "usher-session-" + tableName;
+            Properties probeProperties = driverProperties(d, probeSeconds());
+            StoreCircuit.Probe probe = () -> {
+                try (Connection c = DriverManager.getConnection(jdbcUrl, probeProperties); Statement st = c.createStatement()) {
+                    st.execute("SELECT 1");
+                }
+            };
             if (d == Dialect.POSTGRESQL) {
                 HikariConfig config = poolConfig(poolName, maximumPoolSize == 0 ? 10 : maximumPoolSize);
-                int seconds = (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
-                config.addDataSourceProperty("connectTimeout", Integer.toString(seconds));
-                config.addDataSourceProperty("loginTimeout", Integer.toString(seconds));
-                config.addDataSourceProperty("socketTimeout", Integer.toString(seconds));
-                config.addDataSourceProperty("tcpKeepAlive", "true");
-                config.addDataSourceProperty("ApplicationName", "usher-session");
-                if (!synchronousCommit) {
-                    config.addDataSourceProperty("options", "-c synchronous_commit=off");
-                }
+                // No idle floor: while the circuit is open nobody waits for a connection, so the pool stops
+                // retrying the dead server and the first call after recovery connects at once, without waiting
+                // out the pool's growing retry back-off.
+                config.setMinimumIdle(0);
+                config.setDataSourceProperties(driverProperties(d, timeoutSeconds()));
                 HikariDataSource pool = new HikariDataSource(config);
                 return new JdbcSessionStore(d, tableName, timeout, pool, pool, List.of(pool), expiryClaimTimeout,
-                        maxSessions);
+                        maxSessions, PROBE_INTERVAL, probe);
             }
             // One writer, since SQLite serialises writers anyway: queueing for it in the pool is fair and
             // bounded by the timeout, where several writer connections would spin in busy handlers.
@@ -893,7 +972,37 @@ public final class JdbcSessionStore implements SessionStore {
                 throw e;
             }
             return new JdbcSessionStore(d, tableName, timeout, writerPool, readerPool, List.of(writerPool, readerPool),
-                    expiryClaimTimeout, maxSessions);
+                    expiryClaimTimeout, maxSessions, PROBE_INTERVAL, probe);
+        }
+
+        private int timeoutSeconds() {
+            return (int) Math.max(1, (timeout.toMillis() + 999) / 1000);
+        }
+
+        /** The probe's own bound: short, so a frozen server is retried often and its return is seen soon. */
+        private int probeSeconds() {
+            return Math.min(2, timeoutSeconds());
+        }
+
+        private Properties driverProperties(Dialect d, int seconds) {
+            Properties p = new Properties();
+            if (username != null) {
+                p.setProperty("user", username);
+                if (password != null) {
+                    p.setProperty("password", password);
+                }
+            }
+            if (d == Dialect.POSTGRESQL) {
+                p.setProperty("connectTimeout", Integer.toString(seconds));
+                p.setProperty("loginTimeout", Integer.toString(seconds));
+                p.setProperty("socketTimeout", Integer.toString(seconds));
+                p.setProperty("tcpKeepAlive", "true");
+                p.setProperty("ApplicationName", "usher-session");
+                if (!synchronousCommit) {
+                    p.setProperty("options", "-c synchronous_commit=off");
+                }
+            }
+            return p;
         }
 
         private HikariConfig poolConfig(String name, int size) {

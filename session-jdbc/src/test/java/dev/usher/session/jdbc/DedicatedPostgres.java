@@ -26,6 +26,7 @@ final class DedicatedPostgres implements AutoCloseable {
     private final int port;
     private final boolean asPostgresUser;
     private long pid = -1;
+    private boolean frozen;
 
     private DedicatedPostgres(Path dir, Path bin, int port, boolean asPostgresUser) {
         this.dir = dir;
@@ -47,6 +48,10 @@ final class DedicatedPostgres implements AutoCloseable {
                 "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"));
         pg.startServer();
         return pg;
+    }
+
+    int port() {
+        return port;
     }
 
     String jdbcUrl() {
@@ -80,8 +85,59 @@ final class DedicatedPostgres implements AutoCloseable {
         pid = -1;
     }
 
+    /**
+     * A crash: SIGKILL to the postmaster and every backend (no shutdown, no goodbye to clients); returns once
+     * they are gone. {@link #startServer()} then runs crash recovery.
+     */
+    void crash() throws IOException, InterruptedException {
+        ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow(() -> new IOException("PostgreSQL " + pid + " is not running"));
+        List<ProcessHandle> all = new ArrayList<>(postmaster.descendants().toList());
+        all.add(0, postmaster);
+        signal("KILL", all);
+        for (ProcessHandle p : all) {
+            try {
+                p.onExit().get(60, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                throw new IOException("PostgreSQL process " + p.pid() + " did not exit after SIGKILL", e);
+            }
+        }
+        pid = -1;
+    }
+
+    /** SIGSTOP to the postmaster and every backend: sockets stay open, nothing answers, like a hung host. */
+    void freeze() throws IOException, InterruptedException {
+        ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow(() -> new IOException("PostgreSQL " + pid + " is not running"));
+        List<ProcessHandle> all = new ArrayList<>(postmaster.descendants().toList());
+        all.add(0, postmaster);
+        signal("STOP", all);
+        frozen = true;
+    }
+
+    /** SIGCONT to the postmaster and every backend, after {@link #freeze()}. */
+    void thaw() throws IOException, InterruptedException {
+        ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow(() -> new IOException("PostgreSQL " + pid + " is not running"));
+        List<ProcessHandle> all = new ArrayList<>(postmaster.descendants().toList());
+        all.add(0, postmaster);
+        signal("CONT", all);
+        frozen = false;
+    }
+
+    /** Signals each process that is still alive (a backend may exit between listing and signalling). */
+    private static void signal(String name, List<ProcessHandle> processes) throws IOException, InterruptedException {
+        for (ProcessHandle p : processes) {
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(p.pid())).redirectErrorStream(true).start();
+            kill.getInputStream().readAllBytes();
+            if (kill.waitFor() != 0 && p.isAlive()) {
+                throw new IOException("kill -" + name + " " + p.pid() + " failed");
+            }
+        }
+    }
+
     @Override
     public void close() throws Exception {
+        if (frozen) {
+            thaw();
+        }
         try {
             stopServer();
         } finally {

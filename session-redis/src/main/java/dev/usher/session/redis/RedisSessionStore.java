@@ -5,7 +5,9 @@ import dev.usher.session.OwnerLimitedWrite;
 import dev.usher.session.Session;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
+import dev.usher.session.Durations;
 import dev.usher.session.SessionStoreException;
+import dev.usher.session.StoreCircuit;
 import dev.usher.session.StoreUnavailableException;
 import java.net.URI;
 import java.time.Duration;
@@ -22,6 +24,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
+import org.apache.commons.pool2.impl.GenericObjectPool;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Connection;
@@ -31,8 +34,13 @@ import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.RedisClusterClient;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisClusterOperationException;
+import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
+import redis.clients.jedis.providers.ClusterConnectionProvider;
+import redis.clients.jedis.providers.ConnectionProvider;
+import redis.clients.jedis.providers.PooledConnectionProvider;
 import redis.clients.jedis.util.JedisURIHelper;
 
 /**
@@ -45,7 +53,9 @@ import redis.clients.jedis.util.JedisURIHelper;
  * Every method blocks on network I/O, each step bounded by the {@linkplain Builder#timeout timeout} of an
  * owned client (a host's client brings its own timeouts), and holds no monitor while doing so. When Redis cannot be
  * reached or does not answer in time, methods throw {@link StoreUnavailableException} with the Jedis
- * exception as its cause; the store reconnects by itself once Redis is back.
+ * exception as its cause. From then on every call fails at once (no wait for a connection or a timeout)
+ * while a background probe (thread {@code usher-probe-…}, stopped by {@link #close()}) tries Redis every
+ * 200 ms; the first call after the probe reached it again goes through, on the same store object.
  *
  * <p>Round trips: {@link #load}, {@link #insert}, {@link #replace} (so every touch and update) and
  * {@link #remove} are one each: an {@code HGETALL}, or one {@code EVALSHA} of a Lua script that checks,
@@ -73,15 +83,43 @@ public final class RedisSessionStore implements SessionStore {
     private final long graceMillis;
     private final long claimTimeoutMillis;
     private final Capacity capacity;
+    /** How often a Redis that is down is probed: recovery is seen within this plus one round trip. */
+    static final Duration PROBE_INTERVAL = Duration.ofMillis(200);
+    /** Server errors that also mean the whole server (or cluster) is not serving, so calls should not wait on it. */
+    private static final List<String> OUTAGE_ERRORS = List.of("LOADING", "CLUSTERDOWN", "MASTERDOWN");
+
+    private final StoreCircuit circuit;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private RedisSessionStore(Builder b, UnifiedJedis redis, boolean ownsClient) {
+    /** {@code provider}: the connection pools of an owned client, or null for a host's client. */
+    private RedisSessionStore(Builder b, UnifiedJedis redis, boolean ownsClient, ConnectionProvider provider) {
         this.redis = redis;
         this.ownsClient = ownsClient;
         this.keys = new KeyLayout(b.keyPrefix, b.shards);
         this.graceMillis = b.expiryGrace.toMillis();
         this.claimTimeoutMillis = b.expiryClaimTimeout.toMillis();
         this.capacity = new Capacity(keys.capacityKey(), b.maxSessions, graceMillis, b.keyPrefix);
+        this.circuit = StoreCircuit.create("Redis session store " + b.keyPrefix, PROBE_INTERVAL, () -> {
+            try {
+                countNow();
+            } catch (RuntimeException e) {
+                // Pooled connections from before a restart are dead; without this, each later probe would
+                // borrow one of them and fail again, one stale connection at a time.
+                dropIdleConnections(provider);
+                throw e;
+            }
+        });
+    }
+
+    private static void dropIdleConnections(ConnectionProvider provider) {
+        if (provider == null) {
+            return;
+        }
+        for (Object pool : provider.getConnectionMap().values()) {
+            if (pool instanceof GenericObjectPool<?> p) {
+                p.clear();
+            }
+        }
     }
 
     public static Builder builder() {
@@ -419,27 +457,32 @@ public final class RedisSessionStore implements SessionStore {
 
     @Override
     public long count() {
-        return call("count", () -> {
-            List<Response<Long>> counts = new ArrayList<>(keys.shards());
-            try (AbstractPipeline pipeline = redis.pipelined()) {
-                for (int shard = 0; shard < keys.shards(); shard++) {
-                    counts.add(pipeline.zcard(keys.idsKey(shard)));
-                }
-                pipeline.sync();
-            }
-            long total = 0;
-            for (Response<Long> c : counts) {
-                total += c.get();
-            }
-            return total;
-        });
+        return call("count", this::countNow);
     }
 
-    /** Closes the client if the store built it. Idempotent. */
+    private long countNow() {
+        List<Response<Long>> counts = new ArrayList<>(keys.shards());
+        try (AbstractPipeline pipeline = redis.pipelined()) {
+            for (int shard = 0; shard < keys.shards(); shard++) {
+                counts.add(pipeline.zcard(keys.idsKey(shard)));
+            }
+            pipeline.sync();
+        }
+        long total = 0;
+        for (Response<Long> c : counts) {
+            total += c.get();
+        }
+        return total;
+    }
+
+    /** Stops the probe and closes the client if the store built it. Idempotent. */
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true) && ownsClient) {
-            redis.close();
+        if (closed.compareAndSet(false, true)) {
+            circuit.close();
+            if (ownsClient) {
+                redis.close();
+            }
         }
     }
 
@@ -498,25 +541,35 @@ public final class RedisSessionStore implements SessionStore {
         if (closed.get()) {
             throw new IllegalStateException("RedisSessionStore is closed");
         }
+        circuit.throwIfOpen();
         try {
             return body.get();
         } catch (JedisDataException e) {
-            if (isTransient(e)) {
-                throw new StoreUnavailableException("Redis could not serve " + operation + ": " + e.getMessage(), e);
+            if (startsWithAny(e, TRANSIENT_ERRORS)) {
+                if (startsWithAny(e, OUTAGE_ERRORS)) {
+                    circuit.trip(e);
+                }
+                throw new StoreUnavailableException("Redis could not serve " + operation + ": " + e.getMessage(), e,
+                        PROBE_INTERVAL);
             }
             throw new SessionStoreException("Redis refused " + operation + ": " + e.getMessage(), e);
         } catch (JedisException e) {
-            // Connection refused or reset, a timeout, an exhausted pool wait, cluster retries used up.
-            throw new StoreUnavailableException("Redis unavailable during " + operation + ": " + e.getMessage(), e);
+            // Connection refused or reset, a timeout, cluster retries used up: Redis is down, so open the
+            // circuit. An exhausted pool wait is load, not an outage: that call fails alone.
+            if (e instanceof JedisConnectionException || e instanceof JedisClusterOperationException) {
+                circuit.trip(e);
+            }
+            throw new StoreUnavailableException("Redis unavailable during " + operation + ": " + e.getMessage(), e,
+                    PROBE_INTERVAL);
         }
     }
 
-    private static boolean isTransient(JedisDataException e) {
+    private static boolean startsWithAny(JedisDataException e, List<String> codes) {
         String m = e.getMessage();
         if (m == null) {
             return false;
         }
-        for (String code : TRANSIENT_ERRORS) {
+        for (String code : codes) {
             if (m.startsWith(code)) {
                 return true;
             }
@@ -539,6 +592,7 @@ public final class RedisSessionStore implements SessionStore {
         private int maxSessions;
         private Duration timeout = Duration.ofSeconds(2);
         private int maxConnections = 32;
+        private boolean clientSettingsGiven;
 
         private Builder() {
         }
@@ -559,10 +613,16 @@ public final class RedisSessionStore implements SessionStore {
          */
         public Builder uri(String uri) {
             Objects.requireNonNull(uri, "uri");
-            URI parsed = URI.create(uri);
+            URI parsed;
+            try {
+                parsed = URI.create(uri);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("uri must be redis://host:port or rediss://host:port but was '"
+                        + redactUri(uri) + "' (" + e.getMessage().replace(uri, "…") + ")", e);
+            }
             if (!JedisURIHelper.isValid(parsed) || !JedisURIHelper.isRedisScheme(parsed)) {
                 throw new IllegalArgumentException("uri must be redis://host:port or rediss://host:port but was '"
-                        + uri + "'");
+                        + redactUri(uri) + "'");
             }
             this.uri = parsed;
             return this;
@@ -612,7 +672,7 @@ public final class RedisSessionStore implements SessionStore {
         public Builder expiryGrace(Duration grace) {
             Objects.requireNonNull(grace, "expiryGrace");
             if (grace.isNegative() || grace.toMillis() < 1000) {
-                throw new IllegalArgumentException("expiryGrace must be at least 1 s but was " + grace);
+                throw new IllegalArgumentException("expiryGrace must be at least 1s but was " + Durations.format(grace));
             }
             this.expiryGrace = grace;
             return this;
@@ -660,10 +720,11 @@ public final class RedisSessionStore implements SessionStore {
         public Builder timeout(Duration timeout) {
             Objects.requireNonNull(timeout, "timeout");
             if (timeout.toMillis() < 1 || timeout.toMillis() > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("timeout must be between 1 ms and " + Integer.MAX_VALUE
-                        + " ms but was " + timeout);
+                throw new IllegalArgumentException("timeout must be between 1ms and " + Integer.MAX_VALUE
+                        + "ms but was " + Durations.format(timeout));
             }
             this.timeout = timeout;
+            this.clientSettingsGiven = true;
             return this;
         }
 
@@ -673,7 +734,13 @@ public final class RedisSessionStore implements SessionStore {
                 throw new IllegalArgumentException("maxConnections must be at least 1 but was " + max);
             }
             this.maxConnections = max;
+            this.clientSettingsGiven = true;
             return this;
+        }
+
+        /** The URI without its password (user-info is masked). */
+        private static String redactUri(String uri) {
+            return uri.replaceAll("//[^/@]*@", "//***@");
         }
 
         public RedisSessionStore build() {
@@ -683,31 +750,37 @@ public final class RedisSessionStore implements SessionStore {
                         + given + " were");
             }
             if (client != null) {
-                return new RedisSessionStore(this, client, false);
+                if (clientSettingsGiven) {
+                    throw new IllegalStateException("timeout and maxConnections apply to a client the store builds"
+                            + " (uri or clusterNodes), not to a host's client, which keeps its own settings");
+                }
+                return new RedisSessionStore(this, client, false, null);
             }
-            return new RedisSessionStore(this, uri != null ? standaloneClient() : clusterClient(), true);
-        }
-
-        private UnifiedJedis standaloneClient() {
-            DefaultJedisClientConfig.Builder config = clientConfig()
-                    .user(JedisURIHelper.getUser(uri))
-                    .password(JedisURIHelper.getPassword(uri))
-                    .database(JedisURIHelper.getDBIndex(uri))
-                    .ssl(JedisURIHelper.isRedisSSLScheme(uri));
-            return RedisClient.builder()
-                    .hostAndPort(JedisURIHelper.getHostAndPort(uri))
-                    .clientConfig(config.build())
-                    .poolConfig(poolConfig())
-                    .build();
-        }
-
-        private UnifiedJedis clusterClient() {
-            return RedisClusterClient.builder()
+            if (uri != null) {
+                DefaultJedisClientConfig config = clientConfig()
+                        .user(JedisURIHelper.getUser(uri))
+                        .password(JedisURIHelper.getPassword(uri))
+                        .database(JedisURIHelper.getDBIndex(uri))
+                        .ssl(JedisURIHelper.isRedisSSLScheme(uri))
+                        .build();
+                HostAndPort node = JedisURIHelper.getHostAndPort(uri);
+                PooledConnectionProvider provider = new PooledConnectionProvider(node, config, poolConfig());
+                UnifiedJedis standalone = RedisClient.builder()
+                        .hostAndPort(node)
+                        .clientConfig(config)
+                        .connectionProvider(provider)
+                        .build();
+                return new RedisSessionStore(this, standalone, true, provider);
+            }
+            DefaultJedisClientConfig config = clientConfig().build();
+            ClusterConnectionProvider provider = new ClusterConnectionProvider(clusterNodes, config, poolConfig());
+            UnifiedJedis cluster = RedisClusterClient.builder()
                     .nodes(clusterNodes)
-                    .clientConfig(clientConfig().build())
-                    .poolConfig(poolConfig())
+                    .clientConfig(config)
+                    .connectionProvider(provider)
                     .maxTotalRetriesDuration(timeout)
                     .build();
+            return new RedisSessionStore(this, cluster, true, provider);
         }
 
         private DefaultJedisClientConfig.Builder clientConfig() {

@@ -77,6 +77,7 @@ class RedisClusterOutageTest {
         System.out.printf("cluster: %d of %d calls failed while a master was frozen, slowest after %d ms%n",
                 failures, sessions.size(), slowest / 1_000_000);
         awaitClusterOk();
+        RedisOutageTest.awaitStoreBack(manager);
 
         for (Session s : sessions) {
             Session after = manager.update(s.id(), x -> x.withAttribute(COUNTER, x.attribute(COUNTER).orElse(0) + 1))

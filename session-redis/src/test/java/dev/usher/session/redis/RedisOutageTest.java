@@ -138,8 +138,23 @@ class RedisOutageTest {
         System.out.printf("frozen: 16 callers failed, slowest after %d ms (timeout %d ms)%n",
                 nanos.stream().mapToLong(Long::longValue).max().orElseThrow() / 1_000_000, TIMEOUT.toMillis());
         Session first = sessions.get(0);
+        awaitStoreBack(manager);
         assertThat(manager.update(first.id(), x -> x.withAttribute(COUNTER, 7)).orElseThrow().attribute(COUNTER))
                 .contains(7);
+    }
+
+    /** Waits (up to 30 s) until the store's circuit closed again: its probe reached Redis. */
+    static void awaitStoreBack(SessionManager manager) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                manager.stats();
+                return;
+            } catch (StoreUnavailableException e) {
+                assertThat(System.nanoTime()).as("store back within 30 s").isLessThan(deadline);
+                DedicatedRedis.sleepBriefly();
+            }
+        }
     }
 
     /** Every stored session is whole: all fields decode and the counter moved with the version. */

@@ -148,11 +148,17 @@ class RedisSessionStoreTest {
                 .hasMessageContaining("app:{x}:");
         assertThatThrownBy(() -> b.shards(0)).hasMessageContaining("16384").hasMessageContaining("0");
         assertThatThrownBy(() -> b.shards(16385)).hasMessageContaining("16385");
-        assertThatThrownBy(() -> b.expiryGrace(Duration.ofMillis(10))).hasMessageContaining("PT0.01S");
-        assertThatThrownBy(() -> b.timeout(Duration.ZERO)).hasMessageContaining("PT0S");
+        assertThatThrownBy(() -> b.expiryGrace(Duration.ofMillis(10))).hasMessageContaining("expiryGrace").hasMessageContaining("10ms");
+        assertThatThrownBy(() -> b.timeout(Duration.ZERO)).hasMessageContaining("timeout").hasMessageContaining("0s");
+        assertThatThrownBy(() -> b.uri("not a uri")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("uri must be").hasMessageContaining("not a uri");
         assertThatThrownBy(() -> b.maxConnections(0)).hasMessageContaining("0");
         assertThatThrownBy(() -> b.uri("http://example.invalid:80")).hasMessageContaining("http://example.invalid:80");
         assertThatThrownBy(() -> b.clusterNodes(List.of())).isInstanceOf(IllegalArgumentException.class);
+        try (UnifiedJedis jedis = RedisClient.create(URI.create(RedisTestSupport.standaloneUri()))) {
+            assertThatThrownBy(() -> RedisSessionStore.builder().client(jedis).timeout(Duration.ofSeconds(1)).build())
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("timeout and maxConnections");
+        }
         assertThatThrownBy(b::build).isInstanceOf(IllegalStateException.class).hasMessageContaining("0 were");
         b.uri(RedisTestSupport.standaloneUri()).clusterNodes(RedisTestSupport.clusterNodes());
         assertThatThrownBy(b::build).isInstanceOf(IllegalStateException.class).hasMessageContaining("2 were");

@@ -1,5 +1,6 @@
 package dev.usher.gate.admission;
 
+import dev.usher.session.Durations;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -189,7 +190,7 @@ public interface AdmissionQueue extends AutoCloseable {
         private static Duration atLeastOneMilli(String setting, Duration d) {
             Objects.requireNonNull(d, setting);
             if (d.compareTo(Duration.ofMillis(1)) < 0) {
-                throw new IllegalArgumentException(setting + " must be at least 1 ms but was " + d);
+                throw new IllegalArgumentException(setting + " must be at least 1ms but was " + Durations.format(d));
             }
             return d;
         }

@@ -2,6 +2,7 @@ package dev.usher.gate.cache;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.Weigher;
+import dev.usher.session.Durations;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -48,13 +49,14 @@ public final class WorkflowCacheBuilder<K, V> {
 
     /**
      * At most this many idle values are kept (leased values do not count and are never evicted); beyond
-     * it, Window TinyLFU picks the idle value to evict. Zero keeps none: a value is closed as soon as its
-     * last lease closes.
+     * it, Window TinyLFU picks the idle value to evict. At least 1: a cache that keeps nothing would close
+     * and recreate the expensive value on every request.
      */
     public WorkflowCacheBuilder<K, V> maximumSize(long maximumSize) {
         checkNoBound();
-        if (maximumSize < 0) {
-            throw new IllegalArgumentException("maximum size must be >= 0, was " + maximumSize);
+        if (maximumSize < 1) {
+            throw new IllegalArgumentException("maximumSize must be at least 1 but was " + maximumSize
+                    + " (a cache that keeps nothing would recreate the value on every request)");
         }
         this.maximumSize = maximumSize;
         return this;
@@ -66,8 +68,9 @@ public final class WorkflowCacheBuilder<K, V> {
      */
     public WorkflowCacheBuilder<K, V> maximumWeight(long maximumWeight, Weigher<? super K, ? super V> weigher) {
         checkNoBound();
-        if (maximumWeight < 0) {
-            throw new IllegalArgumentException("maximum weight must be >= 0, was " + maximumWeight);
+        if (maximumWeight < 1) {
+            throw new IllegalArgumentException("maximumWeight must be at least 1 but was " + maximumWeight
+                    + " (a cache that keeps nothing would recreate the value on every request)");
         }
         this.maximumWeight = maximumWeight;
         this.weigher = Objects.requireNonNull(weigher, "weigher");
@@ -76,7 +79,7 @@ public final class WorkflowCacheBuilder<K, V> {
 
     /** An idle value is removed and closed once it has not been leased for this long. Default: never. */
     public WorkflowCacheBuilder<K, V> expireAfterAccess(Duration idle) {
-        this.expireAfterAccess = positive("expire after access", idle, this.expireAfterAccess);
+        this.expireAfterAccess = positive("expireAfterAccess", idle, this.expireAfterAccess);
         return this;
     }
 
@@ -85,7 +88,7 @@ public final class WorkflowCacheBuilder<K, V> {
      * leased at that moment is removed when its last lease closes. Default: never.
      */
     public WorkflowCacheBuilder<K, V> expireAfterWrite(Duration maximumAge) {
-        this.expireAfterWrite = positive("expire after write", maximumAge, this.expireAfterWrite);
+        this.expireAfterWrite = positive("expireAfterWrite", maximumAge, this.expireAfterWrite);
         return this;
     }
 
@@ -105,7 +108,7 @@ public final class WorkflowCacheBuilder<K, V> {
     public WorkflowCacheBuilder<K, V> closeTimeout(Duration timeout) {
         Objects.requireNonNull(timeout, "closeTimeout");
         if (timeout.isNegative()) {
-            throw new IllegalArgumentException("close timeout must be >= 0, was " + timeout);
+            throw new IllegalArgumentException("closeTimeout must not be negative but was " + Durations.format(timeout));
         }
         this.closeTimeout = timeout;
         return this;
@@ -126,20 +129,20 @@ public final class WorkflowCacheBuilder<K, V> {
 
     private void checkNoBound() {
         if (maximumSize >= 0) {
-            throw new IllegalStateException("maximum size was already set to " + maximumSize);
+            throw new IllegalStateException("maximumSize was already set to " + maximumSize);
         }
         if (maximumWeight >= 0) {
-            throw new IllegalStateException("maximum weight was already set to " + maximumWeight);
+            throw new IllegalStateException("maximumWeight was already set to " + maximumWeight);
         }
     }
 
     private static Duration positive(String what, Duration value, Duration previous) {
         Objects.requireNonNull(value, what);
         if (previous != null) {
-            throw new IllegalStateException(what + " was already set to " + previous);
+            throw new IllegalStateException(what + " was already set to " + Durations.format(previous));
         }
         if (value.isNegative() || value.isZero()) {
-            throw new IllegalArgumentException(what + " must be positive, was " + value);
+            throw new IllegalArgumentException(what + " must be positive but was " + Durations.format(value));
         }
         return value;
     }

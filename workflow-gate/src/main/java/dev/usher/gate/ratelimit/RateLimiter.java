@@ -12,7 +12,9 @@ import java.util.List;
  * buckets; in cluster-wide mode the caller owns the {@code ProxyManager} and the client or pool behind it,
  * and closes them after the limiter is no longer used. <b>Blocking:</b> local decisions never block; a
  * cluster-wide decision makes one round trip to the store (no lock is held meanwhile, so it is fine on
- * virtual threads). The limiter starts no thread and needs no closing.
+ * virtual threads). Once a shared store has failed to answer, every call applies the {@link StoreDownPolicy}
+ * at once, without waiting for the store, until a background probe (a thread the limiter owns, stopped by
+ * {@link #close()}) reaches the store again; the first call after that decides from the store again.
  *
  * <pre>{@code
  * RateLimiter limiter = RateLimiter.builder()
@@ -24,7 +26,7 @@ import java.util.List;
  * if (!d.allowed()) { response.setStatus(429); return; }
  * }</pre>
  */
-public interface RateLimiter {
+public interface RateLimiter extends AutoCloseable {
 
     /** Starts a builder. */
     static RateLimiterBuilder builder() {
@@ -52,4 +54,11 @@ public interface RateLimiter {
 
     /** A snapshot of the counters. */
     RateLimiterStats stats();
+
+    /**
+     * Stops the thread that probes a shared store while it is down (a limiter with local buckets has none).
+     * The caller still owns and closes the store's client. Idempotent.
+     */
+    @Override
+    void close();
 }

@@ -2,6 +2,7 @@ package dev.usher.gate.ratelimit;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.github.bucket4j.distributed.proxy.ProxyManager;
+import dev.usher.session.Durations;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,6 +28,8 @@ public final class RateLimiterBuilder {
     ProxyManager<String> shared;
     StoreDownPolicy storeDownPolicy = StoreDownPolicy.LOCAL_FALLBACK;
     Duration storeDownRetryAfter = DEFAULT_STORE_DOWN_RETRY_AFTER;
+    double localFallbackShare = 1.0;
+    private boolean storeDownSettingsGiven;
 
     RateLimiterBuilder() {
     }
@@ -71,7 +74,7 @@ public final class RateLimiterBuilder {
      */
     public RateLimiterBuilder maximumKeys(long maximumKeys) {
         if (maximumKeys < 1) {
-            throw new IllegalArgumentException("maximum keys must be >= 1, was " + maximumKeys);
+            throw new IllegalArgumentException("maximumKeys must be at least 1 but was " + maximumKeys);
         }
         this.maximumKeys = maximumKeys;
         return this;
@@ -96,6 +99,23 @@ public final class RateLimiterBuilder {
     /** What to decide while the shared store is down. Default: {@link StoreDownPolicy#LOCAL_FALLBACK}. */
     public RateLimiterBuilder whenStoreDown(StoreDownPolicy policy) {
         this.storeDownPolicy = Objects.requireNonNull(policy, "policy");
+        this.storeDownSettingsGiven = true;
+        return this;
+    }
+
+    /**
+     * The share of each limit's quota this instance may grant on its own while the shared store is down,
+     * under {@link StoreDownPolicy#LOCAL_FALLBACK} (default 1.0: the full quota per instance, so N instances
+     * together allow up to N times the limit). With N instances behind the store, {@code 1.0 / N} keeps the
+     * cluster near its limit during an outage. Each fallback quota is rounded down, and is at least 1 token.
+     *
+     * @throws IllegalArgumentException if {@code share} is not in (0, 1]
+     */
+    public RateLimiterBuilder localFallbackShare(double share) {
+        if (!(share > 0 && share <= 1)) {
+            throw new IllegalArgumentException("localFallbackShare must be in (0, 1] but was " + share);
+        }
+        this.localFallbackShare = share;
         return this;
     }
 
@@ -103,20 +123,31 @@ public final class RateLimiterBuilder {
     public RateLimiterBuilder storeDownRetryAfter(Duration retryAfter) {
         Objects.requireNonNull(retryAfter, "retryAfter");
         if (retryAfter.isNegative() || retryAfter.isZero()) {
-            throw new IllegalArgumentException("store-down retry-after must be positive, was " + retryAfter);
+            throw new IllegalArgumentException("storeDownRetryAfter must be positive but was "
+                    + Durations.format(retryAfter));
         }
         this.storeDownRetryAfter = retryAfter;
+        this.storeDownSettingsGiven = true;
         return this;
     }
 
     /**
      * Builds the limiter.
      *
-     * @throws IllegalStateException if no limit was added
+     * @throws IllegalStateException if no limit was added, or if store-down settings were given without a
+     *     shared store (or a fallback share without {@code LOCAL_FALLBACK})
      */
     public RateLimiter build() {
         if (limits.isEmpty()) {
             throw new IllegalStateException("at least one limit is required");
+        }
+        if (shared == null && (localFallbackShare != 1.0 || storeDownSettingsGiven)) {
+            throw new IllegalStateException("whenStoreDown, storeDownRetryAfter and localFallbackShare apply to a"
+                    + " shared store, but no shared store was set");
+        }
+        if (localFallbackShare != 1.0 && storeDownPolicy != StoreDownPolicy.LOCAL_FALLBACK) {
+            throw new IllegalStateException("localFallbackShare applies to whenStoreDown(LOCAL_FALLBACK), but the"
+                    + " policy is " + storeDownPolicy);
         }
         return new DefaultRateLimiter(this);
     }

@@ -5,7 +5,8 @@ package dev.usher.gate.ratelimit;
  *
  * @param allowed decisions that allowed
  * @param denied decisions that denied
- * @param storeFailures calls to the shared store that failed (each is followed by a degraded decision)
+ * @param storeFailures decisions the shared store did not make: its call failed, or was skipped at once
+ *     while the store was known to be down (each is followed by a degraded decision)
  * @param degraded decisions made by the {@link StoreDownPolicy}
  * @param localKeys keys with a bucket held in this process right now (local mode, or the local fallback)
  */

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
+import dev.usher.session.Durations;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -603,8 +604,9 @@ public final class WorkspaceAllocator implements AutoCloseable {
 
         /** Quota: total bytes of the files in one workspace (default 1 GiB). */
         public Builder maxBytes(long bytes) {
-            if (bytes < 0) {
-                throw new IllegalArgumentException("maxBytes must not be negative but was " + bytes);
+            if (bytes < 1) {
+                throw new IllegalArgumentException("maxBytes must be at least 1 but was " + bytes
+                        + " (a workspace that can hold nothing)");
             }
             this.maxBytes = bytes;
             return this;
@@ -612,8 +614,9 @@ public final class WorkspaceAllocator implements AutoCloseable {
 
         /** Quota: files and directories in one workspace (default 10,000). */
         public Builder maxFiles(long count) {
-            if (count < 0) {
-                throw new IllegalArgumentException("maxFiles must not be negative but was " + count);
+            if (count < 1) {
+                throw new IllegalArgumentException("maxFiles must be at least 1 but was " + count
+                        + " (a workspace that can hold nothing)");
             }
             this.maxFiles = count;
             return this;
@@ -635,7 +638,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
         public Builder orphanGracePeriod(Duration grace) {
             Objects.requireNonNull(grace, "orphanGracePeriod");
             if (grace.isNegative()) {
-                throw new IllegalArgumentException("orphanGracePeriod must not be negative but was " + grace);
+                throw new IllegalArgumentException("orphanGracePeriod must not be negative but was " + Durations.format(grace));
             }
             this.orphanGracePeriod = grace;
             return this;
@@ -645,7 +648,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
         public Builder sweepInterval(Duration interval) {
             Objects.requireNonNull(interval, "sweepInterval");
             if (interval.isNegative()) {
-                throw new IllegalArgumentException("sweepInterval must not be negative but was " + interval);
+                throw new IllegalArgumentException("sweepInterval must not be negative but was " + Durations.format(interval));
             }
             this.sweepInterval = interval;
             return this;
@@ -669,6 +672,10 @@ public final class WorkspaceAllocator implements AutoCloseable {
                 Path realArchive = null;
                 if (archiveDir != null) {
                     realArchive = Files.createDirectories(archiveDir).toRealPath();
+                    if (realArchive.startsWith(realRoot)) {
+                        throw new IllegalArgumentException("archiveTo " + realArchive + " must not be inside the root "
+                                + realRoot + ": archived workspaces would be taken for orphans");
+                    }
                     if (!Files.getFileStore(realArchive).equals(Files.getFileStore(realRoot))) {
                         throw new IllegalArgumentException("archiveTo " + realArchive
                                 + " must be on the same file system as the root " + realRoot);

@@ -635,9 +635,9 @@ class AdmissionQueueTest {
         assertThatThrownBy(() -> b.maxQueued(-1)).hasMessage("maxQueued must be at least 0 but was -1");
         assertThatThrownBy(() -> b.maxRunningPerKey(5))
                 .hasMessage("maxRunningPerKey must be between 1 and maxRunning 4 but was 5");
-        assertThatThrownBy(() -> b.maxWait(Duration.ZERO)).hasMessage("maxWait must be at least 1 ms but was PT0S");
+        assertThatThrownBy(() -> b.maxWait(Duration.ZERO)).hasMessage("maxWait must be at least 1ms but was 0s");
         assertThatThrownBy(() -> b.notificationPeriod(Duration.ofNanos(5)))
-                .hasMessageContaining("notificationPeriod must be at least 1 ms");
+                .hasMessage("notificationPeriod must be at least 1ms but was 5ns");
         assertThatThrownBy(() -> b.estimateSmoothing(0)).hasMessage("estimateSmoothing must be in (0, 1] but was 0.0");
         assertThatThrownBy(() -> b.name("bad name")).hasMessageContaining("'bad name'");
         try (DefaultAdmissionQueue queue = manual(AdmissionQueue.builder(1))) {

@@ -363,14 +363,18 @@ class WorkflowCacheTest {
         WorkflowLoader<String, String> loader = k -> k;
         assertThatThrownBy(() -> WorkflowCache.builder(loader).maximumSize(-1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("-1");
+        assertThatThrownBy(() -> WorkflowCache.builder(loader).maximumSize(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("maximumSize must be at least 1 but was 0");
+        assertThatThrownBy(() -> WorkflowCache.builder(loader).maximumWeight(0, (k, v) -> 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("maximumWeight must be at least 1 but was 0");
         assertThatThrownBy(() -> WorkflowCache.builder(loader).maximumSize(5).maximumWeight(10, (k, v) -> 1))
-                .isInstanceOf(IllegalStateException.class).hasMessage("maximum size was already set to 5");
+                .isInstanceOf(IllegalStateException.class).hasMessage("maximumSize was already set to 5");
         assertThatThrownBy(() -> WorkflowCache.builder(loader).expireAfterAccess(Duration.ZERO))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PT0S");
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("expireAfterAccess must be positive but was 0s");
         assertThatThrownBy(() -> WorkflowCache.builder(loader).build())
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("maximum size");
         assertThatThrownBy(() -> WorkflowCache.builder(loader).closeTimeout(Duration.ofSeconds(-1)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PT-1S");
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("closeTimeout must not be negative but was -1s");
     }
 
     @Test

@@ -19,6 +19,7 @@ final class DedicatedPostgres implements AutoCloseable {
     final int port;
     private final Path dir;
     private final Path bin;
+    private boolean frozen;
 
     private DedicatedPostgres(int port, Path dir, Path bin) {
         this.port = port;
@@ -50,9 +51,39 @@ final class DedicatedPostgres implements AutoCloseable {
         run("pg_ctl", "-D", data(), "-m", "immediate", "-w", "stop");
     }
 
+    /** SIGSTOP to the postmaster and every backend: sockets stay open, nothing answers, like a hung host. */
+    void freeze() throws IOException, InterruptedException {
+        signalAll("STOP");
+        frozen = true;
+    }
+
+    /** SIGCONT after {@link #freeze()}. */
+    void thaw() throws IOException, InterruptedException {
+        signalAll("CONT");
+        frozen = false;
+    }
+
+    private void signalAll(String signal) throws IOException, InterruptedException {
+        long pid = Long.parseLong(Files.readAllLines(dir.resolve("data").resolve("postmaster.pid"),
+                StandardCharsets.UTF_8).get(0).trim());
+        ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow(() -> new IOException("PostgreSQL " + pid + " is not running"));
+        List<ProcessHandle> all = new ArrayList<>(postmaster.descendants().toList());
+        all.add(0, postmaster);
+        for (ProcessHandle p : all) {
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).redirectErrorStream(true).start();
+            kill.getInputStream().readAllBytes();
+            if (kill.waitFor() != 0 && p.isAlive()) {
+                throw new IOException("kill -" + signal + " " + p.pid() + " failed");
+            }
+        }
+    }
+
     @Override
     public void close() throws IOException {
         try {
+            if (frozen) {
+                thaw();
+            }
             if (Files.exists(dir.resolve("data").resolve("postmaster.pid"))) {
                 stopServer();
             }

@@ -54,9 +54,31 @@ final class DedicatedRedis implements AutoCloseable {
         process.waitFor();
     }
 
+    /** SIGSTOP: the server keeps its sockets and stops answering, like a hung host. */
+    void freeze() throws IOException, InterruptedException {
+        signal("STOP");
+    }
+
+    /** SIGCONT after {@link #freeze()}. */
+    void thaw() throws IOException, InterruptedException {
+        signal("CONT");
+    }
+
+    private void signal(String name) throws IOException, InterruptedException {
+        int rc = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor();
+        if (rc != 0) {
+            throw new IOException("kill -" + name + " " + process.pid() + " exited with " + rc);
+        }
+    }
+
     @Override
     public void close() {
         if (process != null && process.isAlive()) {
+            try {
+                thaw();
+            } catch (IOException | InterruptedException e) {
+                process.destroyForcibly();
+            }
             try {
                 stopProcess();
             } catch (InterruptedException e) {

@@ -8,6 +8,8 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.RedisClient;
@@ -85,14 +87,17 @@ class StoreDownPolicyTest {
 
         server.start();
 
-        // Back to the shared store on the next calls (a few may still hit connections broken by the stop).
+        // Back to the shared store once the limiter's probe has reached it (every 200 ms).
         for (RateLimiter limiter : limiters.values()) {
-            Decision d = null;
-            for (int attempt = 0; attempt < 20 && (d == null || d.degraded()); attempt++) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            Decision d = limiter.tryAcquire("after-restart");
+            while (d.degraded() && System.nanoTime() < deadline) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
                 d = limiter.tryAcquire("after-restart");
             }
             assertThat(d.degraded()).as("%s after the store came back", limiter).isFalse();
             assertThat(d.allowed()).isTrue();
+            limiter.close();
         }
     }
 

@@ -246,6 +246,19 @@ class WorkspaceAllocatorTest {
     }
 
     @Test
+    void contradictorySettingsAreRejectedNamingTheSetting() {
+        assertThatThrownBy(() -> WorkspaceAllocator.builder(root, sessions).maxBytes(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("maxBytes must be at least 1 but was 0");
+        assertThatThrownBy(() -> WorkspaceAllocator.builder(root, sessions).maxFiles(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("maxFiles must be at least 1 but was 0");
+        assertThatThrownBy(() -> allocator(b -> b.archiveTo(root.resolve("archive"))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("archiveTo")
+                .hasMessageContaining("must not be inside the root");
+        assertThatThrownBy(() -> WorkspaceAllocator.builder(root, sessions).sweepInterval(Duration.ofSeconds(-5)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("sweepInterval must not be negative but was -5s");
+    }
+
+    @Test
     void releaseCanArchiveInsteadOfDeleting() throws IOException {
         Path archive = tmp.resolve("archive");
         try (WorkspaceAllocator archiving = allocator(b -> b.archiveTo(archive))) {

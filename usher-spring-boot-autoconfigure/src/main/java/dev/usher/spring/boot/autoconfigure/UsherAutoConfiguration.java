@@ -30,7 +30,6 @@ import java.util.Map;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -367,7 +366,7 @@ public class UsherAutoConfiguration {
         }
 
         @Bean
-        @ConditionalOnBean(SharedBuckets.class)
+        @ConditionalOnProperty(name = "usher.rate-limit.store", havingValue = "redis")
         @ConditionalOnMissingBean(name = "usherRateLimitStoreHealthIndicator")
         HealthIndicator usherRateLimitStoreHealthIndicator(SharedBuckets buckets) {
             return () -> {

@@ -105,6 +105,11 @@ public final class UsherFilter implements Filter {
         return inFlight.get();
     }
 
+    /** False once {@link #stopAdmitting()} was called (for readiness probes). */
+    public boolean admitting() {
+        return admitting.get();
+    }
+
     /**
      * Stops admitting: from now on every new request gets 503 with {@code Retry-After}, while the runs in
      * flight go on. For graceful shutdown; not reversible.

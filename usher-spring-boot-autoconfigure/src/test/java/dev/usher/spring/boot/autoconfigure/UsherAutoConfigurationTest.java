@@ -1,8 +1,12 @@
 package dev.usher.spring.boot.autoconfigure;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.usher.gate.GateOutcome;
+import dev.usher.gate.GateRequest;
+import dev.usher.gate.QueueObserver;
 import dev.usher.gate.WorkflowGate;
 import dev.usher.gate.WorkflowGateMetrics;
 import dev.usher.gate.admission.AdmissionQueue;
@@ -290,8 +294,56 @@ class UsherAutoConfigurationTest {
         runner().withPropertyValues("usher.session.store=memory").run(context -> seen.add(context.getBean(SessionManager.class)));
         assertThat(seen).hasSize(1);
         // a closed SessionManager refuses work: the lifecycle closed the gate, which closed it
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> seen.get(0).create(null, Map.of()))
+        assertThatThrownBy(() -> seen.get(0).create(null, Map.of()))
                 .isInstanceOf(IllegalStateException.class);
+    }
+
+    private WebApplicationContextRunner webRunner() {
+        return new WebApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(UsherAutoConfiguration.class))
+                .withUserConfiguration(TestWorkflow.Loader.class)
+                .withPropertyValues("usher.session.store=memory", "usher.workspace.root=" + dir);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static GateOutcome.Admitted<Object> admit(WorkflowGate<?> gate) throws InterruptedException {
+        return (GateOutcome.Admitted<Object>) gate.enter(new GateRequest(null, "shutdown-test", null), QueueObserver.ignoring());
+    }
+
+    @Test
+    void shutdownStopsAdmittingThenWaitsForTheRunInFlightThenCloses() {
+        webRunner().withPropertyValues("usher.shutdown.timeout=10m").run(context -> {
+            WorkflowGate<?> gate = context.getBean(WorkflowGate.class);
+            UsherFilter filter = context.getBean(UsherFilter.class);
+            GateOutcome.Admitted<Object> run = admit(gate);
+            Thread closer = new Thread(context::close, "context-close");
+            closer.start();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (filter.admitting() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(filter.admitting()).as("shutdown began by refusing new requests").isFalse();
+            // the run in flight holds the shutdown (up to 10 minutes): everything is still open for it
+            assertThat(closer.isAlive()).isTrue();
+            assertThat(gate.sessions().create(null, Map.of())).isNotNull();
+            assertThat(run.workflow()).isNotNull();
+            run.close();
+            closer.join(60_000);
+            assertThat(closer.isAlive()).as("shutdown finished once the run ended").isFalse();
+            assertThatThrownBy(() -> gate.sessions().create(null, Map.of())).isInstanceOf(IllegalStateException.class);
+        });
+    }
+
+    @Test
+    void shutdownWaitsNoLongerThanItsTimeout() {
+        webRunner().withPropertyValues("usher.shutdown.timeout=100ms").run(context -> {
+            WorkflowGate<?> gate = context.getBean(WorkflowGate.class);
+            GateOutcome.Admitted<Object> run = admit(gate);
+            context.close(); // returns although the run never ends
+            assertThatThrownBy(() -> gate.sessions().create(null, Map.of())).isInstanceOf(IllegalStateException.class);
+            run.close(); // a late release is harmless
+            assertThat(gate.queue().stats().running()).isZero();
+        });
     }
 
     private static void dropTables(String table) throws Exception {

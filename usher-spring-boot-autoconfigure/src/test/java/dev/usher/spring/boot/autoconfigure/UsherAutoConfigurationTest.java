@@ -289,6 +289,21 @@ class UsherAutoConfigurationTest {
     }
 
     @Test
+    void configurationMetadataDescribesEveryPropertyForIdes() throws IOException {
+        String metadata;
+        try (var in = getClass().getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+            assertThat(in).as("the configuration processor wrote the metadata").isNotNull();
+            metadata = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        for (String property : List.of("usher.session.store", "usher.session.jdbc.url", "usher.session.redis.uri",
+                "usher.queue.type", "usher.queue.max-running", "usher.queue.max-queued", "usher.rate-limit.limits",
+                "usher.workspace.root", "usher.servlet.url-patterns", "usher.shutdown.timeout")) {
+            assertThat(metadata).containsPattern("\"name\"\\s*:\\s*\"" + java.util.regex.Pattern.quote(property) + "\"");
+        }
+        assertThat(metadata).contains("Where sessions are kept: memory, jdbc or redis.");
+    }
+
+    @Test
     void closingTheContextClosesEverythingInOrder() {
         List<SessionManager> seen = new ArrayList<>();
         runner().withPropertyValues("usher.session.store=memory").run(context -> seen.add(context.getBean(SessionManager.class)));

@@ -61,13 +61,23 @@ class ChatController {
             response.setCharacterEncoding("UTF-8");
         }
         OutputStream out = response.getOutputStream();
-        send(out, Map.of("type", "started", "workspace", run.workspace().map(ws -> ws.name()).orElse("")));
+        send(out, event("started", "workspace", run.workspace().map(ws -> ws.name()).orElse("")));
         try {
-            run.workflow().answer(text, token -> send(out, Map.of("type", "token", "text", token)));
-            send(out, Map.of("type", "done"));
+            run.workflow().answer(text, token -> send(out, event("token", "text", token)));
+            send(out, event("done"));
         } catch (UncheckedIOException e) {
             // the client left mid-answer; the filter releases the run when the response completes
         }
+    }
+
+    /** An event with "type" first, as the page and the filter's own events have it. */
+    private static Map<String, Object> event(String type, Object... keysAndValues) {
+        Map<String, Object> event = new LinkedHashMap<>();
+        event.put("type", type);
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            event.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return event;
     }
 
     private void send(OutputStream out, Map<String, ?> event) {

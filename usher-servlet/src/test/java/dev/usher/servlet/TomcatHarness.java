@@ -17,12 +17,18 @@ final class TomcatHarness implements AutoCloseable {
     private final int port;
 
     TomcatHarness(Filter filter, HttpServlet servlet) throws IOException, LifecycleException {
+        this(filter, servlet, false);
+    }
+
+    /** With {@code secure}, the connector reports requests as secure, as behind a TLS-terminating proxy. */
+    TomcatHarness(Filter filter, HttpServlet servlet, boolean secure) throws IOException, LifecycleException {
         Path base = Files.createTempDirectory("usher-tomcat");
         tomcat = new Tomcat();
         tomcat.setBaseDir(base.toString());
         tomcat.setHostname("127.0.0.1");
         tomcat.setPort(0);
         tomcat.getConnector().setProperty("address", "127.0.0.1");
+        tomcat.getConnector().setSecure(secure);
         Context context = tomcat.addContext("", base.toString());
         Tomcat.addServlet(context, "work", servlet).setAsyncSupported(true);
         context.addServletMappingDecoded("/work/*", "work");

@@ -231,6 +231,16 @@ class UsherFilterTest {
     }
 
     @Test
+    void secureRequestGetsASecureCookie() throws Exception {
+        start(10, null);
+        tomcat.close(); // which destroyed the filter: a new one for the secure connector
+        filter = UsherFilter.builder(gate).build();
+        tomcat = new TomcatHarness(filter, new WorkServlet(), true);
+        String setCookie = get("/work/run").headers().firstValue("Set-Cookie").orElseThrow();
+        assertThat(setCookie).startsWith("USHER_SESSION=").contains("Secure").contains("HttpOnly").contains("SameSite=Lax");
+    }
+
+    @Test
     void rateLimitedRequestGets429WithStandardHeaders() throws Exception {
         start(10, RateLimiter.builder().name("test").limit(Limit.of("burst", 2, Duration.ofMinutes(1))).build());
         assertThat(get("/work/run").statusCode()).isEqualTo(200);

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.UUID;
 import org.springframework.test.context.DynamicPropertyRegistry;
 
@@ -30,15 +32,21 @@ final class TestProperties {
     }
 
     /** One run at a time, a fast model, and a rate limit a test can reach: 3 runs per session and hour. */
-    static void common(DynamicPropertyRegistry registry, Path data) {
-        registry.add("usher.workspace.root", () -> data.resolve("workspaces").toString());
-        registry.add("usher.queue.max-running", () -> "1");
-        registry.add("usher.servlet.keep-alive-interval", () -> "200ms");
-        registry.add("example.token-delay", () -> "2ms");
+    static Map<String, String> common(Path data) {
+        Map<String, String> properties = new LinkedHashMap<>();
+        properties.put("usher.workspace.root", data.resolve("workspaces").toString());
+        properties.put("usher.queue.max-running", "1");
+        properties.put("usher.servlet.keep-alive-interval", "200ms");
+        properties.put("example.token-delay", "2ms");
         // application.properties' limits, made wide, and one a test can reach
-        registry.add("usher.rate-limit.limits.minute.quota", () -> "1000");
-        registry.add("usher.rate-limit.limits.burst.quota", () -> "1000");
-        registry.add("usher.rate-limit.limits.test.quota", () -> "3");
-        registry.add("usher.rate-limit.limits.test.window", () -> "1h");
+        properties.put("usher.rate-limit.limits.minute.quota", "1000");
+        properties.put("usher.rate-limit.limits.burst.quota", "1000");
+        properties.put("usher.rate-limit.limits.test.quota", "3");
+        properties.put("usher.rate-limit.limits.test.window", "1h");
+        return properties;
+    }
+
+    static void common(DynamicPropertyRegistry registry, Path data) {
+        common(data).forEach((name, value) -> registry.add(name, () -> value));
     }
 }

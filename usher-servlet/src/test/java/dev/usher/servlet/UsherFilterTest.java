@@ -354,6 +354,20 @@ class UsherFilterTest {
     }
 
     @Test
+    void clientThatLeavesDuringItsRunStillHasItsRunReleased() throws Exception {
+        start(10, null);
+        try (Socket socket = new Socket("127.0.0.1", tomcat.port())) {
+            socket.getOutputStream().write("GET /work/hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            await("the run started", () -> holding.get() == 1);
+        } // the client leaves while its handler runs
+        assertThat(filter.inFlight()).isEqualTo(1);
+        hold.countDown(); // the handler finishes, writing to a connection nobody reads
+        assertNothingHeld();
+        assertThat(get("/work/run").statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void handlerExceptionStillReleasesTheRun() throws Exception {
         start(10, null);
         HttpResponse<String> failed = get("/work/fail");

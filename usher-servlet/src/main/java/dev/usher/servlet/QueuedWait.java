@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -80,8 +81,14 @@ final class QueuedWait implements Runnable, AsyncListener {
         }
         Optional<String> sent = filter.cookie().read(request);
         long period = filter.keepAliveInterval().toMillis();
-        ScheduledFuture<?> keepAlive = filter.keepAliveTimer()
-                .scheduleAtFixedRate(this::keepAlive, period, period, TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> keepAlive;
+        try {
+            keepAlive = filter.keepAliveTimer().scheduleAtFixedRate(this::keepAlive, period, period, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) { // the filter was destroyed; a host's executor still ran us
+            clearWaiter();
+            refuse("shutting_down", "The server is shutting down.", filter.unavailableRetryAfter());
+            return;
+        }
         GateOutcome<?> outcome;
         try {
             outcome = filter.gate().enter(filter.gateRequest(request), (session, position, eta) -> queued(sent, session, position, eta));
@@ -102,15 +109,20 @@ final class QueuedWait implements Runnable, AsyncListener {
             return;
         } finally {
             keepAlive.cancel(false);
-            waiterLock.lock();
-            try {
-                waiter = null;
-            } finally {
-                waiterLock.unlock();
-            }
-            Thread.interrupted(); // an interrupt that lost the race with enter() returning is not ours to keep
+            clearWaiter();
         }
         handle(outcome, sent);
+    }
+
+    /** From here on {@link #clientGone()} no longer interrupts this thread. */
+    private void clearWaiter() {
+        waiterLock.lock();
+        try {
+            waiter = null;
+        } finally {
+            waiterLock.unlock();
+        }
+        Thread.interrupted(); // an interrupt that lost the race with enter() returning is not ours to keep
     }
 
     private void handle(GateOutcome<?> outcome, Optional<String> sent) {

@@ -8,8 +8,9 @@ import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 
 /**
- * Graceful shutdown: stops admitting (new requests get 503 with Retry-After), lets the runs in flight
- * finish for up to {@code usher.shutdown.timeout}, then closes the gate, which closes the queue, the
+ * Graceful shutdown: stops admitting (new requests get 503 with Retry-After, and the queue is closed, so
+ * requests still waiting are turned away rather than started), lets the runs in flight finish for up to
+ * {@code usher.shutdown.timeout}, then closes the gate, which closes the queue, the
  * workflows, the workspaces and the sessions in that order. Its phase is above the web server's graceful
  * shutdown, so this happens while the server still answers, and the server then finds no run left.
  */
@@ -45,6 +46,7 @@ final class UsherLifecycle implements SmartLifecycle {
     @Override
     public void stop() {
         entrances.forEach(Admitting::stop);
+        gate.queue().close(); // waiters leave now (503 or a "rejected" event); permits out stay valid
         long deadline = System.nanoTime() + timeout.toNanos();
         try {
             while (runsInFlight() > 0 && System.nanoTime() < deadline) {

@@ -327,10 +327,22 @@ class UsherAutoConfigurationTest {
 
     @Test
     void shutdownStopsAdmittingThenWaitsForTheRunInFlightThenCloses() {
-        webRunner().withPropertyValues("usher.shutdown.timeout=10m").run(context -> {
+        webRunner().withPropertyValues("usher.shutdown.timeout=10m", "usher.queue.max-running=1").run(context -> {
             WorkflowGate<?> gate = context.getBean(WorkflowGate.class);
             UsherFilter filter = context.getBean(UsherFilter.class);
             GateOutcome.Admitted<Object> run = admit(gate);
+            java.util.concurrent.CompletableFuture<GateOutcome<?>> waiter = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return gate.enter(new GateRequest(null, "waiter", null), QueueObserver.ignoring());
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long queuedBy = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (gate.queue().stats().queued() == 0 && System.nanoTime() < queuedBy) {
+                Thread.sleep(10);
+            }
+            assertThat(gate.queue().stats().queued()).isEqualTo(1);
             Thread closer = new Thread(context::close, "context-close");
             closer.start();
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -338,6 +350,8 @@ class UsherAutoConfigurationTest {
                 Thread.sleep(10);
             }
             assertThat(filter.admitting()).as("shutdown began by refusing new requests").isFalse();
+            // the request still waiting is turned away, not started
+            assertThat(waiter.get(60, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(GateOutcome.Rejected.class);
             // the run in flight holds the shutdown (up to 10 minutes): everything is still open for it
             assertThat(closer.isAlive()).isTrue();
             assertThat(gate.sessions().create(null, Map.of())).isNotNull();

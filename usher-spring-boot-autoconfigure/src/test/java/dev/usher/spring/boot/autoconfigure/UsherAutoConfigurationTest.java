@@ -186,6 +186,24 @@ class UsherAutoConfigurationTest {
     }
 
     @Test
+    void unreachableApplicationDataSourceFailsNamingItAndTheCause() throws IOException {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(
+                        org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration.class, UsherAutoConfiguration.class))
+                .withUserConfiguration(TestWorkflow.Loader.class)
+                .withPropertyValues("usher.workspace.root=" + dir,
+                        "spring.datasource.url=jdbc:postgresql://127.0.0.1:" + closedPort + "/usher_test",
+                        "spring.datasource.hikari.connection-timeout=1000")
+                .run(context -> assertThat(failure(context))
+                        .contains("spring.datasource (the application's DataSource, used by usher.session.store=jdbc) could not be used")
+                        .contains("Connection refused"));
+    }
+
+    @Test
     void badTableNameFailsNamingTheProperty() {
         runner().withPropertyValues("usher.session.jdbc.table-name=Robert'); DROP TABLE x;--").run(context ->
                 assertThat(failure(context)).contains("usher.session.jdbc.table-name is invalid: tableName must match"));

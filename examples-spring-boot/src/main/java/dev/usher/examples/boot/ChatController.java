@@ -19,7 +19,9 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -68,6 +70,32 @@ class ChatController {
         } catch (UncheckedIOException e) {
             // the client left mid-answer; the filter releases the run when the response completes
         }
+    }
+
+    /**
+     * The same run as plain text, written by Spring MVC on its own thread after the request thread returned
+     * (an async request): the filter keeps the run until that response completes.
+     */
+    @PostMapping(value = "/api/workflow/answer", produces = "text/plain;charset=UTF-8")
+    StreamingResponseBody answer(@RequestParam("prompt") String prompt, HttpServletRequest request) {
+        UsherRequest<SimulatedModel> run = UsherRequest.of(request);
+        if (prompt.isBlank() || prompt.length() > MAX_PROMPT) {
+            throw new IllegalArgumentException("'prompt' must be 1 to " + MAX_PROMPT + " characters");
+        }
+        return out -> {
+            try {
+                run.workflow().answer(prompt, token -> {
+                    try {
+                        out.write(token.getBytes(StandardCharsets.UTF_8));
+                        out.flush();
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
     }
 
     /** An event with "type" first, as the page and the filter's own events have it. */

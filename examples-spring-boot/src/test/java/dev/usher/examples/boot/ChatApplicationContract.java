@@ -30,6 +30,8 @@ abstract class ChatApplicationContract {
     WorkflowGate<?> gate;
     @Autowired
     SessionManager sessions;
+    @Autowired
+    dev.usher.servlet.UsherFilter filter;
 
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
@@ -70,6 +72,21 @@ abstract class ChatApplicationContract {
         assertThat(run.body()).contains("{\"type\":\"started\",").contains("{\"type\":\"token\",\"text\":\"\\\"hello\\\". \"}")
                 .endsWith("{\"type\":\"done\"}\n");
         assertThat(sessions.find(id)).hasValueSatisfying(s -> assertThat(s.attributes()).isNotEmpty()); // the workspace mapping
+    }
+
+    @Test
+    void asyncResponseKeepsItsRunUntilItCompletes() throws Exception {
+        String id = login("async");
+        HttpResponse<String> run = post("/api/workflow/answer?prompt=later", "", "Cookie", "USHER_SESSION=" + id);
+        assertThat(run.statusCode()).isEqualTo(200);
+        assertThat(run.body()).startsWith("You asked: \"later\".").endsWith("here. ");
+        assertThat(gate.queue().stats().admitted()).isPositive();
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while ((filter.inFlight() > 0 || gate.queue().stats().running() > 0) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(filter.inFlight()).isZero();
+        assertThat(gate.queue().stats().running()).isZero();
     }
 
     @Test

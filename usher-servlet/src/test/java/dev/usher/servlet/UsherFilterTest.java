@@ -77,6 +77,8 @@ class UsherFilterTest {
     }
 
     /** One run at a time, {@code maxQueued} may wait; an optional rate limit. */
+    private Duration maxWait = Duration.ofMinutes(5);
+
     private void start(int maxQueued, RateLimiter limiter, UsherFilter.Builder... custom) throws Exception {
         SessionManager sessions = SessionManager.builder(new ForwardingSessionStore(new InMemorySessionStore()) {
             @Override
@@ -95,7 +97,7 @@ class UsherFilterTest {
                 return super.insert(session);
             }
         }).build();
-        AdmissionQueue queue = AdmissionQueue.builder(1).maxQueued(maxQueued)
+        AdmissionQueue queue = AdmissionQueue.builder(1).maxQueued(maxQueued).maxWait(maxWait)
                 .notificationPeriod(Duration.ofMillis(20)).initialRunDuration(Duration.ofSeconds(4)).build();
         WorkflowCache<String, Object> workflows = WorkflowCache.<String, Object>builder(id -> {
             workflowsCreated.incrementAndGet();
@@ -266,6 +268,10 @@ class UsherFilterTest {
         assertThat(refused.statusCode()).isEqualTo(503);
         assertThat(refused.headers().firstValue("Retry-After")).hasValueSatisfying(v -> assertThat(Long.parseLong(v)).isPositive());
         assertThat(refused.body()).contains("\"error\":\"queue_full\"");
+        HttpResponse<String> streamed = get("/work/run", "Accept", "application/x-ndjson");
+        assertThat(streamed.statusCode()).as("refused before any event, so a plain 503").isEqualTo(503);
+        assertThat(streamed.headers().firstValue("Retry-After")).isPresent();
+        assertThat(streamed.body()).contains("\"error\":\"queue_full\"");
         hold.countDown();
         assertThat(holder.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
         assertNothingHeld();
@@ -325,6 +331,29 @@ class UsherFilterTest {
         assertThat(body).startsWith("event: queued\ndata: {\"type\":\"queued\",\"position\":1,");
         assertThat(body).contains("event: admitted\ndata: {\"type\":\"admitted\",").endsWith("event: done\ndata: {}\n\n");
         holder.get(30, TimeUnit.SECONDS);
+        assertNothingHeld();
+    }
+
+    @Test
+    void streamedWaitThatTimesOutEndsWithARejectedEvent() throws Exception {
+        maxWait = Duration.ofSeconds(2);
+        start(10, null);
+        CompletableFuture<HttpResponse<String>> holder = occupyTheOnlySlot();
+        HttpResponse<String> streamed = get("/work/run", "Accept", "application/x-ndjson");
+        if (streamed.statusCode() == 503) {
+            // a machine so loaded that the wait ended before its first event: then it is a plain refusal
+            assertThat(streamed.body()).contains("\"error\":\"timed_out\"");
+        } else {
+            assertThat(streamed.statusCode()).isEqualTo(200);
+            List<String> events = streamed.body().lines().filter(l -> !l.equals("{\"type\":\"keepalive\"}")).toList();
+            assertThat(events.get(0)).startsWith("{\"type\":\"queued\",\"position\":1,");
+            assertThat(events.get(events.size() - 1)).isEqualTo(
+                    "{\"type\":\"rejected\",\"reason\":\"timed_out\",\"message\":\"The wait in the queue passed its limit.\"}");
+        }
+        assertThat(streamed.body()).doesNotContain("admitted").doesNotContain("done");
+        assertThat(gate.queue().stats().timedOut()).isEqualTo(1);
+        hold.countDown();
+        assertThat(holder.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
         assertNothingHeld();
     }
 

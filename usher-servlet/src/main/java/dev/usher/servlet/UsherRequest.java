@@ -67,7 +67,7 @@ public final class UsherRequest<W> {
         Object value = request.getAttribute(ATTRIBUTE);
         if (value == null) {
             throw new IllegalStateException("no UsherRequest on this request: it did not pass through UsherFilter;"
-                    + " map the filter to this path");
+                    + " map the filter to this path, for REQUEST and ASYNC dispatches");
         }
         return (UsherRequest<W>) value;
     }

@@ -3,6 +3,7 @@ package dev.usher.session.jdbc;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.usher.session.Session;
+import dev.usher.session.SessionIds;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
 import dev.usher.session.SessionStoreException;
@@ -434,7 +435,7 @@ public final class JdbcSessionStore implements SessionStore {
     }
 
     private static String redact(String id) {
-        return id == null || id.length() <= 6 ? "…" : id.substring(0, 6) + "…";
+        return SessionIds.redact(id);
     }
 
     // ---- execution and failures ---------------------------------------------------------------------

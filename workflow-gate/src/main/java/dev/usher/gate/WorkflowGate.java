@@ -23,12 +23,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one call a host makes per workflow request: rate limit, session, workspace, admission queue and
- * workflow lease, in that order, with everything acquired released exactly once.
+ * The one call a host makes per workflow request: rate limit, session, admission queue, workspace and
+ * workflow lease, in that order, with everything acquired released exactly once and nothing created for a
+ * request that is turned away.
  *
  * <pre>{@code
  * switch (gate.enter(new GateRequest(cookieId, clientIp, projectName), (session, pos, eta) -> send(queued(pos, eta)))) {
@@ -55,7 +57,9 @@ public final class WorkflowGate<W> implements AutoCloseable {
     private final AdmissionQueue queue;
     private final WorkflowCache<String, W> workflows;
     private final RateLimiter rateLimiter;
+    private final RateLimiter creationLimiter;
     private final WorkspaceAllocator workspaces;
+    private final AtomicLong newRequests = new AtomicLong();
     private final ExecutorService releaser;
     private final SessionListener endings;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -65,6 +69,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
         this.queue = b.queue;
         this.workflows = b.workflows;
         this.rateLimiter = b.rateLimiter;
+        this.creationLimiter = b.creationLimiter;
         this.workspaces = b.workspaces;
         // Releasing a workspace deletes a directory tree: keep it off the cache's closer thread.
         this.releaser = workspaces == null ? null : Executors.newSingleThreadExecutor(r -> {
@@ -95,7 +100,18 @@ public final class WorkflowGate<W> implements AutoCloseable {
     }
 
     /**
-     * Runs one request through the gate, waiting in the queue if needed.
+     * Runs one request through the gate, waiting in the queue if needed. Nothing is created for a request
+     * that is turned away: the session (when the request has no live one) is created only once the request
+     * is queued or admitted, and the workspace only once it is admitted, so a 429 or a full queue leaves no
+     * session row and no directory behind.
+     *
+     * <ol>
+     *   <li>the {@linkplain Builder#rateLimiter rate limit} on {@link GateRequest#rateKey()};</li>
+     *   <li>the live session of {@link GateRequest#sessionId()}, touched; without one, the
+     *       {@linkplain Builder#sessionCreationLimiter session creation limit} on the client address;</li>
+     *   <li>the admission queue; a new session is created when the request is first queued or admitted;</li>
+     *   <li>on admission: the workspace, then a lease on the session's workflow.</li>
+     * </ol>
      *
      * @return {@link GateOutcome.RateLimited}, {@link GateOutcome.Rejected}, or {@link GateOutcome.Admitted},
      *     which the caller must close
@@ -113,55 +129,78 @@ public final class WorkflowGate<W> implements AutoCloseable {
                 return new GateOutcome.RateLimited<>(decision);
             }
         }
-        Session session = resolveSession(request.sessionId());
-        Workspace workspace = null;
-        if (workspaces != null) {
-            boolean mapped = session.attributes().containsKey(WorkspaceAllocator.NAME_ATTRIBUTE);
-            workspace = workspaces.workspaceFor(session, request.workspaceName());
-            if (!mapped) {
-                // The first allocation recorded the mapping in the session: hand the host the current value.
-                session = sessions.find(session.id()).orElse(session);
+        Session live = request.sessionId() == null ? null : sessions.touch(request.sessionId()).orElse(null);
+        if (live == null && creationLimiter != null) {
+            Decision decision = creationLimiter.tryAcquire(request.creationKey());
+            if (!decision.allowed()) {
+                return new GateOutcome.RateLimited<>(decision);
             }
         }
+        SessionOnDemand session = new SessionOnDemand(live);
+        // A request without a session waits under a key of its own that no session id can equal (':' is
+        // not in the id alphabet), so it is as separate from everyone else as a new session would be.
+        String queueKey = live != null ? live.id() : "new:" + newRequests.incrementAndGet();
 
         LinkedBlockingQueue<TicketUpdate> updates = new LinkedBlockingQueue<>();
         Ticket ticket;
         try {
-            ticket = queue.enter(session.id(), updates::add);
+            ticket = queue.enter(queueKey, updates::add);
         } catch (QueueFullException e) {
-            return new GateOutcome.Rejected<>(session, GateOutcome.Rejected.Reason.QUEUE_FULL, e.retryAfter());
+            return new GateOutcome.Rejected<>(Optional.ofNullable(live), GateOutcome.Rejected.Reason.QUEUE_FULL,
+                    e.retryAfter());
         }
         Permit permit = awaitPermit(ticket, session, updates, observer);
         if (permit == null) {
             GateOutcome.Rejected.Reason reason = ticket.state() == Ticket.State.TIMED_OUT
                     ? GateOutcome.Rejected.Reason.TIMED_OUT : GateOutcome.Rejected.Reason.CANCELLED;
-            return new GateOutcome.Rejected<>(session, reason, Optional.empty());
+            return new GateOutcome.Rejected<>(session.existing(), reason, Optional.empty());
         }
+        Session admitted;
+        Workspace workspace = null;
         Lease<W> lease;
         try {
-            lease = workflows.acquire(session.id());
+            admitted = session.get();
+            if (workspaces != null) {
+                boolean mapped = admitted.attributes().containsKey(WorkspaceAllocator.NAME_ATTRIBUTE);
+                workspace = workspaces.workspaceFor(admitted, request.workspaceName());
+                if (!mapped) {
+                    // The first allocation recorded the mapping in the session: hand the host the current value.
+                    admitted = sessions.find(admitted.id()).orElse(admitted);
+                }
+            }
+            lease = workflows.acquire(admitted.id());
         } catch (RuntimeException | Error e) {
             permit.close();
             throw e;
         }
-        return new GateOutcome.Admitted<>(session, workspace, lease, permit);
+        return new GateOutcome.Admitted<>(admitted, workspace, lease, permit);
     }
 
-    private Session resolveSession(String sessionId) {
-        if (sessionId != null) {
-            Optional<Session> live = sessions.touch(sessionId);
-            if (live.isPresent()) {
-                return live.get();
-            }
+    /** The request's session: the live one it came with, or one created on first need. Caller's thread only. */
+    private final class SessionOnDemand {
+        private Session session;
+
+        SessionOnDemand(Session live) {
+            this.session = live;
         }
-        return sessions.create(null, Map.of());
+
+        Session get() {
+            if (session == null) {
+                session = sessions.create(null, Map.of());
+            }
+            return session;
+        }
+
+        Optional<Session> existing() {
+            return Optional.ofNullable(session);
+        }
     }
 
     /**
      * Relays the ticket's updates to the observer on this thread until admission. Returns the permit, or
      * null when the ticket ended without one (timed out, cancelled, queue closed).
      */
-    private Permit awaitPermit(Ticket ticket, Session session, LinkedBlockingQueue<TicketUpdate> updates,
+    private Permit awaitPermit(Ticket ticket, SessionOnDemand session, LinkedBlockingQueue<TicketUpdate> updates,
                                QueueObserver observer) throws InterruptedException {
         try {
             while (true) {
@@ -178,7 +217,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
                 if (update != null && (update.kind() == TicketUpdate.Kind.QUEUED
                         || update.kind() == TicketUpdate.Kind.POSITION_CHANGED)
                         && ticket.state() == Ticket.State.QUEUED) {
-                    observer.queued(session, update.position(), update.estimatedWait());
+                    observer.queued(session.get(), update.position(), update.estimatedWait());
                 }
             }
         } catch (InterruptedException | RuntimeException | Error e) {
@@ -225,6 +264,11 @@ public final class WorkflowGate<W> implements AutoCloseable {
         return Optional.ofNullable(rateLimiter);
     }
 
+    /** The session creation limiter, if the gate has one. */
+    public Optional<RateLimiter> sessionCreationLimiter() {
+        return Optional.ofNullable(creationLimiter);
+    }
+
     /** The workspace allocator, if the gate has one. */
     public Optional<WorkspaceAllocator> workspaces() {
         return Optional.ofNullable(workspaces);
@@ -268,6 +312,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
         private final AdmissionQueue queue;
         private final WorkflowCache<String, W> workflows;
         private RateLimiter rateLimiter;
+        private RateLimiter creationLimiter;
         private WorkspaceAllocator workspaces;
 
         private Builder(SessionManager sessions, AdmissionQueue queue, WorkflowCache<String, W> workflows) {
@@ -279,6 +324,20 @@ public final class WorkflowGate<W> implements AutoCloseable {
         /** Limits requests per {@link GateRequest#rateKey()} before anything else happens (default: none). */
         public Builder<W> rateLimiter(RateLimiter rateLimiter) {
             this.rateLimiter = Objects.requireNonNull(rateLimiter, "rateLimiter");
+            return this;
+        }
+
+        /**
+         * Limits how many sessions one client may have created, keyed by {@link GateRequest#clientAddress()}
+         * (or the rate key when the host gives no address): a request without a live session that this
+         * limiter denies gets {@link GateOutcome.RateLimited} and creates nothing. Without it, a client that
+         * drops its cookie gets a new session (a store row, later a workspace) on every admitted request,
+         * limited only by the rate limit. Default: none. Give it limits in sessions per window, e.g.
+         * {@code RateLimiter.builder().name("new-sessions").limit(Limit.of("new-sessions", 20, Duration.ofHours(1)))};
+         * its {@code maximumKeys} bounds the memory the addresses take.
+         */
+        public Builder<W> sessionCreationLimiter(RateLimiter creationLimiter) {
+            this.creationLimiter = Objects.requireNonNull(creationLimiter, "creationLimiter");
             return this;
         }
 

@@ -15,6 +15,7 @@ import dev.usher.session.EndReason;
 import dev.usher.session.Session;
 import dev.usher.session.SessionListener;
 import dev.usher.session.SessionManager;
+import java.security.SecureRandom;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -60,6 +61,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
     private final RateLimiter creationLimiter;
     private final WorkspaceAllocator workspaces;
     private final AtomicLong newRequests = new AtomicLong();
+    private final String gateId = Long.toHexString(new SecureRandom().nextLong());
     private final ExecutorService releaser;
     private final SessionListener endings;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -138,8 +140,9 @@ public final class WorkflowGate<W> implements AutoCloseable {
         }
         SessionOnDemand session = new SessionOnDemand(live);
         // A request without a session waits under a key of its own that no session id can equal (':' is
-        // not in the id alphabet), so it is as separate from everyone else as a new session would be.
-        String queueKey = live != null ? live.id() : "new:" + newRequests.incrementAndGet();
+        // not in the id alphabet), so it is as separate from everyone else as a new session would be; the
+        // gate's random prefix keeps it unique in a queue that several instances share.
+        String queueKey = live != null ? live.id() : "new:" + gateId + ":" + newRequests.incrementAndGet();
 
         LinkedBlockingQueue<TicketUpdate> updates = new LinkedBlockingQueue<>();
         Ticket ticket;

@@ -19,7 +19,9 @@ import javax.crypto.spec.SecretKeySpec;
  * user); each row gets an opaque handle that only ends the session: the id and the time of the listing,
  * sealed with AES-GCM under a key derived from the admin token. A handle is therefore useless as a cookie,
  * different in every listing, valid for {@link #VALID_FOR}, and accepted by every instance that shares the
- * token (so a load balancer may send the DELETE anywhere), with no state kept.
+ * token (so a load balancer may send the DELETE anywhere), with no state kept. The store's paging cursor
+ * holds an id too (every store's cursor names the last id listed), so it is sealed the same way; a tag in
+ * the sealed text keeps a cursor from being used as a handle and the other way round.
  *
  * <p>Thread-safe.
  */
@@ -55,10 +57,29 @@ final class AdminHandles {
 
     /** A fresh handle for {@code sessionId}. */
     String handle(String sessionId) {
+        return seal('h', sessionId);
+    }
+
+    /** The session id behind {@code handle}, if it is genuine and not older than {@link #VALID_FOR}. */
+    Optional<String> sessionId(String handle) {
+        return open('h', handle);
+    }
+
+    /** The store's paging cursor, sealed for the admin client. */
+    String cursor(String storeCursor) {
+        return seal('c', storeCursor);
+    }
+
+    /** The store's paging cursor behind a sealed one, if it is genuine and not older than {@link #VALID_FOR}. */
+    Optional<String> storeCursor(String sealed) {
+        return open('c', sealed);
+    }
+
+    private String seal(char tag, String text) {
         byte[] nonce = new byte[NONCE_BYTES];
         random.nextBytes(nonce);
-        byte[] id = sessionId.getBytes(StandardCharsets.UTF_8);
-        byte[] plain = ByteBuffer.allocate(Long.BYTES + id.length).putLong(clock.millis()).put(id).array();
+        byte[] id = text.getBytes(StandardCharsets.UTF_8);
+        byte[] plain = ByteBuffer.allocate(1 + Long.BYTES + id.length).put((byte) tag).putLong(clock.millis()).put(id).array();
         try {
             Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
             cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, nonce));
@@ -69,21 +90,23 @@ final class AdminHandles {
         }
     }
 
-    /** The session id behind {@code handle}, if it is genuine and not older than {@link #VALID_FOR}. */
-    Optional<String> sessionId(String handle) {
+    private Optional<String> open(char tag, String handle) {
         byte[] raw;
         try {
             raw = DECODER.decode(handle);
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
-        if (raw.length <= NONCE_BYTES + TAG_BITS / 8 + Long.BYTES || raw.length > 512) {
+        if (raw.length <= NONCE_BYTES + TAG_BITS / 8 + 1 + Long.BYTES || raw.length > 1024) {
             return Optional.empty();
         }
         try {
             Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
             cipher.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, raw, 0, NONCE_BYTES));
             ByteBuffer plain = ByteBuffer.wrap(cipher.doFinal(raw, NONCE_BYTES, raw.length - NONCE_BYTES));
+            if (plain.get() != (byte) tag) {
+                return Optional.empty();
+            }
             long issued = plain.getLong();
             long age = clock.millis() - issued;
             if (age < 0 || age > VALID_FOR.toMillis()) {

@@ -391,14 +391,13 @@ public final class ChatServer implements AutoCloseable {
         if (rest.isEmpty()) {
             requireMethod(ex, "GET");
             String query = ex.getRequestURI().getRawQuery();
-            String cursor = query != null && query.startsWith("cursor=")
-                    ? java.net.URLDecoder.decode(query.substring("cursor=".length()), StandardCharsets.UTF_8) : null;
-            SessionPage page;
-            try {
-                page = sessions.list(cursor, 100);
-            } catch (IllegalArgumentException e) {
-                throw Http.ClientError.badRequest("bad cursor");
+            String cursor = null;
+            if (query != null && query.startsWith("cursor=")) {
+                String sealed = java.net.URLDecoder.decode(query.substring("cursor=".length()), StandardCharsets.UTF_8);
+                cursor = adminHandles.storeCursor(sealed).orElseThrow(
+                        () -> Http.ClientError.badRequest("unknown or expired cursor: list from the start again"));
             }
+            SessionPage page = sessions.list(cursor, 100);
             List<Map<String, Object>> rows = new ArrayList<>();
             for (Session s : page.sessions()) {
                 Map<String, Object> row = new LinkedHashMap<>();
@@ -413,7 +412,7 @@ public final class ChatServer implements AutoCloseable {
             log.info("admin: {} listed {} session(s)", client.address().getHostAddress(), rows.size());
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("sessions", rows);
-            result.put("nextCursor", page.nextCursor());
+            result.put("nextCursor", page.nextCursor() == null ? null : adminHandles.cursor(page.nextCursor()));
             result.put("handlesValidForSeconds", AdminHandles.VALID_FOR.toSeconds());
             Http.sendJson(ex, 200, result);
         } else if (rest.startsWith("/") && rest.indexOf('/', 1) < 0) {

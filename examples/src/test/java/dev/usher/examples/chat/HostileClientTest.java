@@ -182,6 +182,40 @@ class HostileClientTest {
     }
 
     @Test
+    void theAdminListingPagesWithACursorThatHoldsNoId() throws Exception {
+        start(Map.of());
+        for (int i = 0; i < 130; i++) {
+            idsSeen.add(server.gate().sessions().create("bulk" + i, Map.of()).id());
+        }
+        Client admin = behindProxy("192.0.2.1").header("Authorization", "Bearer " + TOKEN);
+        List<String> ids = allSessions().stream().map(Session::id).toList();
+        Set<String> handles = new java.util.HashSet<>();
+        String cursor = null;
+        int pages = 0;
+        do {
+            HttpResponse<String> r = admin.get("/api/admin/sessions" + (cursor == null ? "" : "?cursor=" + cursor));
+            assertThat(r.statusCode()).isEqualTo(200);
+            for (String id : ids) {
+                assertThat(r.body()).doesNotContain(id);
+            }
+            Map<?, ?> json = Client.JSON.readValue(r.body(), Map.class);
+            for (Object row : (List<?>) json.get("sessions")) {
+                handles.add((String) ((Map<?, ?>) row).get("handle"));
+            }
+            cursor = (String) json.get("nextCursor");
+            if (cursor != null) {
+                assertThat(server.gate().sessions().find(cursor)).isEmpty();
+                // a cursor is not a handle
+                assertThat(admin.delete("/api/admin/sessions/" + cursor).statusCode()).isEqualTo(404);
+            }
+            pages++;
+        } while (cursor != null);
+        assertThat(pages).isEqualTo(2);
+        assertThat(handles).hasSize(130);
+        assertThat(admin.get("/api/admin/sessions?cursor=forged").statusCode()).isEqualTo(400);
+    }
+
+    @Test
     void clientsBehindTheProxyAreLimitedByTheirOwnAddressAndSpoofingDoesNotHelp() throws Exception {
         start(Map.of("USHER_REQUESTS_PER_MINUTE", "2", "USHER_BURST_PER_SECOND", "100"));
         // Cookie-less requests (a fresh cookie jar each time) from client A: the third is limited.

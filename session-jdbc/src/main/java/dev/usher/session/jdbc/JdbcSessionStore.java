@@ -429,7 +429,8 @@ public final class JdbcSessionStore implements SessionStore {
         try {
             return new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("cursor '" + (cursor.length() > 64 ? cursor.substring(0, 64) + "…" : cursor)
+            // A cursor encodes a session id: never echo it whole.
+            throw new IllegalArgumentException("cursor '" + SessionIds.redact(cursor)
                     + "' was not issued by this store's list()", e);
         }
     }

@@ -164,6 +164,18 @@ public final class TrustedProxies {
         return resolve(peer, false, headers).address();
     }
 
+    /**
+     * The client's address from the header values themselves: every line of {@code X-Forwarded-For} and of
+     * {@code Forwarded} the request carried (either list may be empty). Only the one this instance reads
+     * counts.
+     */
+    public InetAddress clientAddress(InetAddress peer, List<String> xForwardedFor, List<String> forwarded) {
+        Objects.requireNonNull(xForwardedFor, "xForwardedFor");
+        Objects.requireNonNull(forwarded, "forwarded");
+        return clientAddress(peer, name -> name.equals("X-Forwarded-For") ? xForwardedFor
+                : name.equals("Forwarded") ? forwarded : List.of());
+    }
+
     /** The trusted ranges in CIDR notation, as configured. */
     public List<String> ranges() {
         return ranges.stream().map(Range::toString).toList();

@@ -169,6 +169,16 @@ class TrustedProxiesTest {
     }
 
     @Test
+    void theHeaderValuesCanBeGivenDirectly() {
+        assertThat(proxies.clientAddress(PROXY, List.of("6.6.6.6", "203.0.113.9"), List.of("for=1.1.1.1")).getHostAddress())
+                .isEqualTo("203.0.113.9");
+        assertThat(proxies.usingForwardedHeader().clientAddress(PROXY, List.of("6.6.6.6"), List.of("for=203.0.113.8"))
+                .getHostAddress()).isEqualTo("203.0.113.8");
+        assertThat(proxies.clientAddress(OUTSIDER, List.of("203.0.113.9"), List.of()).getHostAddress())
+                .isEqualTo("198.51.100.7");
+    }
+
+    @Test
     void toStringNamesTheRanges() {
         assertThat(proxies.toString()).contains("10.0.0.0/8", "127.0.0.1/32", "fd00:0:0:0:0:0:0:0/8", "X-Forwarded-For");
     }

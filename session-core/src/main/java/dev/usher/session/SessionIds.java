@@ -3,8 +3,14 @@ package dev.usher.session;
 import java.security.SecureRandom;
 import java.util.Base64;
 
-/** Session id generation and validation: 256 random bits from {@link SecureRandom}, base64url without padding. */
-final class SessionIds {
+/**
+ * Session ids: generation and validation (256 random bits from {@link SecureRandom}, base64url without
+ * padding, both internal to the session manager) and {@link #redact}, the one way any Usher module, or a
+ * host, writes an id into a log line, an exception message or a {@code toString()}.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class SessionIds {
     static final int BYTES = 32;
     /** Length of an encoded id: 32 bytes in unpadded base64url. */
     static final int LENGTH = 43;
@@ -36,11 +42,19 @@ final class SessionIds {
         return true;
     }
 
-    /** The first six characters, enough to correlate log lines, too few to hijack a session. */
-    static String redact(String id) {
+    /** How many leading characters {@link #redact} keeps. */
+    public static final int REDACTED_PREFIX = 6;
+
+    /**
+     * A session id as logs and messages may show it: its first six characters and an ellipsis
+     * ({@code "Xb3k_Q…"}), enough to correlate log lines, 36 bits of 256, far too few to take the session
+     * over. Anything of six characters or fewer (not a real id) becomes {@code "…"}; null becomes
+     * {@code "null"}. Never throws.
+     */
+    public static String redact(String id) {
         if (id == null) {
             return "null";
         }
-        return id.length() <= 6 ? "…" : id.substring(0, 6) + "…";
+        return id.length() <= REDACTED_PREFIX ? "…" : id.substring(0, REDACTED_PREFIX) + "…";
     }
 }

@@ -1,5 +1,9 @@
 package dev.usher.servlet;
 
+import dev.usher.gate.http.TrustedProxies;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Collections;
 import dev.usher.gate.GateOutcome;
 import dev.usher.gate.GateRequest;
 import dev.usher.gate.QueueObserver;
@@ -174,7 +178,8 @@ public final class UsherFilter implements Filter {
         if (key == null || key.isEmpty()) {
             key = "unknown";
         }
-        return new GateRequest(cookie.read(request).orElse(null), key, workspaceName.apply(request));
+        return new GateRequest(cookie.read(request).orElse(null), key, workspaceName.apply(request),
+                clientAddress.apply(request));
     }
 
     <W> Admission<W> admission(GateOutcome.Admitted<W> admitted) {
@@ -251,7 +256,7 @@ public final class UsherFilter implements Filter {
             body.put("retryAfterSeconds", Long.parseLong(headers.get(RateLimitHeaders.RETRY_AFTER)));
             sendJson(response, 429, body);
         } else if (outcome instanceof GateOutcome.Rejected<?> rejected) {
-            setCookieIfNew(request, response, sent, rejected.session());
+            rejected.session().ifPresent(session -> setCookieIfNew(request, response, sent, session));
             sendUnavailable(response, rejected.reason().name().toLowerCase(java.util.Locale.ROOT),
                     message(rejected.reason()), rejected.retryAfter().orElse(unavailableRetryAfter));
         }
@@ -345,6 +350,28 @@ public final class UsherFilter implements Filter {
          */
         public Builder clientAddress(Function<HttpServletRequest, String> resolver) {
             this.clientAddress = Objects.requireNonNull(resolver, "clientAddress");
+            return this;
+        }
+
+        /**
+         * Behind reverse proxies: the client address is read from {@code X-Forwarded-For} (or {@code Forwarded},
+         * as {@code proxies} says) only when the request comes from one of {@code proxies}, taking the right-most
+         * address that is not a proxy; from anyone else the socket's address counts. Replaces
+         * {@link #clientAddress}.
+         */
+        public Builder trustedProxies(TrustedProxies proxies) {
+            Objects.requireNonNull(proxies, "proxies");
+            this.clientAddress = request -> {
+                String peer = request.getRemoteAddr();
+                try {
+                    // getRemoteAddr() is an IP literal, so this parses it and never asks DNS.
+                    InetAddress address = InetAddress.getByName(peer);
+                    return proxies.clientAddress(address, name -> Collections.list(request.getHeaders(name)))
+                            .getHostAddress();
+                } catch (UnknownHostException e) {
+                    return peer;
+                }
+            };
             return this;
         }
 

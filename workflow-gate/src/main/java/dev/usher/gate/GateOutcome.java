@@ -19,8 +19,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public sealed interface GateOutcome<W> {
 
     /**
-     * The rate limit denied the request; nothing else was touched. Send 429 with
-     * {@code RateLimitHeaders.of(limiter, decision())}.
+     * The rate limit, or the session creation limit for a request without a live session, denied the
+     * request; nothing was created. Send 429 with {@code RateLimitHeaders.of(limits, decision())}, the limits
+     * being those of the limiter that decided ({@link Decision#limits()} names them).
      */
     record RateLimited<W>(Decision decision) implements GateOutcome<W> {
         public RateLimited {
@@ -30,13 +31,14 @@ public sealed interface GateOutcome<W> {
 
     /**
      * The request did not get a run: the queue was full, the wait passed the queue's {@code maxWait}, or the
-     * queue was closed. Send 503 with {@code Retry-After}. The session is the caller's (it may be new).
+     * queue was closed. Send 503 with {@code Retry-After}.
      *
-     * @param session    the caller's session
+     * @param session    the caller's session: the live one it came with, or one created while it was queued;
+     *                   empty when it came without one and was turned away at once (nothing was created)
      * @param reason     why
      * @param retryAfter a hint for when to try again, when one is known
      */
-    record Rejected<W>(Session session, Reason reason, Optional<Duration> retryAfter) implements GateOutcome<W> {
+    record Rejected<W>(Optional<Session> session, Reason reason, Optional<Duration> retryAfter) implements GateOutcome<W> {
         public Rejected {
             Objects.requireNonNull(session, "session");
             Objects.requireNonNull(reason, "reason");

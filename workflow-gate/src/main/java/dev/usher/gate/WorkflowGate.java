@@ -18,6 +18,7 @@ import dev.usher.session.SessionManager;
 import dev.usher.session.SessionStoreException;
 import dev.usher.session.StoreUnavailableException;
 import java.time.Duration;
+import java.security.SecureRandom;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -29,12 +30,14 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one call a host makes per workflow request: rate limit, session, workspace, admission queue and
- * workflow lease, in that order, with everything acquired released exactly once.
+ * The one call a host makes per workflow request: rate limit, session, admission queue, workspace and
+ * workflow lease, in that order, with everything acquired released exactly once and nothing created for a
+ * request that is turned away.
  *
  * <pre>{@code
  * switch (gate.enter(new GateRequest(cookieId, clientIp, projectName), (session, pos, eta) -> send(queued(pos, eta)))) {
@@ -70,7 +73,10 @@ public final class WorkflowGate<W> implements AutoCloseable {
     private final AdmissionQueue queue;
     private final WorkflowCache<String, W> workflows;
     private final RateLimiter rateLimiter;
+    private final RateLimiter creationLimiter;
     private final WorkspaceAllocator workspaces;
+    private final AtomicLong newRequests = new AtomicLong();
+    private final String gateId = Long.toHexString(new SecureRandom().nextLong());
     private final ExecutorService releaser;
     private final SessionListener endings;
     private final long keepAliveNanos;
@@ -85,6 +91,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
         this.queue = b.queue;
         this.workflows = b.workflows;
         this.rateLimiter = b.rateLimiter;
+        this.creationLimiter = b.creationLimiter;
         this.workspaces = b.workspaces;
         // Releasing a workspace deletes a directory tree: keep it off the cache's closer thread.
         this.releaser = workspaces == null ? null : Executors.newSingleThreadExecutor(r -> {
@@ -115,7 +122,18 @@ public final class WorkflowGate<W> implements AutoCloseable {
     }
 
     /**
-     * Runs one request through the gate, waiting in the queue if needed.
+     * Runs one request through the gate, waiting in the queue if needed. Nothing is created for a request
+     * that is turned away: the session (when the request has no live one) is created only once the request
+     * is queued or admitted, and the workspace only once it is admitted, so a 429 or a full queue leaves no
+     * session row and no directory behind.
+     *
+     * <ol>
+     *   <li>the {@linkplain Builder#rateLimiter rate limit} on {@link GateRequest#rateKey()};</li>
+     *   <li>the live session of {@link GateRequest#sessionId()}, touched; without one, the
+     *       {@linkplain Builder#sessionCreationLimiter session creation limit} on the client address;</li>
+     *   <li>the admission queue; a new session is created when the request is first queued or admitted;</li>
+     *   <li>on admission: the workspace, then a lease on the session's workflow.</li>
+     * </ol>
      *
      * @return {@link GateOutcome.RateLimited}, {@link GateOutcome.Rejected}, {@link GateOutcome.Unavailable}
      *     (a store is down), or {@link GateOutcome.Admitted}, which the caller must close
@@ -130,39 +148,37 @@ public final class WorkflowGate<W> implements AutoCloseable {
         if (rateLimiter != null) {
             Decision decision = rateLimiter.tryAcquire(request.rateKey());
             if (!decision.allowed()) {
-                if (decision.degraded() && decision.limits().isEmpty()) {
-                    // FAIL_CLOSED: denied because the limiter's store is down, not because of this client.
-                    return new GateOutcome.Unavailable<>(decision.retryAfter(), "rate limiter's shared store is down");
-                }
-                return new GateOutcome.RateLimited<>(decision);
+                return refusal(decision);
             }
         }
-        Session session;
-        Workspace workspace = null;
+        Session live;
         try {
-            session = resolveSession(request.sessionId());
-            if (workspaces != null) {
-                boolean mapped = session.attributes().containsKey(WorkspaceAllocator.NAME_ATTRIBUTE);
-                workspace = workspaces.workspaceFor(session, request.workspaceName());
-                if (!mapped) {
-                    // The first allocation recorded the mapping in the session: hand the host the current value.
-                    session = sessions.find(session.id()).orElse(session);
-                }
-            }
+            live = request.sessionId() == null ? null : sessions.touch(request.sessionId()).orElse(null);
         } catch (StoreUnavailableException e) {
-            recorders.forEach(GateRecorder::storeFailed);
-            return new GateOutcome.Unavailable<>(e.retryAfter().orElse(DEFAULT_RETRY_AFTER), e.getMessage());
+            return unavailable(e);
         } catch (SessionStoreException e) {
             recorders.forEach(GateRecorder::storeFailed);
             throw e;
         }
+        if (live == null && creationLimiter != null) {
+            Decision decision = creationLimiter.tryAcquire(request.creationKey());
+            if (!decision.allowed()) {
+                return refusal(decision);
+            }
+        }
+        SessionOnDemand session = new SessionOnDemand(live);
+        // A request without a session waits under a key of its own that no session id can equal (':' is
+        // not in the id alphabet), so it is as separate from everyone else as a new session would be; the
+        // gate's random prefix keeps it unique in a queue that several instances share.
+        String queueKey = live != null ? live.id() : "new:" + gateId + ":" + newRequests.incrementAndGet();
 
         LinkedBlockingQueue<TicketUpdate> updates = new LinkedBlockingQueue<>();
         Ticket ticket;
         try {
-            ticket = queue.enter(session.id(), updates::add);
+            ticket = queue.enter(queueKey, updates::add);
         } catch (QueueFullException e) {
-            return new GateOutcome.Rejected<>(session, GateOutcome.Rejected.Reason.QUEUE_FULL, e.retryAfter());
+            return new GateOutcome.Rejected<>(Optional.ofNullable(live), GateOutcome.Rejected.Reason.QUEUE_FULL,
+                    e.retryAfter());
         }
         Optional<Duration> estimateAtEnter = Optional.empty();
         if (!recorders.isEmpty() && ticket.state() == Ticket.State.QUEUED) {
@@ -176,36 +192,77 @@ public final class WorkflowGate<W> implements AutoCloseable {
         if (permit == null) {
             GateOutcome.Rejected.Reason reason = ticket.state() == Ticket.State.TIMED_OUT
                     ? GateOutcome.Rejected.Reason.TIMED_OUT : GateOutcome.Rejected.Reason.CANCELLED;
-            return new GateOutcome.Rejected<>(session, reason, Optional.empty());
+            return new GateOutcome.Rejected<>(session.existing(), reason, Optional.empty());
         }
+        Session admitted;
+        Workspace workspace = null;
         Lease<W> lease;
         try {
-            lease = workflows.acquire(session.id());
+            admitted = session.get();
+            if (workspaces != null) {
+                boolean mapped = admitted.attributes().containsKey(WorkspaceAllocator.NAME_ATTRIBUTE);
+                workspace = workspaces.workspaceFor(admitted, request.workspaceName());
+                if (!mapped) {
+                    // The first allocation recorded the mapping in the session: hand the host the current value.
+                    admitted = sessions.find(admitted.id()).orElse(admitted);
+                }
+            }
+            lease = workflows.acquire(admitted.id());
+        } catch (StoreUnavailableException e) {
+            permit.close();
+            return unavailable(e);
         } catch (RuntimeException | Error e) {
             permit.close();
+            if (e instanceof SessionStoreException) {
+                recorders.forEach(GateRecorder::storeFailed);
+            }
             throw e;
         }
         if (recorders.isEmpty()) {
-            return new GateOutcome.Admitted<>(session, workspace, lease, permit, null);
+            return new GateOutcome.Admitted<>(admitted, workspace, lease, permit, null);
         }
         Duration waited = permit.waited();
         Optional<Duration> estimate = estimateAtEnter;
         recorders.forEach(r -> r.admitted(waited, estimate));
         long admittedAt = System.nanoTime();
-        return new GateOutcome.Admitted<>(session, workspace, lease, permit, () -> {
+        return new GateOutcome.Admitted<>(admitted, workspace, lease, permit, () -> {
             Duration ran = Duration.ofNanos(System.nanoTime() - admittedAt);
             recorders.forEach(r -> r.finished(ran));
         });
     }
 
-    private Session resolveSession(String sessionId) {
-        if (sessionId != null) {
-            Optional<Session> live = sessions.touch(sessionId);
-            if (live.isPresent()) {
-                return live.get();
-            }
+    /** A denied decision: 429 for this client, or 503 when a FAIL_CLOSED limiter's store is down. */
+    private static <W> GateOutcome<W> refusal(Decision decision) {
+        if (decision.degraded() && decision.limits().isEmpty()) {
+            // FAIL_CLOSED: denied because the limiter's store is down, not because of this client.
+            return new GateOutcome.Unavailable<>(decision.retryAfter(), "rate limiter's shared store is down");
         }
-        return sessions.create(null, Map.of());
+        return new GateOutcome.RateLimited<>(decision);
+    }
+
+    private GateOutcome<W> unavailable(StoreUnavailableException e) {
+        recorders.forEach(GateRecorder::storeFailed);
+        return new GateOutcome.Unavailable<>(e.retryAfter().orElse(DEFAULT_RETRY_AFTER), e.getMessage());
+    }
+
+    /** The request's session: the live one it came with, or one created on first need. Caller's thread only. */
+    private final class SessionOnDemand {
+        private Session session;
+
+        SessionOnDemand(Session live) {
+            this.session = live;
+        }
+
+        Session get() {
+            if (session == null) {
+                session = sessions.create(null, Map.of());
+            }
+            return session;
+        }
+
+        Optional<Session> existing() {
+            return Optional.ofNullable(session);
+        }
     }
 
     /**
@@ -219,7 +276,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
      * queue. Ticking on the waiter's own thread (not the queue's) keeps a slow write away from everybody
      * else, and needs nothing from the queue, so any {@link AdmissionQueue} gets it.
      */
-    private Permit awaitPermit(Ticket ticket, Session session, LinkedBlockingQueue<TicketUpdate> updates,
+    private Permit awaitPermit(Ticket ticket, SessionOnDemand session, LinkedBlockingQueue<TicketUpdate> updates,
                                QueueObserver observer) throws InterruptedException {
         try {
             long nextTick = System.nanoTime() + nextKeepAlive();
@@ -238,7 +295,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
                 if (update != null) {
                     if ((update.kind() == TicketUpdate.Kind.QUEUED || update.kind() == TicketUpdate.Kind.POSITION_CHANGED)
                             && ticket.state() == Ticket.State.QUEUED) {
-                        observer.queued(session, update.position(), update.estimatedWait());
+                        observer.queued(session.get(), update.position(), update.estimatedWait());
                         nextTick = System.nanoTime() + nextKeepAlive();
                     }
                     continue;
@@ -247,7 +304,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
                     int position = ticket.position();
                     Optional<Duration> estimate = ticket.estimatedWait();
                     if (position > 0) {
-                        observer.queued(session, position, estimate);
+                        observer.queued(session.get(), position, estimate);
                     }
                     nextTick = System.nanoTime() + nextKeepAlive();
                 }
@@ -313,6 +370,11 @@ public final class WorkflowGate<W> implements AutoCloseable {
         return Optional.ofNullable(rateLimiter);
     }
 
+    /** The session creation limiter, if the gate has one. */
+    public Optional<RateLimiter> sessionCreationLimiter() {
+        return Optional.ofNullable(creationLimiter);
+    }
+
     /** The workspace allocator, if the gate has one. */
     public Optional<WorkspaceAllocator> workspaces() {
         return Optional.ofNullable(workspaces);
@@ -360,6 +422,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
         private final WorkflowCache<String, W> workflows;
         private String name = "gate";
         private RateLimiter rateLimiter;
+        private RateLimiter creationLimiter;
         private WorkspaceAllocator workspaces;
         private Duration keepAliveInterval = DEFAULT_KEEP_ALIVE;
 
@@ -386,6 +449,20 @@ public final class WorkflowGate<W> implements AutoCloseable {
         /** Limits requests per {@link GateRequest#rateKey()} before anything else happens (default: none). */
         public Builder<W> rateLimiter(RateLimiter rateLimiter) {
             this.rateLimiter = Objects.requireNonNull(rateLimiter, "rateLimiter");
+            return this;
+        }
+
+        /**
+         * Limits how many sessions one client may have created, keyed by {@link GateRequest#clientAddress()}
+         * (or the rate key when the host gives no address): a request without a live session that this
+         * limiter denies gets {@link GateOutcome.RateLimited} and creates nothing. Without it, a client that
+         * drops its cookie gets a new session (a store row, later a workspace) on every admitted request,
+         * limited only by the rate limit. Default: none. Give it limits in sessions per window, e.g.
+         * {@code RateLimiter.builder().name("new-sessions").limit(Limit.of("new-sessions", 20, Duration.ofHours(1)))};
+         * its {@code maximumKeys} bounds the memory the addresses take.
+         */
+        public Builder<W> sessionCreationLimiter(RateLimiter creationLimiter) {
+            this.creationLimiter = Objects.requireNonNull(creationLimiter, "creationLimiter");
             return this;
         }
 

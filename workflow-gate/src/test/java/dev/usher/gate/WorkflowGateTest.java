@@ -193,13 +193,16 @@ class WorkflowGateTest {
             GateOutcome<Model> full = gate.enter(new GateRequest(null, "b", null), QueueObserver.ignoring());
             assertThat(full).isInstanceOf(GateOutcome.Rejected.class);
             assertThat(((GateOutcome.Rejected<Model>) full).reason()).isEqualTo(GateOutcome.Rejected.Reason.QUEUE_FULL);
-            assertThat(((GateOutcome.Rejected<Model>) full).session().id()).hasSize(43);
+            assertThat(((GateOutcome.Rejected<Model>) full).session()).isEmpty(); // turned away: nothing created
+            assertThat(gate.sessions().stats().created()).isEqualTo(1);
         }
         gate.close();
         gate(1, 10, Duration.ofMillis(50), null);
         try (GateOutcome.Admitted<Model> holder = admitted(gate.enter(new GateRequest(null, "a", null), QueueObserver.ignoring()))) {
             GateOutcome<Model> late = gate.enter(new GateRequest(null, "b", null), QueueObserver.ignoring());
             assertThat(((GateOutcome.Rejected<Model>) late).reason()).isEqualTo(GateOutcome.Rejected.Reason.TIMED_OUT);
+            // it was queued, so the client was told of its (new) session while waiting
+            assertThat(((GateOutcome.Rejected<Model>) late).session()).isPresent();
         }
         assertThat(gate.queue().stats().running()).isZero();
     }
@@ -289,6 +292,98 @@ class WorkflowGateTest {
         assertThat(s.running()).isZero();
         assertThat(s.queued()).isZero();
         assertThat(gate.workflows().stats().leased()).isZero();
+    }
+
+    @Test
+    void requestsTurnedAwayCreateNoSessionAndNoWorkspace() throws Exception {
+        gate(1, 1, null, RateLimiter.builder().limit(Limit.of(2, Duration.ofHours(1))).build());
+        Path wsRoot = root.resolve("ws");
+        try (GateOutcome.Admitted<Model> holder = admitted(gate.enter(new GateRequest(null, "a", "held"), QueueObserver.ignoring()))) {
+            CountDownLatch queued = new CountDownLatch(1);
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            List<Session> toldSessions = new CopyOnWriteArrayList<>();
+            Future<GateOutcome<Model>> waiter = pool.submit(() -> gate.enter(new GateRequest(null, "b", "waiting"), (session, p, e) -> {
+                toldSessions.add(session);
+                queued.countDown();
+            }));
+            assertThat(queued.await(30, TimeUnit.SECONDS)).isTrue();
+            long sessionsBefore = gate.sessions().stats().active();
+            long dirsBefore = countDirectories(wsRoot);
+            // the queue is full: turned away, nothing created
+            GateOutcome<Model> full = gate.enter(new GateRequest(null, "c", "full"), QueueObserver.ignoring());
+            assertThat(((GateOutcome.Rejected<Model>) full).reason()).isEqualTo(GateOutcome.Rejected.Reason.QUEUE_FULL);
+            // "a" may make 2 requests: its second finds the queue full, its third is rate-limited
+            assertThat(gate.enter(new GateRequest(null, "a", "x"), QueueObserver.ignoring()))
+                    .isInstanceOf(GateOutcome.Rejected.class);
+            GateOutcome<Model> limited = gate.enter(new GateRequest(null, "a", "y"), QueueObserver.ignoring());
+            assertThat(limited).isInstanceOf(GateOutcome.RateLimited.class);
+            assertThat(gate.sessions().stats().active()).isEqualTo(sessionsBefore);
+            assertThat(countDirectories(wsRoot)).isEqualTo(dirsBefore);
+            holder.close();
+            try (GateOutcome.Admitted<Model> run = admitted(waiter.get(30, TimeUnit.SECONDS))) {
+                // the session the waiter was told about while queued is the one it runs in, now with its workspace
+                assertThat(run.session().id()).isEqualTo(toldSessions.get(0).id());
+                assertThat(run.workspace().orElseThrow().name()).isEqualTo("waiting");
+            }
+            pool.shutdown();
+        }
+    }
+
+    @Test
+    void theCreationLimitBoundsNewSessionsPerClientButNotLiveOnes() throws Exception {
+        SessionManager sessions = SessionManager.builder(new InMemorySessionStore()).sweepInterval(Duration.ZERO).build();
+        gate = WorkflowGate.builder(sessions, AdmissionQueue.builder(4).build(),
+                        WorkflowCache.<String, Model>builder(Model::new).maximumSize(100).build())
+                .sessionCreationLimiter(RateLimiter.builder().name("new-sessions")
+                        .limit(Limit.of("new-sessions", 3, Duration.ofHours(1))).build())
+                .build();
+        String first = null;
+        int limited = 0;
+        for (int i = 0; i < 100; i++) {
+            // a fresh rate key each time, as a client rotating garbage cookies would get: the address still counts
+            GateOutcome<Model> outcome = gate.enter(new GateRequest("bogus" + i, "rk" + i, null, "203.0.113.9"),
+                    QueueObserver.ignoring());
+            if (outcome instanceof GateOutcome.Admitted<Model> run) {
+                try (run) {
+                    first = first == null ? run.session().id() : first;
+                }
+            } else {
+                assertThat(outcome).isInstanceOf(GateOutcome.RateLimited.class);
+                assertThat(((GateOutcome.RateLimited<Model>) outcome).decision().limits())
+                        .extracting(l -> l.limit().name()).containsExactly("new-sessions");
+                limited++;
+            }
+        }
+        assertThat(limited).isEqualTo(97);
+        assertThat(sessions.stats().active()).isEqualTo(3);
+        // a client with a live session is not held back by the creation limit
+        try (GateOutcome.Admitted<Model> run = admitted(gate.enter(new GateRequest(first, "rk", null, "203.0.113.9"),
+                QueueObserver.ignoring()))) {
+            assertThat(run.session().id()).isEqualTo(first);
+        }
+        // another address has its own allowance
+        try (GateOutcome.Admitted<Model> run = admitted(gate.enter(new GateRequest(null, "rk", null, "203.0.113.10"),
+                QueueObserver.ignoring()))) {
+            assertThat(run.session().id()).isNotEqualTo(first);
+        }
+    }
+
+    @Test
+    void aRequestPrintsItsSessionIdOnlyRedacted() {
+        String id = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde";
+        GateRequest request = new GateRequest(id, id, "proj", "198.51.100.1");
+        assertThat(request.toString()).doesNotContain(id).contains("AbCdEf…").contains("198.51.100.1");
+        assertThat(new dev.usher.gate.admission.TicketUpdate(dev.usher.gate.admission.TicketUpdate.Kind.QUEUED, id, 1,
+                java.util.Optional.empty()).toString()).doesNotContain(id).contains("AbCdEf…");
+    }
+
+    private static long countDirectories(Path dir) throws java.io.IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (var entries = Files.list(dir)) {
+            return entries.filter(p -> Files.isDirectory(p) && !p.getFileName().toString().startsWith(".")).count();
+        }
     }
 
     @Test

@@ -9,6 +9,9 @@ import dev.usher.gate.WorkflowGateMetrics;
 import dev.usher.gate.admission.AdmissionQueue;
 import dev.usher.gate.admission.AdmissionStats;
 import dev.usher.gate.cache.WorkflowCache;
+import dev.usher.gate.http.ForwardedClient;
+import dev.usher.gate.http.TrustedProxies;
+import dev.usher.gate.ratelimit.Decision;
 import dev.usher.gate.ratelimit.Limit;
 import dev.usher.gate.ratelimit.RateLimitHeaders;
 import dev.usher.gate.ratelimit.RateLimiter;
@@ -24,6 +27,7 @@ import dev.usher.gate.workspace.Workspace;
 import dev.usher.gate.workspace.WorkspaceAllocator;
 import dev.usher.gate.workspace.WorkspaceException;
 import dev.usher.session.Session;
+import dev.usher.session.SessionIds;
 import dev.usher.session.SessionLimitException;
 import dev.usher.session.SessionManager;
 import dev.usher.session.SessionPage;
@@ -36,10 +40,13 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -64,8 +71,13 @@ import redis.clients.jedis.UnifiedJedis;
  *
  * <p>Endpoints: {@code GET /} (the page), {@code POST /api/login}, {@code POST /api/workflow/execute}
  * (NDJSON stream), {@code GET /api/queue}, {@code PUT|GET|DELETE /api/workspace/files/<path>},
- * {@code GET /api/admin/sessions}, {@code DELETE /api/admin/sessions/<id>}, {@code GET /healthz},
- * {@code GET /metrics}.
+ * {@code GET /api/admin/sessions}, {@code DELETE /api/admin/sessions/<handle>}, {@code GET /healthz},
+ * {@code GET /metrics}. Every error is answered with its status and a JSON body
+ * {@code {"error": status, "message": ...}}.
+ *
+ * <p>Safe behind a reverse proxy: the client's address and scheme come from {@link TrustedProxies} (headers
+ * believed only from the configured proxies); rate limits and the limit on new sessions are per client
+ * address; the admin API is off without a token and never shows a session id; the cookie is Secure over TLS.
  */
 public final class ChatServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ChatServer.class);
@@ -73,6 +85,8 @@ public final class ChatServer implements AutoCloseable {
     private static final int MAX_UPLOAD = 8 * 1024 * 1024;
 
     private final Config config;
+    private final SessionCookie cookie;
+    private final AdminHandles adminHandles;
     private final WorkflowGate<SimulatedModel> gate;
     private final RateLimiter limiter;
     private final RedisClient rateLimitRedis;
@@ -84,6 +98,8 @@ public final class ChatServer implements AutoCloseable {
 
     private ChatServer(Config config) throws IOException {
         this.config = config;
+        this.cookie = new SessionCookie(config.secureCookie(), config.cookieHostPrefix());
+        this.adminHandles = config.adminToken() == null ? null : new AdminHandles(config.adminToken(), Clock.systemUTC());
         Files.createDirectories(config.dataDir());
         SessionManager sessions = SessionManager.builder(openStore(config))
                 .idleTimeout(config.idleTimeout())
@@ -97,6 +113,12 @@ public final class ChatServer implements AutoCloseable {
             limits.shared(RedisBuckets.proxyManager(rateLimitRedis)).whenStoreDown(StoreDownPolicy.LOCAL_FALLBACK);
         }
         this.limiter = limits.build();
+        // Sessions one client address may create: a client that drops its cookie cannot grow the store.
+        RateLimiterBuilder newSessions = RateLimiter.builder().name("chat-new-sessions")
+                .limit(Limit.of("new-sessions", config.newSessionsPerHour(), Duration.ofHours(1)));
+        if (rateLimitRedis != null) {
+            newSessions.shared(RedisBuckets.proxyManager(rateLimitRedis)).whenStoreDown(StoreDownPolicy.LOCAL_FALLBACK);
+        }
         WorkspaceAllocator workspaces = WorkspaceAllocator.builder(config.dataDir().resolve("workspaces"), sessions)
                 .releaseWhenSessionEnds(false) // the gate releases it once the workflow has closed
                 .maxBytes(64L << 20)
@@ -130,7 +152,8 @@ public final class ChatServer implements AutoCloseable {
                 .maximumSize(256)
                 .expireAfterAccess(Duration.ofMinutes(15))
                 .build();
-        this.gate = WorkflowGate.builder(sessions, queue, models).name("chat").rateLimiter(limiter).workspaces(workspaces)
+        this.gate = WorkflowGate.builder(sessions, queue, models).name("chat").rateLimiter(limiter)
+                .sessionCreationLimiter(newSessions.build()).workspaces(workspaces)
                 .keepAliveInterval(config.keepAlive()).build();
         this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new WorkflowGateMetrics(gate).bindTo(metrics);
@@ -142,13 +165,16 @@ public final class ChatServer implements AutoCloseable {
         this.executor = Http.requestExecutor();
         http.setExecutor(executor);
         route("/", this::page);
-        route("/api/login", this::login);
-        route("/api/workflow/execute", this::execute);
-        route("/api/queue", this::queueState);
+        route("/api/login", exact(this::login));
+        route("/api/workflow/execute", exact(this::execute));
+        route("/api/queue", exact(this::queueState));
         route("/api/workspace/files", this::files);
         route("/api/admin/sessions", this::admin);
-        route("/healthz", this::health);
-        route("/metrics", ex -> Http.sendText(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape()));
+        route("/healthz", exact(this::health));
+        route("/metrics", exact(ex -> {
+            requireMethod(ex, "GET");
+            Http.sendText(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
+        }));
         http.start();
     }
 
@@ -183,9 +209,13 @@ public final class ChatServer implements AutoCloseable {
 
     private static SessionStore openStore(Config config) {
         return switch (config.store()) {
-            case "memory" -> new InMemorySessionStore();
-            case "sqlite", "postgres" -> JdbcSessionStore.builder().jdbcUrl(config.storeUrl()).build();
-            case "redis" -> RedisSessionStore.builder().uri(config.storeUrl()).build();
+            // A bound on live sessions in every store: cookie-less floods are also limited per address, but
+            // many addresses together must not grow the store without limit either.
+            case "memory" -> InMemorySessionStore.builder().maxSessions(config.maxSessions())
+                    .whenFull(InMemorySessionStore.WhenFull.REJECT).build();
+            case "sqlite", "postgres" -> JdbcSessionStore.builder().jdbcUrl(config.storeUrl())
+                    .maxSessions(config.maxSessions()).build();
+            case "redis" -> RedisSessionStore.builder().uri(config.storeUrl()).maxSessions(config.maxSessions()).build();
             default -> throw new IllegalArgumentException("unknown store " + config.store());
         };
     }
@@ -194,9 +224,9 @@ public final class ChatServer implements AutoCloseable {
 
     private void page(HttpExchange ex) throws IOException {
         if (!ex.getRequestURI().getPath().equals("/")) {
-            Http.sendError(ex, 404, "no such page");
-            return;
+            throw new Http.ClientError(404, "no such page");
         }
+        requireMethod(ex, "GET");
         try (InputStream in = ChatServer.class.getResourceAsStream("index.html")) {
             Http.sendText(ex, 200, "text/html; charset=utf-8", new String(in.readAllBytes(), StandardCharsets.UTF_8));
         }
@@ -207,14 +237,23 @@ public final class ChatServer implements AutoCloseable {
         requireMethod(ex, "POST");
         String user = Http.string(Http.readJson(ex), "user", 64);
         if (user == null || user.isBlank()) {
-            throw new Http.BadRequest("'user' is required");
+            throw Http.ClientError.badRequest("'user' is required");
         }
         SessionManager sessions = gate.sessions();
-        Session session = Http.sessionCookie(ex).flatMap(sessions::touch)
-                .orElseGet(() -> sessions.create(null, Map.of()));
+        ForwardedClient client = client(ex);
+        Session session = cookie.read(ex).flatMap(sessions::touch).orElse(null);
+        if (session == null) {
+            // The same limit on new sessions as the gate's: login is the other way to create one.
+            Decision decision = gate.sessionCreationLimiter().orElseThrow().tryAcquire(creationKey(client.address()));
+            if (!decision.allowed()) {
+                sendRateLimited(ex, decision);
+                return;
+            }
+            session = sessions.create(null, Map.of());
+        }
         Session rotated = sessions.login(session.id(), user.strip())
-                .orElseThrow(() -> new Http.BadRequest("the session ended during login; try again"));
-        Http.setSessionCookie(ex, rotated.id());
+                .orElseThrow(() -> new Http.ClientError(409, "the session ended during login; try again"));
+        cookie.write(ex, rotated.id(), client.secure());
         Http.sendJson(ex, 200, Map.of("user", rotated.owner()));
     }
 
@@ -223,20 +262,24 @@ public final class ChatServer implements AutoCloseable {
         Map<String, Object> body = Http.readJson(ex);
         String prompt = Http.string(body, "prompt", MAX_PROMPT);
         if (prompt == null || prompt.isBlank()) {
-            throw new Http.BadRequest("'prompt' is required");
+            throw Http.ClientError.badRequest("'prompt' is required");
         }
         String projectName = Http.string(body, "projectName", 200);
-        Optional<String> cookie = Http.sessionCookie(ex);
-        // A real host limits by user or API key; the example uses the session cookie, or the address.
-        String rateKey = cookie.orElse("ip:" + ex.getRemoteAddress().getAddress().getHostAddress());
+        Optional<String> cookie = this.cookie.read(ex);
+        ForwardedClient client = client(ex);
+        // A real host limits by user or API key; the example uses the session cookie, or the client address
+        // (behind a proxy, the one the trusted proxy reported). A cookie that names no live session gets no
+        // free pass: the gate's limit on new sessions per address still applies.
+        String rateKey = cookie.map(c -> "session:" + c).orElse("ip:" + client.address().getHostAddress());
 
         try (NdjsonStream stream = new NdjsonStream(ex)) {
             GateOutcome<SimulatedModel> outcome;
             try {
-                outcome = gate.enter(new GateRequest(cookie.orElse(null), rateKey, projectName),
+                outcome = gate.enter(new GateRequest(cookie.orElse(null), rateKey, projectName,
+                                creationKey(client.address())),
                         (session, position, eta) -> {
                             if (!stream.started() && !cookie.equals(Optional.of(session.id()))) {
-                                Http.setSessionCookie(ex, session.id());
+                                this.cookie.write(ex, session.id(), client.secure());
                             }
                             stream.sendWaiting(position, eta);
                         });
@@ -245,6 +288,15 @@ public final class ChatServer implements AutoCloseable {
                 return;
             } catch (UncheckedIOException e) {
                 return; // the client left while queued; the gate gave its place back
+            } catch (SessionLimitException e) {
+                // USHER_MAX_SESSIONS live sessions already: refuse the newcomer, as a full queue would.
+                if (stream.started()) {
+                    stream.send(Map.of("type", "error", "message", "too many sessions; try again later"));
+                    return;
+                }
+                ex.getResponseHeaders().set("Retry-After", "60");
+                Http.sendError(ex, 503, "Too many sessions, try again later.");
+                return;
             } catch (AdmissionUnavailableException e) {
                 // The shared queue's Redis is down or slow: refuse fast rather than run uncapped.
                 if (stream.started()) {
@@ -256,8 +308,7 @@ public final class ChatServer implements AutoCloseable {
                 return;
             }
             if (outcome instanceof GateOutcome.RateLimited<SimulatedModel> limited) {
-                RateLimitHeaders.of(limiter, limited.decision()).forEach(ex.getResponseHeaders()::set);
-                Http.sendError(ex, 429, "Too many requests.");
+                sendRateLimited(ex, limited.decision());
             } else if (outcome instanceof GateOutcome.Rejected<SimulatedModel> rejected) {
                 if (stream.started()) {
                     stream.send(Map.of("type", "error", "message", "not admitted: " + rejected.reason()));
@@ -265,7 +316,7 @@ public final class ChatServer implements AutoCloseable {
                 }
                 long retryAfter = rejected.retryAfter().map(Duration::toSeconds).orElse(5L);
                 ex.getResponseHeaders().set("Retry-After", Long.toString(Math.max(1, retryAfter)));
-                setCookieIfNew(ex, cookie, rejected.session());
+                rejected.session().ifPresent(s -> setCookieIfNew(ex, cookie, s, client));
                 Http.sendError(ex, 503, "The queue is full.");
             } else if (outcome instanceof GateOutcome.Unavailable<SimulatedModel> unavailable) {
                 log.warn("store unavailable: {}", unavailable.message());
@@ -279,7 +330,7 @@ public final class ChatServer implements AutoCloseable {
             } else if (outcome instanceof GateOutcome.Admitted<SimulatedModel> run) {
                 try (run) {
                     if (!stream.started()) {
-                        setCookieIfNew(ex, cookie, run.session());
+                        setCookieIfNew(ex, cookie, run.session(), client);
                     }
                     stream.send(Map.of("type", "started"));
                     run.workflow().answer(prompt, token -> stream.send(Map.of("type", "token", "text", token)));
@@ -293,13 +344,46 @@ public final class ChatServer implements AutoCloseable {
         }
     }
 
-    private static void setCookieIfNew(HttpExchange ex, Optional<String> cookie, Session session) {
-        if (!cookie.equals(Optional.of(session.id()))) {
-            Http.setSessionCookie(ex, session.id());
+    private void setCookieIfNew(HttpExchange ex, Optional<String> sent, Session session, ForwardedClient client) {
+        if (!sent.equals(Optional.of(session.id()))) {
+            cookie.write(ex, session.id(), client.secure());
         }
     }
 
+    /** 429 with the standard headers of the limiter that decided (the request limit or the new-session limit). */
+    private void sendRateLimited(HttpExchange ex, Decision decision) throws IOException {
+        List<Limit> limits = decision.limits().isEmpty() ? limiter.limits()
+                : decision.limits().stream().map(Decision.LimitState::limit).toList();
+        RateLimitHeaders.of(limits, decision).forEach(ex.getResponseHeaders()::set);
+        boolean newSessions = limits.stream().anyMatch(l -> l.name().equals("new-sessions"));
+        Http.sendError(ex, 429, newSessions ? "Too many new sessions from this address." : "Too many requests.");
+    }
+
+    /** The client behind the trusted proxies, if any; this server itself speaks plain HTTP. */
+    private ForwardedClient client(HttpExchange ex) {
+        return config.trustedProxies().resolve(ex.getRemoteAddress().getAddress(), false,
+                name -> ex.getRequestHeaders().get(name));
+    }
+
+    /**
+     * The key of the new-session limit: the address, or for IPv6 its /64 network, because one subscriber
+     * usually holds a whole /64 and could otherwise rotate through 2^64 addresses.
+     */
+    static String creationKey(InetAddress address) {
+        byte[] bytes = address.getAddress();
+        if (bytes.length == 16) {
+            Arrays.fill(bytes, 8, 16, (byte) 0);
+            try {
+                return InetAddress.getByAddress(bytes).getHostAddress() + "/64";
+            } catch (UnknownHostException impossible) {
+                throw new IllegalStateException(impossible);
+            }
+        }
+        return address.getHostAddress();
+    }
+
     private void queueState(HttpExchange ex) throws IOException {
+        requireMethod(ex, "GET");
         AdmissionStats s = gate.queue().stats();
         Http.sendJson(ex, 200, Map.of("running", s.running(), "queued", s.queued(), "maxRunning", config.maxRunning()));
     }
@@ -309,10 +393,9 @@ public final class ChatServer implements AutoCloseable {
         String path = ex.getRequestURI().getPath().substring(prefix.length());
         String userPath = path.startsWith("/") ? path.substring(1) : path;
         SessionManager sessions = gate.sessions();
-        Session session = Http.sessionCookie(ex).flatMap(sessions::touch).orElse(null);
+        Session session = cookie.read(ex).flatMap(sessions::touch).orElse(null);
         if (session == null) {
-            Http.sendError(ex, 401, "no session: run a workflow or log in first");
-            return;
+            throw new Http.ClientError(401, "no session: run a workflow or log in first");
         }
         Workspace ws = gate.workspaces().orElseThrow().workspaceFor(session, "files");
         try {
@@ -341,7 +424,7 @@ public final class ChatServer implements AutoCloseable {
                     }
                 }
                 case "DELETE" -> Http.sendJson(ex, 200, Map.of("deleted", ws.delete(userPath)));
-                default -> Http.sendError(ex, 405, "use PUT, GET or DELETE");
+                default -> throw Http.ClientError.methodNotAllowed("PUT", "GET", "DELETE");
             }
         } catch (UnsafePathException e) {
             Http.sendError(ex, 400, e.getMessage());
@@ -352,48 +435,69 @@ public final class ChatServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Lists and ends sessions. Off unless {@code USHER_ADMIN_TOKEN} is set (no "loopback is trusted" rule:
+     * behind a proxy on the same host every request comes from loopback). A listing shows ids redacted and an
+     * opaque handle per session ({@link AdminHandles}); every action is logged with the redacted id.
+     */
     private void admin(HttpExchange ex) throws IOException {
-        if (!adminAllowed(ex)) {
-            Http.sendError(ex, 403, "admin endpoints need the admin token (or a loopback client when none is set)");
-            return;
+        if (adminHandles == null) {
+            throw new Http.ClientError(404, "the admin API is off: set USHER_ADMIN_TOKEN to turn it on");
+        }
+        ForwardedClient client = client(ex);
+        if (!adminHandles.authorized(ex.getRequestHeaders().getFirst("Authorization"))) {
+            log.warn("admin: refused {} {} from {} (no or wrong token)", ex.getRequestMethod(),
+                    ex.getRequestURI().getPath().startsWith("/api/admin/sessions/") ? "/api/admin/sessions/<handle>"
+                            : ex.getRequestURI().getPath(), client.address().getHostAddress());
+            ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+            throw new Http.ClientError(401, "the admin API needs Authorization: Bearer <USHER_ADMIN_TOKEN>");
         }
         SessionManager sessions = gate.sessions();
         String rest = ex.getRequestURI().getPath().substring("/api/admin/sessions".length());
-        if (ex.getRequestMethod().equals("GET") && rest.isEmpty()) {
-            String query = ex.getRequestURI().getQuery();
-            String cursor = query != null && query.startsWith("cursor=") ? query.substring("cursor=".length()) : null;
+        if (rest.isEmpty()) {
+            requireMethod(ex, "GET");
+            String query = ex.getRequestURI().getRawQuery();
+            String cursor = null;
+            if (query != null && query.startsWith("cursor=")) {
+                String sealed = java.net.URLDecoder.decode(query.substring("cursor=".length()), StandardCharsets.UTF_8);
+                cursor = adminHandles.storeCursor(sealed).orElseThrow(
+                        () -> Http.ClientError.badRequest("unknown or expired cursor: list from the start again"));
+            }
             SessionPage page = sessions.list(cursor, 100);
             List<Map<String, Object>> rows = new ArrayList<>();
             for (Session s : page.sessions()) {
                 Map<String, Object> row = new LinkedHashMap<>();
-                row.put("id", s.id());
+                row.put("session", SessionIds.redact(s.id()));
+                row.put("handle", adminHandles.handle(s.id()));
                 row.put("owner", s.owner());
                 row.put("createdAt", s.createdAt().toString());
                 row.put("lastAccessedAt", s.lastAccessedAt().toString());
                 row.put("expiresAt", s.expiresAt().toString());
                 rows.add(row);
             }
+            log.info("admin: {} listed {} session(s)", client.address().getHostAddress(), rows.size());
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("sessions", rows);
-            result.put("nextCursor", page.nextCursor());
+            result.put("nextCursor", page.nextCursor() == null ? null : adminHandles.cursor(page.nextCursor()));
+            result.put("handlesValidForSeconds", AdminHandles.VALID_FOR.toSeconds());
             Http.sendJson(ex, 200, result);
-        } else if (ex.getRequestMethod().equals("DELETE") && rest.startsWith("/")) {
-            boolean ended = sessions.end(rest.substring(1));
-            Http.sendJson(ex, ended ? 200 : 404, Map.of("ended", ended));
+        } else if (rest.startsWith("/") && rest.indexOf('/', 1) < 0) {
+            requireMethod(ex, "DELETE");
+            Optional<String> id = adminHandles.sessionId(rest.substring(1));
+            if (id.isEmpty()) {
+                throw new Http.ClientError(404, "unknown or expired handle: list the sessions again");
+            }
+            boolean ended = sessions.end(id.get());
+            log.info("admin: {} ended session {}: {}", client.address().getHostAddress(), SessionIds.redact(id.get()),
+                    ended ? "ended" : "already gone");
+            Http.sendJson(ex, ended ? 200 : 404, Map.of("ended", ended, "session", SessionIds.redact(id.get())));
         } else {
-            Http.sendError(ex, 405, "GET /api/admin/sessions or DELETE /api/admin/sessions/<id>");
+            throw new Http.ClientError(404, "GET /api/admin/sessions or DELETE /api/admin/sessions/<handle>");
         }
-    }
-
-    private boolean adminAllowed(HttpExchange ex) {
-        if (config.adminToken() == null) {
-            return ex.getRemoteAddress().getAddress().isLoopbackAddress();
-        }
-        String auth = ex.getRequestHeaders().getFirst("Authorization");
-        return auth != null && auth.equals("Bearer " + config.adminToken());
     }
 
     private void health(HttpExchange ex) throws IOException {
+        requireMethod(ex, "GET");
         try {
             long active = gate.sessions().stats().active(); // reaches the store
             Http.sendJson(ex, 200, Map.of("status", "ok", "sessions", active));
@@ -409,28 +513,55 @@ public final class ChatServer implements AutoCloseable {
         void handle(HttpExchange exchange) throws IOException;
     }
 
+    /**
+     * Registers a handler. Every failure is answered before the exchange is closed: a client error with its
+     * status, a {@link SessionLimitException} with 409, anything else with 500 (logged). Once a stream has
+     * started, the status is gone; the client then sees the stream end.
+     */
     private void route(String path, Handler handler) {
         http.createContext(path, ex -> {
-            try (ex) {
+            try {
                 handler.handle(ex);
-            } catch (Http.BadRequest e) {
-                Http.sendError(ex, 400, e.getMessage());
+            } catch (Http.ClientError e) {
+                if (e.allow != null) {
+                    ex.getResponseHeaders().set("Allow", e.allow);
+                }
+                sendErrorIfPossible(ex, e.status, e.getMessage());
             } catch (SessionLimitException e) {
-                Http.sendError(ex, 409, e.getMessage());
+                sendErrorIfPossible(ex, 409, e.getMessage());
             } catch (RuntimeException e) {
                 log.warn("{} {} failed", ex.getRequestMethod(), ex.getRequestURI().getPath(), e);
-                try {
-                    Http.sendError(ex, 500, "internal error");
-                } catch (IOException | RuntimeException ignored) {
-                    // headers were already sent; the client sees a cut stream
-                }
+                sendErrorIfPossible(ex, 500, "internal error");
+            } finally {
+                ex.close();
             }
         });
     }
 
+    private static void sendErrorIfPossible(HttpExchange ex, int status, String message) {
+        if (ex.getResponseCode() != -1) {
+            return; // the response (a stream) has started: its status cannot change
+        }
+        try {
+            Http.sendError(ex, status, message);
+        } catch (IOException | RuntimeException e) {
+            // the client is gone; nothing left to tell it
+        }
+    }
+
+    /** A handler of exactly its context's path: anything below it is a 404, not the same endpoint. */
+    private static Handler exact(Handler handler) {
+        return ex -> {
+            if (!ex.getRequestURI().getPath().equals(ex.getHttpContext().getPath())) {
+                throw new Http.ClientError(404, "no such endpoint");
+            }
+            handler.handle(ex);
+        };
+    }
+
     private static void requireMethod(HttpExchange ex, String method) {
         if (!ex.getRequestMethod().equals(method)) {
-            throw new Http.BadRequest("use " + method);
+            throw Http.ClientError.methodNotAllowed(method);
         }
     }
 

@@ -8,14 +8,12 @@ import java.io.OutputStream;
 import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
-/** Small helpers for the JDK's {@code HttpServer}: JSON in and out, cookies, the request executor. */
+/** Small helpers for the JDK's {@code HttpServer}: JSON in and out, client errors, the request executor. */
 final class Http {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final String SESSION_COOKIE = "USHER_SESSION";
     private static final int MAX_JSON_BODY = 64 * 1024;
 
     private Http() {
@@ -35,35 +33,12 @@ final class Http {
         }
     }
 
-    static Optional<String> sessionCookie(HttpExchange exchange) {
-        for (String header : exchange.getRequestHeaders().getOrDefault("Cookie", java.util.List.of())) {
-            for (String part : header.split(";")) {
-                String[] kv = part.trim().split("=", 2);
-                if (kv.length == 2 && kv[0].equals(SESSION_COOKIE)) {
-                    String value = kv[1];
-                    // RFC 6265 allows the value in double quotes.
-                    if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
-                        value = value.substring(1, value.length() - 1);
-                    }
-                    return Optional.of(value);
-                }
-            }
-        }
-        return Optional.empty();
-    }
-
-    /** HttpOnly: scripts cannot read it; SameSite=Lax: not sent on cross-site POSTs (CSRF). */
-    static void setSessionCookie(HttpExchange exchange, String sessionId) {
-        exchange.getResponseHeaders().add("Set-Cookie",
-                SESSION_COOKIE + "=" + sessionId + "; Path=/; HttpOnly; SameSite=Lax");
-    }
-
     @SuppressWarnings("unchecked")
     static Map<String, Object> readJson(HttpExchange exchange) throws IOException {
         try (InputStream in = exchange.getRequestBody()) {
             byte[] body = in.readNBytes(MAX_JSON_BODY + 1);
             if (body.length > MAX_JSON_BODY) {
-                throw new BadRequest("request body is over " + MAX_JSON_BODY + " bytes");
+                throw new ClientError(413, "the request body is over the limit of " + MAX_JSON_BODY + " bytes");
             }
             if (body.length == 0) {
                 return Map.of();
@@ -74,20 +49,23 @@ final class Http {
                     return (Map<String, Object>) map;
                 }
             } catch (com.fasterxml.jackson.core.JacksonException e) {
-                throw new BadRequest("request body is not valid JSON: " + e.getOriginalMessage());
+                throw ClientError.badRequest("the request body is not valid JSON: " + e.getOriginalMessage());
             }
-            throw new BadRequest("request body must be a JSON object");
+            throw ClientError.badRequest("the request body must be a JSON object");
         }
     }
 
+    /** A string field: null when absent or JSON null; 400 when not a string; 413 when over {@code maxLength}. */
     static String string(Map<String, Object> json, String field, int maxLength) {
         Object value = json.get(field);
         if (value == null) {
             return null;
         }
-        String s = value.toString();
+        if (!(value instanceof String s)) {
+            throw ClientError.badRequest("'" + field + "' must be a string");
+        }
         if (s.length() > maxLength) {
-            throw new BadRequest("'" + field + "' is " + s.length() + " characters, over the limit of " + maxLength);
+            throw new ClientError(413, "'" + field + "' is " + s.length() + " characters, over the limit of " + maxLength);
         }
         return s;
     }
@@ -114,12 +92,33 @@ final class Http {
         sendJson(exchange, status, Map.of("error", status, "message", message));
     }
 
-    /** A client error with a message safe to show; answered with 400. */
-    static final class BadRequest extends RuntimeException {
+    /**
+     * A client error with a message safe to show, answered with its status and a JSON body
+     * {@code {"error": status, "message": ...}}; a 405 also names the allowed methods.
+     */
+    static final class ClientError extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
-        BadRequest(String message) {
-            super(message);
+        final int status;
+        final String allow;
+
+        ClientError(int status, String message) {
+            this(status, message, null);
+        }
+
+        private ClientError(int status, String message, String allow) {
+            super(message, null, false, false); // control flow, not a fault: no stack trace
+            this.status = status;
+            this.allow = allow;
+        }
+
+        static ClientError badRequest(String message) {
+            return new ClientError(400, message);
+        }
+
+        static ClientError methodNotAllowed(String... allowed) {
+            String list = String.join(", ", allowed);
+            return new ClientError(405, "use " + list, list);
         }
     }
 }

@@ -196,16 +196,24 @@ class ChatServerTest {
 
     @Test
     void adminHealthAndMetrics() throws Exception {
-        start(Map.of());
+        String token = "an-admin-token-of-some-length";
+        start(Map.of("USHER_ADMIN_TOKEN", token));
         Client client = new Client(server.port());
         client.login("alice");
         String id = client.sessionId();
+        assertThat(client.get("/api/admin/sessions").statusCode()).isEqualTo(401);
+        client.header("Authorization", "Bearer " + token);
         HttpResponse<String> list = client.get("/api/admin/sessions");
         assertThat(list.statusCode()).isEqualTo(200);
-        assertThat(list.body()).contains(id).contains("alice");
-        assertThat(client.delete("/api/admin/sessions/" + id).statusCode()).isEqualTo(200);
+        assertThat(list.body()).doesNotContain(id).contains(id.substring(0, 6) + "…").contains("alice");
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> rows = (List<Map<String, Object>>) Client.JSON.readValue(list.body(), Map.class).get("sessions");
+        String handle = (String) rows.get(0).get("handle");
+        assertThat(server.gate().sessions().find(handle)).isEmpty();
+        assertThat(client.delete("/api/admin/sessions/" + handle).statusCode()).isEqualTo(200);
         assertThat(server.gate().sessions().find(id)).isEmpty();
-        assertThat(client.delete("/api/admin/sessions/" + id).statusCode()).isEqualTo(404);
+        assertThat(client.delete("/api/admin/sessions/" + handle).statusCode()).isEqualTo(404);
+        assertThat(client.delete("/api/admin/sessions/" + id).statusCode()).as("an id is not a handle").isEqualTo(404);
 
         HttpResponse<String> health = client.get("/healthz");
         assertThat(health.statusCode()).isEqualTo(200);

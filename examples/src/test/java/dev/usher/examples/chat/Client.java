@@ -23,15 +23,33 @@ final class Client {
     final CookieManager cookies;
     final HttpClient http;
     final URI base;
+    /** Sent with every request (e.g. Authorization, X-Forwarded-For). */
+    final Map<String, String> headers = new java.util.concurrent.ConcurrentHashMap<>();
 
     Client(int port) {
         this(port, new CookieManager());
     }
 
     private Client(int port, CookieManager cookies) {
+        this(URI.create("http://127.0.0.1:" + port), cookies);
+    }
+
+    /** A client of {@code base}, e.g. a stand-in reverse proxy in front of the server. */
+    Client(URI base, CookieManager cookies) {
         this.cookies = cookies;
         this.http = HttpClient.newBuilder().cookieHandler(cookies).build();
-        this.base = URI.create("http://127.0.0.1:" + port);
+        this.base = base;
+    }
+
+    Client header(String name, String value) {
+        headers.put(name, value);
+        return this;
+    }
+
+    private HttpRequest.Builder request(URI uri) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri);
+        headers.forEach(b::header);
+        return b;
     }
 
     /** The same user (same cookies) talking to another server. */
@@ -57,21 +75,21 @@ final class Client {
     }
 
     HttpResponse<String> post(String path, String json) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json")
+        return http.send(request(base.resolve(path)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     HttpResponse<String> get(String rawPath) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(URI.create(base + rawPath)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(request(URI.create(base + rawPath)).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
     HttpResponse<String> put(String rawPath, String body) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(URI.create(base + rawPath))
+        return http.send(request(URI.create(base + rawPath))
                 .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     HttpResponse<String> delete(String rawPath) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(URI.create(base + rawPath)).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(request(URI.create(base + rawPath)).DELETE().build(), HttpResponse.BodyHandlers.ofString());
     }
 
     void login(String user) throws IOException, InterruptedException {
@@ -83,7 +101,7 @@ final class Client {
 
     /** Opens the execute stream; the caller reads events and closes it. */
     HttpResponse<InputStream> execute(String prompt) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(base.resolve("/api/workflow/execute")).header("Content-Type", "application/json")
+        return http.send(request(base.resolve("/api/workflow/execute")).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(Map.of("prompt", prompt, "projectName", "proj " + prompt))))
                 .build(), HttpResponse.BodyHandlers.ofInputStream());
     }

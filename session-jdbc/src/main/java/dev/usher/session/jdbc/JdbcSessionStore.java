@@ -8,6 +8,7 @@ import dev.usher.session.OwnerLimitedWrite;
 import dev.usher.session.Durations;
 import dev.usher.session.Session;
 import dev.usher.session.SessionLimitException;
+import dev.usher.session.SessionIds;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
 import dev.usher.session.SessionStoreException;
@@ -618,13 +619,14 @@ public final class JdbcSessionStore implements SessionStore {
         try {
             return new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("cursor '" + (cursor.length() > 64 ? cursor.substring(0, 64) + "…" : cursor)
+            // A cursor encodes a session id: never echo it whole.
+            throw new IllegalArgumentException("cursor '" + SessionIds.redact(cursor)
                     + "' was not issued by this store's list()", e);
         }
     }
 
     private static String redact(String id) {
-        return id == null || id.length() <= 6 ? "…" : id.substring(0, 6) + "…";
+        return SessionIds.redact(id);
     }
 
     // ---- execution and failures ---------------------------------------------------------------------

@@ -3,6 +3,7 @@ package dev.usher.session.redis;
 import dev.usher.session.OwnerLimit;
 import dev.usher.session.OwnerLimitedWrite;
 import dev.usher.session.Session;
+import dev.usher.session.SessionIds;
 import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
 import dev.usher.session.Durations;
@@ -422,7 +423,8 @@ public final class RedisSessionStore implements SessionStore {
                 shard = -1;
             }
             if (shard < 0 || shard >= keys.shards()) {
-                throw new IllegalArgumentException("cursor '" + cursor + "' was not returned by this store ("
+                // A cursor names a session id: never echo it whole.
+                throw new IllegalArgumentException("cursor '" + SessionIds.redact(cursor) + "' was not returned by this store ("
                         + keys.shards() + " shards)");
             }
             after = cursor.substring(colon + 1);

@@ -1,11 +1,13 @@
 package dev.usher.gate.admission;
 
+import dev.usher.session.SessionIds;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
- * What a ticket's listener is told: an immutable snapshot of the ticket at one moment.
+ * What a ticket's listener is told: an immutable snapshot of the ticket at one moment. Keys are often
+ * session ids, so {@link #toString()} shows the key only redacted.
  *
  * @param kind what happened
  * @param key the ticket's key
@@ -36,5 +38,11 @@ public record TicketUpdate(Kind kind, String key, int position, Optional<Duratio
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(estimatedWait, "estimatedWait");
+    }
+
+    @Override
+    public String toString() {
+        return "TicketUpdate[kind=" + kind + ", key=" + SessionIds.redact(key) + ", position=" + position
+                + ", estimatedWait=" + estimatedWait + "]";
     }
 }

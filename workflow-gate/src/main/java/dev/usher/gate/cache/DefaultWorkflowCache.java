@@ -7,6 +7,7 @@ import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.Weigher;
+import dev.usher.session.SessionIds;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -457,7 +458,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     /** Names a key in logs and messages without writing it whole (keys are often session ids). */
     static String describe(Object key) {
         String s = String.valueOf(key);
-        return s.length() <= 8 ? "key '" + s + "'" : "key '" + s.substring(0, 6) + "…' (" + s.length() + " chars)";
+        return s.length() <= 8 ? "key '" + s + "'" : "key '" + SessionIds.redact(s) + "' (" + s.length() + " chars)";
     }
 
     private static java.util.concurrent.ThreadFactory daemon(String name) {

@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every Java snippet of the README is compiled: each {@code ```java} block must appear, line for line (only
- * indentation may differ), in one of the sources of this package, which the build compiles against the
- * current API. A README edit that is not made here too, or an API change that breaks a snippet, fails the
+ * indentation may differ), in one of the test sources of a module of this repository (this package holds the
+ * examples module's; the servlet, Spring Boot and Spring Session modules keep theirs beside their own tests),
+ * which the build compiles against the current API. A README edit that is not made here too, or an API change that breaks a snippet, fails the
  * build.
  */
 class ReadmeSnippetsTest {
@@ -55,8 +56,9 @@ class ReadmeSnippetsTest {
         Map<Integer, List<String>> blocks = javaBlocks(Files.readAllLines(readme, StandardCharsets.UTF_8));
         assertThat(blocks).as("the README has Java snippets").hasSizeGreaterThanOrEqualTo(9);
         List<List<String>> sources = new ArrayList<>();
-        try (Stream<Path> files = Files.list(SOURCES)) {
-            for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+        try (Stream<Path> files = Files.walk(readme.getParent(), 12)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java") && p.toString().contains("/src/test/java/")
+                    && !p.toString().contains("/target/")).toList()) {
                 sources.add(normalized(Files.readAllLines(f, StandardCharsets.UTF_8)));
             }
         }

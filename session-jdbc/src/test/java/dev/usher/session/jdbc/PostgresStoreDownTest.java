@@ -101,8 +101,24 @@ class PostgresStoreDownTest {
                 Session after = manager.find(s.id()).orElseThrow();
                 // A commit whose answer the shutdown cut off is "unknown" to the caller: it may or may not have landed.
                 assertThat(after.attribute(COUNTER).orElseThrow()).isBetween(applied.get(), applied.get() + unknownOutcome.get());
-                assertThat(withDefaults.load(other.id())).contains(other);
+                // withDefaults has a circuit of its own: it lets calls through once its own probe sees the server.
+                assertThat(afterRecovery(() -> withDefaults.load(other.id()))).contains(other);
                 assertThat(store.remove(other.id())).contains(other);
+            }
+        }
+    }
+
+    /** The action's result once its store's probe has seen the server back (bounded: the probe runs every 200 ms). */
+    private static <T> T afterRecovery(Supplier<T> action) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            try {
+                return action.get();
+            } catch (StoreUnavailableException e) {
+                if (System.nanoTime() - deadline > 0) {
+                    throw e;
+                }
+                Thread.sleep(50);
             }
         }
     }

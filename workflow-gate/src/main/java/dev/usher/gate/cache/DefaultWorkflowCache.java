@@ -7,16 +7,16 @@ import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.Weigher;
+import dev.usher.gate.background.BackgroundThreads;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -86,7 +86,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     private final ConcurrentHashMap<K, Slot> slots = new ConcurrentHashMap<>();
     private final Cache<K, IdleTicket<K, V>> idle;
     private final ScheduledThreadPoolExecutor maintenance;
-    private final ThreadPoolExecutor closerThread;
+    private final ExecutorService closerThread;
 
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicLong openLeases = new AtomicLong();
@@ -114,12 +114,11 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         this.bound = b.maximumWeight >= 0 ? b.maximumWeight : b.maximumSize;
         this.weigher = b.maximumWeight >= 0 ? b.weigher : null;
 
-        maintenance = new ScheduledThreadPoolExecutor(1, daemon(threadNamePrefix + "maintenance"));
-        maintenance.setRemoveOnCancelPolicy(true);
+        maintenance = BackgroundThreads.scheduler(
+                BackgroundThreads.orDaemon(b.threadFactory, threadNamePrefix + "maintenance"));
         // Values may take long to close (GPU memory, remote sessions): one thread of their own keeps that
         // off both the callers and the expiry/maintenance thread.
-        closerThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
-                daemon(threadNamePrefix + "closer"));
+        closerThread = BackgroundThreads.serial(BackgroundThreads.orDaemon(b.threadFactory, threadNamePrefix + "closer"));
 
         Caffeine<Object, Object> base = Caffeine.newBuilder().ticker(ticker).executor(maintenance);
         boolean expires = b.expireAfterAccess != null || b.expireAfterWrite != null;
@@ -428,16 +427,11 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
             throw new IllegalStateException(e); // never completed exceptionally
         }
         maintenance.shutdownNow();
-        closerThread.shutdown();
-        try {
-            if (!closerThread.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                log.warn("workflow cache closer still busy after {}", closeTimeout);
-            }
-            // Its work is interrupted, and a Caffeine clean-up in flight is harmless, but wait for it.
-            maintenance.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        BackgroundThreads.shutdownAndAwait(closerThread, false, Duration.ofNanos(deadline - System.nanoTime()),
+                "workflow cache " + name + " closer");
+        // Its work is interrupted, and a Caffeine clean-up in flight is harmless, but wait for it.
+        BackgroundThreads.shutdownAndAwait(maintenance, true, Duration.ofNanos(deadline - System.nanoTime()),
+                "workflow cache " + name + " maintenance");
     }
 
     /**
@@ -458,14 +452,6 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     static String describe(Object key) {
         String s = String.valueOf(key);
         return s.length() <= 8 ? "key '" + s + "'" : "key '" + s.substring(0, 6) + "…' (" + s.length() + " chars)";
-    }
-
-    private static java.util.concurrent.ThreadFactory daemon(String name) {
-        return r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        };
     }
 
     /** What {@code slots} maps a key to. */

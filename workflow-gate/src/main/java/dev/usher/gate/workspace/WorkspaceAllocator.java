@@ -1,5 +1,6 @@
 package dev.usher.gate.workspace;
 
+import dev.usher.gate.background.BackgroundThreads;
 import dev.usher.session.EndReason;
 import dev.usher.session.Session;
 import dev.usher.session.SessionListener;
@@ -14,9 +15,7 @@ import dev.usher.session.Durations;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -74,7 +73,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
     private final long maxFiles;
     private final Duration orphanGracePeriod;
     private final SessionListener releaseOnEnd;
-    private final ScheduledExecutorService sweeper;
+    private final BackgroundThreads.PeriodicTask sweeper;
     private final Counters counters = new Counters();
     private final WorkspaceClaims claims;
     private final OrphanSweep orphanSweep;
@@ -110,13 +109,8 @@ public final class WorkspaceAllocator implements AutoCloseable {
         if (b.sweepInterval.isZero()) {
             this.sweeper = null;
         } else {
-            this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "usher-workspace-sweeper");
-                t.setDaemon(true);
-                return t;
-            });
-            long period = b.sweepInterval.toMillis();
-            sweeper.scheduleWithFixedDelay(this::sweepQuietly, period, period, TimeUnit.MILLISECONDS);
+            this.sweeper = BackgroundThreads.everyInterval("workspace orphan sweep", b.sweepInterval,
+                    BackgroundThreads.orDaemon(b.threadFactory, "usher-workspace-sweeper"), orphanSweep::run);
         }
     }
 
@@ -238,14 +232,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
             sessions.removeListener(releaseOnEnd);
         }
         if (sweeper != null) {
-            sweeper.shutdownNow();
-            try {
-                if (!sweeper.awaitTermination(10, TimeUnit.SECONDS)) {
-                    log.warn("workspace sweeper did not stop within 10 s");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            sweeper.close();
         }
     }
 
@@ -273,15 +260,6 @@ public final class WorkspaceAllocator implements AutoCloseable {
             return Optional.empty(); // released while we looked
         } catch (IOException e) {
             throw new WorkspaceException("cannot open workspace '" + m.name() + "': " + e, e);
-        }
-    }
-
-    private void sweepQuietly() {
-        try {
-            sweepOrphans();
-        } catch (RuntimeException e) {
-            // The store or the disk may be unavailable; the next round tries again.
-            log.warn("workspace orphan sweep failed: {}", e.toString());
         }
     }
 
@@ -322,6 +300,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
         private Duration orphanGracePeriod = Duration.ofMinutes(10);
         private Duration sweepInterval = Duration.ofHours(1);
         private boolean releaseWhenSessionEnds = true;
+        private ThreadFactory threadFactory;
 
         private Builder(Path root, SessionManager sessions) {
             this.root = Objects.requireNonNull(root, "root");
@@ -406,6 +385,15 @@ public final class WorkspaceAllocator implements AutoCloseable {
                 throw new IllegalArgumentException("sweepInterval must not be negative but was " + Durations.format(interval));
             }
             this.sweepInterval = interval;
+            return this;
+        }
+
+        /**
+         * Where the sweeper thread comes from (default: a platform daemon thread named
+         * {@code usher-workspace-sweeper}); pass the host's factory for virtual threads, naming or MDC.
+         */
+        public Builder threadFactory(ThreadFactory factory) {
+            this.threadFactory = Objects.requireNonNull(factory, "threadFactory");
             return this;
         }
 

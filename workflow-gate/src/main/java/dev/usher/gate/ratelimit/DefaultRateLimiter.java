@@ -105,11 +105,11 @@ final class DefaultRateLimiter implements RateLimiter {
         }
         if (key.isEmpty() || key.length() > MAXIMUM_KEY_LENGTH) {
             throw new IllegalArgumentException("rate limiter '" + name + "': key length must be 1 to "
-                    + MAXIMUM_KEY_LENGTH + ", was " + key.length());
+                    + MAXIMUM_KEY_LENGTH + " but was " + key.length());
         }
         if (tokens < 1 || tokens > smallestQuota) {
             throw new IllegalArgumentException("rate limiter '" + name + "': tokens must be 1 to " + smallestQuota
-                    + " (the smallest quota), was " + tokens);
+                    + " (the smallest quota) but was " + tokens);
         }
         Decision decision = shared == null ? fromProbe(local.tryConsume(key, tokens), limits, false)
                 : sharedDecision(key, tokens);

@@ -60,7 +60,7 @@ public final class RateLimiterBuilder {
     public RateLimiterBuilder name(String name) {
         Objects.requireNonNull(name, "name");
         if (!NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException("limiter name must be 1 to 64 of [A-Za-z0-9._-], was '" + name + "'");
+            throw new IllegalArgumentException("limiter name must be 1 to 64 of [A-Za-z0-9._-] but was '" + name + "'");
         }
         this.name = name;
         return this;

@@ -197,19 +197,20 @@ final class DefaultRateLimiter implements RateLimiter {
     private Decision fromProbe(VerboseResult<ConsumptionProbe> result, List<Limit> limits, boolean degradedDecision) {
         ConsumptionProbe probe = result.getValue();
         long[] perLimit = result.getDiagnostics().getAvailableTokensPerEachBandwidth();
-        List<Decision.LimitState> states = new ArrayList<>(limits.size());
+        // An immutable list from the start: Decision's List.copyOf then keeps it as it is.
+        Decision.LimitState[] states = new Decision.LimitState[limits.size()];
         for (int i = 0; i < limits.size(); i++) {
             Limit limit = limits.get(i);
             long available = Math.max(0, Math.min(limit.quota(), perLimit[i]));
             // Greedy refill: the missing tokens come back at quota per window.
             double missingShare = (double) (limit.quota() - available) / limit.quota();
             long resetNanos = (long) Math.ceil(missingShare * limit.window().toNanos());
-            states.add(new Decision.LimitState(limit, available, Duration.ofNanos(resetNanos)));
+            states[i] = new Decision.LimitState(limit, available, Duration.ofNanos(resetNanos));
         }
         Duration retryAfter = probe.isConsumed() ? Duration.ZERO : Duration.ofNanos(probe.getNanosToWaitForRefill());
         Duration untilFull = Duration.ofNanos(result.getDiagnostics().calculateFullRefillingTime());
         return new Decision(probe.isConsumed(), Math.max(0, probe.getRemainingTokens()), retryAfter, untilFull,
-                states, degradedDecision);
+                List.of(states), degradedDecision);
     }
 
     static String fingerprint(List<Limit> limits) {

@@ -77,13 +77,28 @@ final class LocalBuckets {
         this.lastSweepNanos = ticker.read();
     }
 
+    /** Takes {@code tokens}, with the state of every limit (diagnostics). */
     VerboseResult<ConsumptionProbe> tryConsume(String key, long tokens) {
+        return consume(key, tokens, (bucket, n) -> bucket.asVerbose().tryConsumeAndReturnRemaining(n));
+    }
+
+    /** Takes {@code tokens}; enough when there is one limit, and cheaper (no diagnostics). */
+    ConsumptionProbe tryConsumeSingleLimit(String key, long tokens) {
+        return consume(key, tokens, LocalBucket::tryConsumeAndReturnRemaining);
+    }
+
+    /** One consumption on a bucket (a CAS loop inside Bucket4j). */
+    private interface Consumption<R> {
+        R apply(LocalBucket bucket, long tokens);
+    }
+
+    private <R> R consume(String key, long tokens, Consumption<R> consumption) {
         while (true) {
             Holder holder = buckets.get(key);
             if (holder == null) {
                 holder = insert(key);
             }
-            VerboseResult<ConsumptionProbe> result = holder.bucket.asVerbose().tryConsumeAndReturnRemaining(tokens);
+            R result = consumption.apply(holder.bucket, tokens);
             if (!holder.retired) {
                 int e = epoch;
                 if (holder.epoch != e) {

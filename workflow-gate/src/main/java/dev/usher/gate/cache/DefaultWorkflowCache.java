@@ -22,6 +22,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -106,7 +107,8 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     private final ExecutorService closerThread;
 
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final AtomicLong openLeases = new AtomicLong();
+    /** Striped: every lease touches it; summed only by stats() and once the cache is closed. */
+    private final LongAdder openLeases = new LongAdder();
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
 
     private final LongAdder hits = new LongAdder();
@@ -174,7 +176,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         if (found instanceof Entry<?, ?> e) {
             @SuppressWarnings("unchecked")
             Entry<K, V> entry = (Entry<K, V>) e;
-            openLeases.incrementAndGet();
+            openLeases.increment();
             if (entry.tryLease()) {
                 if (!entry.retired) {
                     hits.increment();
@@ -200,7 +202,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
                     return mine;
                 }
                 if (current instanceof Entry<?, ?> found) {
-                    openLeases.incrementAndGet();
+                    openLeases.increment();
                     // Always succeeds: an entry is retired (count -1) only inside this key's compute, which
                     // also takes it out of slots.
                     if (!found.tryLease()) {
@@ -253,7 +255,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         Entry<K, V> entry = new Entry<>(key, value, now);
         entry.valueClosed.whenComplete((ignored, e) -> mine.valueClosed.complete(null));
         entry.leases = 1; // not yet published
-        openLeases.incrementAndGet();
+        openLeases.increment();
         slots.compute(key, (k, current) -> {
             if (current == mine && !mine.invalidated && !closed.get()) {
                 return entry;
@@ -352,7 +354,9 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     }
 
     private void leaseEnded() {
-        if (openLeases.decrementAndGet() == 0 && closed.get()) {
+        openLeases.decrement();
+        // Each decrement is visible before its own sum, so the last lease's sum reads 0.
+        if (closed.get() && openLeases.sum() == 0) {
             drained.complete(null);
         }
     }
@@ -479,7 +483,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     public WorkflowCacheStats stats() {
         return new WorkflowCacheStats(hits.sum(), misses.sum(), creations.sum(),
                 Duration.ofNanos(creationNanos.sum()), creationFailures.sum(), evictedBySize.sum(),
-                expired.sum(), invalidated.sum(), closes.sum(), closeFailures.sum(), openLeases.get(),
+                expired.sum(), invalidated.sum(), closes.sum(), closeFailures.sum(), openLeases.sum(),
                 idleCount());
     }
 
@@ -516,7 +520,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
             });
         }
         toClose.forEach(this::scheduleClose);
-        if (openLeases.get() == 0) {
+        if (openLeases.sum() == 0) {
             drained.complete(null);
         }
         long deadline = System.nanoTime() + closeTimeout.toNanos();
@@ -524,7 +528,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
             drained.get(closeTimeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             log.warn("workflow cache closed with {} lease(s) still open after {}; their values are closed "
-                    + "when they are released", openLeases.get(), closeTimeout);
+                    + "when they are released", openLeases.sum(), closeTimeout);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
@@ -674,9 +678,15 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         }
     }
 
+    @SuppressWarnings("rawtypes")
+    private static final AtomicIntegerFieldUpdater<DefaultWorkflowCache.DefaultLease> LEASE_OPEN =
+            AtomicIntegerFieldUpdater.newUpdater(DefaultWorkflowCache.DefaultLease.class, "open");
+
     private final class DefaultLease implements Lease<V> {
         private final Entry<K, V> entry;
-        private final AtomicBoolean open = new AtomicBoolean(true);
+        /** 1 while open; one object per lease, not two, hence a field updater. */
+        @SuppressWarnings("unused")
+        private volatile int open = 1;
 
         DefaultLease(Entry<K, V> entry) {
             this.entry = entry;
@@ -684,7 +694,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
 
         @Override
         public V value() {
-            if (!open.get()) {
+            if (open == 0) {
                 throw new IllegalStateException("the lease on " + describe(entry.key) + " was already closed");
             }
             return entry.value;
@@ -692,14 +702,14 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
 
         @Override
         public void close() {
-            if (open.compareAndSet(true, false)) {
+            if (LEASE_OPEN.compareAndSet(this, 1, 0)) {
                 release(entry);
             }
         }
 
         @Override
         public String toString() {
-            return "Lease[" + describe(entry.key) + (open.get() ? ", open]" : ", closed]");
+            return "Lease[" + describe(entry.key) + (open == 1 ? ", open]" : ", closed]");
         }
     }
 }

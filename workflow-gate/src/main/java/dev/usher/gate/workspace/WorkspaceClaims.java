@@ -3,6 +3,7 @@ package dev.usher.gate.workspace;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.FileLockInterruptionException;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
@@ -201,7 +202,7 @@ final class WorkspaceClaims {
                 LockSupport.parkNanos(OTHER_HOLDER_PAUSE_NANOS);
                 if (Thread.interrupted()) {
                     Thread.currentThread().interrupt();
-                    throw new java.nio.channels.FileLockInterruptionException();
+                    throw new FileLockInterruptionException();
                 }
             }
         }

@@ -5,6 +5,7 @@ import dev.usher.gate.admission.Permit;
 import dev.usher.gate.admission.QueueFullException;
 import dev.usher.gate.admission.Ticket;
 import dev.usher.gate.admission.TicketUpdate;
+import dev.usher.gate.background.BackgroundThreads;
 import dev.usher.gate.cache.Lease;
 import dev.usher.gate.cache.WorkflowCache;
 import dev.usher.gate.ratelimit.Decision;
@@ -25,7 +26,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -94,11 +94,8 @@ public final class WorkflowGate<W> implements AutoCloseable {
         this.creationLimiter = b.creationLimiter;
         this.workspaces = b.workspaces;
         // Releasing a workspace deletes a directory tree: keep it off the cache's closer thread.
-        this.releaser = workspaces == null ? null : Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "usher-gate-workspace-release");
-            t.setDaemon(true);
-            return t;
-        });
+        this.releaser = workspaces == null ? null
+                : BackgroundThreads.serial(BackgroundThreads.daemon("usher-gate-workspace-release"));
         this.endings = new SessionListener() {
             @Override
             public void ended(Session session, EndReason reason) {
@@ -393,14 +390,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
         queue.close();
         workflows.close();
         if (releaser != null) {
-            releaser.shutdown();
-            try {
-                if (!releaser.awaitTermination(30, TimeUnit.SECONDS)) {
-                    log.warn("workspace releases still running after 30 s");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            BackgroundThreads.shutdownAndAwait(releaser, false, Duration.ofSeconds(30), "workspace releases");
             workspaces.close();
         }
         if (rateLimiter != null) {

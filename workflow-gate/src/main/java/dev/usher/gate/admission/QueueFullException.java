@@ -7,7 +7,7 @@ import java.util.Optional;
  * {@link AdmissionQueue#enter} found {@code maxQueued} tickets already waiting; nothing was queued. A host
  * typically answers HTTP 503 with a {@code Retry-After} header from {@link #retryAfter()}.
  */
-public class QueueFullException extends RuntimeException {
+public class QueueFullException extends dev.usher.gate.GateException {
     private static final long serialVersionUID = 1L;
 
     private final int maxQueued;

@@ -7,20 +7,23 @@ import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.Weigher;
+import dev.usher.gate.background.BackgroundThreads;
 import dev.usher.session.SessionIds;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -32,25 +35,37 @@ import org.slf4j.LoggerFactory;
  * <p><b>Design.</b> Two structures, with one owner of the truth:
  * <ul>
  *   <li>{@code slots}, a {@link ConcurrentHashMap} from key to the live {@link Entry} (leased or idle) or
- *       to the {@link Loading} creation in progress. Every state change of a key happens inside
- *       {@code slots.compute(key, ...)}: that is the per-key lock (a hash-bin lock, never a global one),
- *       and it is never held while the loader or a closer runs.</li>
- *   <li>{@code idle}, a Caffeine cache holding an {@link IdleTicket} for each entry with no open lease.
- *       The size/weight bound, Window TinyLFU and expiry all apply to it alone.</li>
+ *       to the {@link Loading} creation in progress. Creating, invalidating and retiring an entry happen
+ *       inside {@code slots.compute(key, ...)}: that is the per-key lock (a hash-bin lock, never a global
+ *       one), and it is never held while the loader or a closer runs.</li>
+ *   <li>{@code idle}, a Caffeine cache holding an {@link IdleTicket} for each entry that has gone idle
+ *       since it was created or last evicted. The size/weight bound, Window TinyLFU and expiry apply to it.</li>
  * </ul>
- * An entry moves into {@code idle} when its last lease closes and out of it on the first acquire, both
- * inside the key's {@code compute}. Caffeine's removal listener (run later, on the maintenance thread)
- * retires an entry only if that same ticket is still its current one, again inside {@code compute}: if
- * the entry was leased in between, the ticket no longer matches and nothing happens. A fresh ticket per
- * idle period makes a late notification about an earlier idle period harmless.
  *
- * <p><b>Rejected alternatives.</b> (1) One Caffeine cache of all entries with weight 0 while leased: a
- * zero weight only exempts an entry from the size bound, expiry still removes it. (2) Pinning through
- * {@code Policy} (variable expiry set to "forever" plus weight 0 while leased): pinning and unpinning are
- * separate operations from the lease counting, so a lease taken between Caffeine's expiry decision and
- * the removal listener would still see its value closed, and the pin has to be reset under the same race
- * on release; leased entries would also still take part in TinyLFU's admission decisions. Keeping leased
- * entries out of Caffeine makes "never evicted while leased" hold by construction.
+ * <p><b>The hit is lock-free.</b> An entry's lease count moves only by compare-and-set, and becomes
+ * {@code RETIRED} (-1) exactly once, from 0, by whoever closes the value. A hit is {@code slots.get} plus one
+ * compare-and-set from n ≥ 0 to n + 1; closing the lease is one decrement. The ticket stays in Caffeine while
+ * the entry is leased, so neither touches Caffeine. Whoever wants to close a value (Caffeine's removal
+ * listener, {@code invalidate}, {@code close}) first marks the entry ({@code retired}, or the ticket gone)
+ * and then tries to retire the count from 0; a lease close first decrements and then reads those marks.
+ * One of the two always sees the other: either the closer finds the count at 0 and retires it (no lease can
+ * start after that: a lease never moves a count up from -1), or the last lease close sees the mark and
+ * takes the slow path, under the key's compute, to close the value or put a fresh ticket into Caffeine.
+ * Never closed while leased and closed exactly once follow from the single 0 → -1 transition.
+ *
+ * <p><b>Consequences.</b> A leased entry that had gone idle before still holds its ticket, so it counts
+ * towards the bound while leased: Caffeine may evict its ticket, the listener then finds it leased and leaves
+ * it without a ticket, and its last lease close puts a new one in (so the bound holds at rest). Hits do not
+ * reset Caffeine's timer, so under {@code expireAfterAccess} each lease close records its time and the
+ * listener, on an expiry that comes too early, puts the ticket back for the idle time that is left.
+ * {@code stats().idle()} walks the Caffeine cache to count tickets whose entry has no lease.
+ *
+ * <p><b>Rejected.</b> Taking the ticket out of Caffeine on every acquire and putting a new one in on every
+ * lease close (this class's predecessor) kept leased entries out of the bound by construction, but cost two
+ * Caffeine writes per hit (about 1% of a {@code getIfPresent}'s throughput).
+ *
+ * <p>Past 400 lines on purpose: the entry's count, its ticket and the key's slot form one state machine
+ * whose transitions (hit, lease close, load, eviction, expiry, invalidation, close) must be read together.
  *
  * <p><b>The bound without traffic.</b> Caffeine evicts during its maintenance, which runs after writes;
  * when a burst ends while that maintenance is behind (a drain that found the eviction lock taken, or one
@@ -76,6 +91,9 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     private final String name;
     private final Ticker ticker;
     private final long maximumAgeNanos;
+    private final long idleNanos;
+    /** Under expireAfterAccess a lease close records its time, for the expiry check. */
+    private final boolean tracksIdleTime;
     private final Duration closeTimeout;
     private final String threadNamePrefix;
     private final long bound;
@@ -87,10 +105,11 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     private final ConcurrentHashMap<K, Slot> slots = new ConcurrentHashMap<>();
     private final Cache<K, IdleTicket<K, V>> idle;
     private final ScheduledThreadPoolExecutor maintenance;
-    private final ThreadPoolExecutor closerThread;
+    private final ExecutorService closerThread;
 
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final AtomicLong openLeases = new AtomicLong();
+    /** Striped: every lease touches it; summed only by stats() and once the cache is closed. */
+    private final LongAdder openLeases = new LongAdder();
     private final CompletableFuture<Void> drained = new CompletableFuture<>();
 
     private final LongAdder hits = new LongAdder();
@@ -114,13 +133,14 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         this.threadNamePrefix = "usher-workflow-cache-" + INSTANCES.incrementAndGet() + "-";
         this.bound = b.maximumWeight >= 0 ? b.maximumWeight : b.maximumSize;
         this.weigher = b.maximumWeight >= 0 ? b.weigher : null;
+        this.idleNanos = b.expireAfterAccess == null ? Long.MAX_VALUE : b.expireAfterAccess.toNanos();
+        this.tracksIdleTime = b.expireAfterAccess != null;
 
-        maintenance = new ScheduledThreadPoolExecutor(1, daemon(threadNamePrefix + "maintenance"));
-        maintenance.setRemoveOnCancelPolicy(true);
+        maintenance = BackgroundThreads.scheduler(
+                BackgroundThreads.orDaemon(b.threadFactory, threadNamePrefix + "maintenance"));
         // Values may take long to close (GPU memory, remote sessions): one thread of their own keeps that
         // off both the callers and the expiry/maintenance thread.
-        closerThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
-                daemon(threadNamePrefix + "closer"));
+        closerThread = BackgroundThreads.serial(BackgroundThreads.orDaemon(b.threadFactory, threadNamePrefix + "closer"));
 
         Caffeine<Object, Object> base = Caffeine.newBuilder().ticker(ticker).executor(maintenance);
         boolean expires = b.expireAfterAccess != null || b.expireAfterWrite != null;
@@ -139,8 +159,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
             caffeine = caffeine.weigher((K key, IdleTicket<K, V> ticket) -> ticket.weight);
         }
         if (expires) {
-            long idleNanos = b.expireAfterAccess == null ? Long.MAX_VALUE : b.expireAfterAccess.toNanos();
-            caffeine = caffeine.expireAfter(new IdleExpiry<K, V>(idleNanos, maximumAgeNanos));
+            caffeine = caffeine.expireAfter(new IdleExpiry<K, V>(maximumAgeNanos));
         }
         this.idle = caffeine.build();
     }
@@ -150,6 +169,29 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         if (key == null) {
             throw new NullPointerException("key");
         }
+        if (closed.get()) {
+            throw new CacheClosedException("workflow cache is closed; cannot acquire " + describe(key));
+        }
+        // The hit: one lookup and one compare-and-set of the entry's lease count (see the class comment).
+        Slot found = slots.get(key);
+        if (found instanceof Entry<?, ?> e) {
+            @SuppressWarnings("unchecked")
+            Entry<K, V> entry = (Entry<K, V>) e;
+            openLeases.increment();
+            if (entry.tryLease()) {
+                if (!entry.retired) {
+                    hits.increment();
+                    return new DefaultLease(entry);
+                }
+                release(entry); // invalidated since the lookup: give it back (closing it if last) and look again
+            } else {
+                leaseEnded();
+            }
+        }
+        return acquireSlowly(key);
+    }
+
+    private Lease<V> acquireSlowly(K key) {
         boolean missed = false;
         while (true) {
             Loading mine = new Loading();
@@ -161,12 +203,12 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
                     return mine;
                 }
                 if (current instanceof Entry<?, ?> found) {
-                    @SuppressWarnings("unchecked")
-                    Entry<K, V> entry = (Entry<K, V>) found;
-                    if (entry.leases++ == 0) {
-                        leaveIdle(k, entry);
+                    openLeases.increment();
+                    // Always succeeds: an entry is retired (count -1) only inside this key's compute, which
+                    // also takes it out of slots.
+                    if (!found.tryLease()) {
+                        throw new IllegalStateException("retired entry still mapped for " + describe(k));
                     }
-                    openLeases.incrementAndGet();
                 }
                 return current;
             });
@@ -213,8 +255,8 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         creations.increment();
         Entry<K, V> entry = new Entry<>(key, value, now);
         entry.valueClosed.whenComplete((ignored, e) -> mine.valueClosed.complete(null));
-        entry.leases = 1;
-        openLeases.incrementAndGet();
+        entry.leases = 1; // not yet published
+        openLeases.increment();
         slots.compute(key, (k, current) -> {
             if (current == mine && !mine.invalidated && !closed.get()) {
                 return entry;
@@ -239,46 +281,84 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         }
     }
 
-    /** Takes an idle entry out of the Caffeine cache; call inside slots.compute(key). */
-    private void leaveIdle(K key, Entry<K, V> entry) {
-        if (entry.ticket != null) {
-            idle.asMap().remove(key, entry.ticket);
+    /** Takes the entry's ticket out of the Caffeine cache; call inside slots.compute(key). */
+    private void removeTicket(K key, Entry<K, V> entry) {
+        IdleTicket<K, V> ticket = entry.ticket;
+        if (ticket != null) {
             entry.ticket = null;
+            idle.asMap().remove(key, ticket);
         }
     }
 
     private void release(Entry<K, V> entry) {
+        if (tracksIdleTime) {
+            entry.lastReleasedAt = ticker.read();
+        }
+        int left = entry.endLease();
+        leaseEnded();
+        // The common case: still current and still in the Caffeine cache, so going idle needs nothing.
+        // Both flags are read after the count's update; see the class comment for why that is enough.
+        if (left > 0 || !entry.retired && entry.ticket != null
+                && (maximumAgeNanos == Long.MAX_VALUE || ticker.read() - entry.createdAt < maximumAgeNanos)) {
+            return;
+        }
+        releaseSlowly(entry);
+    }
+
+    /** The last lease closed on an entry that is retired, aged, or not in the Caffeine cache. */
+    private void releaseSlowly(Entry<K, V> entry) {
         boolean[] close = {false};
-        slots.compute(entry.key, (k, current) -> {
-            if (--entry.leases > 0) {
-                return current;
-            }
-            if (entry.retired) {
-                close[0] = true;
-                return current;
-            }
-            // Not retired means it is still the key's current entry.
-            boolean aged = ticker.read() - entry.createdAt >= maximumAgeNanos;
-            if (aged || closed.get()) {
-                if (aged) {
-                    expired.increment();
+        if (entry.retired) {
+            close[0] = entry.retire();
+        } else {
+            slots.compute(entry.key, (k, current) -> {
+                if (current != entry || entry.retired) {
+                    close[0] = entry.retire(); // retired meanwhile: whoever wins the count closes
+                    return current;
                 }
-                entry.retired = true;
-                close[0] = true;
-                return null;
-            }
-            entry.ticket = new IdleTicket<>(entry, weigher == null ? 1 : weigher.weigh(k, entry.value));
-            if (idleWeight.addAndGet(entry.ticket.weight) > bound) {
-                armBoundCheck();
-            }
-            idle.put(k, entry.ticket);
-            return entry;
-        });
-        if (openLeases.decrementAndGet() == 0 && closed.get()) {
-            drained.complete(null);
+                if (entry.leases != 0) {
+                    return current; // leased again: that lease's close decides
+                }
+                boolean aged = ticker.read() - entry.createdAt >= maximumAgeNanos;
+                if (aged || closed.get()) {
+                    if (!entry.retire()) {
+                        return current;
+                    }
+                    if (aged) {
+                        expired.increment();
+                    }
+                    entry.retired = true;
+                    removeTicket(k, entry);
+                    close[0] = true;
+                    return null;
+                }
+                if (entry.ticket == null) {
+                    putTicket(k, entry, idleNanos);
+                }
+                return current;
+            });
         }
         if (close[0]) {
             scheduleClose(entry);
+        }
+    }
+
+    /** Puts a fresh ticket for {@code entry} into the Caffeine cache; call inside slots.compute(key). */
+    private void putTicket(K key, Entry<K, V> entry, long idleNanosLeft) {
+        IdleTicket<K, V> ticket = new IdleTicket<>(entry, weigher == null ? 1 : weigher.weigh(key, entry.value),
+                idleNanosLeft);
+        entry.ticket = ticket;
+        if (idleWeight.addAndGet(ticket.weight) > bound) {
+            armBoundCheck();
+        }
+        idle.put(key, ticket);
+    }
+
+    private void leaseEnded() {
+        openLeases.decrement();
+        // Each decrement is visible before its own sum, so the last lease's sum reads 0.
+        if (closed.get() && openLeases.sum() == 0) {
+            drained.complete(null);
         }
     }
 
@@ -293,9 +373,25 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         boolean[] retire = {false};
         slots.computeIfPresent(key, (k, current) -> {
             if (current != entry || entry.ticket != ticket) {
-                return current; // leased again (or replaced) since Caffeine decided: keep it
+                return current; // replaced, or already given a newer ticket: keep it
             }
             entry.ticket = null;
+            if (cause == RemovalCause.EXPIRED && tracksIdleTime) {
+                // Hits do not touch Caffeine, so its timer runs from the ticket's put, which may be long
+                // before the last release: an early expiry is corrected here.
+                long now = ticker.read();
+                long idleLeft = entry.lastReleasedAt + idleNanos - now;
+                boolean aged = now - entry.createdAt >= maximumAgeNanos;
+                if (idleLeft > 0 && !aged) {
+                    if (entry.leases == 0) {
+                        putTicket(k, entry, idleLeft);
+                    }
+                    return current; // leased: its last release puts a ticket back
+                }
+            }
+            if (!entry.retire()) {
+                return current; // leased: out of the Caffeine cache until its last release
+            }
             entry.retired = true;
             retire[0] = true;
             return null;
@@ -346,8 +442,8 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
             Entry<K, V> entry = (Entry<K, V>) current;
             entry.retired = true;
             valueClosed.add(entry.valueClosed);
-            if (entry.leases == 0) {
-                leaveIdle(k, entry);
+            removeTicket(k, entry);
+            if (entry.retire()) {
                 toClose.add(entry);
             }
             return null;
@@ -388,8 +484,19 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     public WorkflowCacheStats stats() {
         return new WorkflowCacheStats(hits.sum(), misses.sum(), creations.sum(),
                 Duration.ofNanos(creationNanos.sum()), creationFailures.sum(), evictedBySize.sum(),
-                expired.sum(), invalidated.sum(), closes.sum(), closeFailures.sum(), openLeases.get(),
-                idle.estimatedSize());
+                expired.sum(), invalidated.sum(), closes.sum(), closeFailures.sum(), openLeases.sum(),
+                idleCount());
+    }
+
+    /** Entries in the Caffeine cache with no lease: a walk over it, since a hit keeps no count of its own. */
+    private long idleCount() {
+        long n = 0;
+        for (IdleTicket<K, V> ticket : idle.asMap().values()) {
+            if (ticket.entry.leases == 0) {
+                n++;
+            }
+        }
+        return n;
     }
 
     @Override
@@ -406,15 +513,15 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
                 @SuppressWarnings("unchecked")
                 Entry<K, V> entry = (Entry<K, V>) current;
                 entry.retired = true;
-                if (entry.leases == 0) {
-                    leaveIdle(k, entry);
+                removeTicket(k, entry);
+                if (entry.retire()) {
                     toClose.add(entry);
                 }
                 return null;
             });
         }
         toClose.forEach(this::scheduleClose);
-        if (openLeases.get() == 0) {
+        if (openLeases.sum() == 0) {
             drained.complete(null);
         }
         long deadline = System.nanoTime() + closeTimeout.toNanos();
@@ -422,23 +529,18 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
             drained.get(closeTimeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             log.warn("workflow cache closed with {} lease(s) still open after {}; their values are closed "
-                    + "when they are released", openLeases.get(), closeTimeout);
+                    + "when they are released", openLeases.sum(), closeTimeout);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
             throw new IllegalStateException(e); // never completed exceptionally
         }
         maintenance.shutdownNow();
-        closerThread.shutdown();
-        try {
-            if (!closerThread.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                log.warn("workflow cache closer still busy after {}", closeTimeout);
-            }
-            // Its work is interrupted, and a Caffeine clean-up in flight is harmless, but wait for it.
-            maintenance.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        BackgroundThreads.shutdownAndAwait(closerThread, false, Duration.ofNanos(deadline - System.nanoTime()),
+                "workflow cache " + name + " closer");
+        // Its work is interrupted, and a Caffeine clean-up in flight is harmless, but wait for it.
+        BackgroundThreads.shutdownAndAwait(maintenance, true, Duration.ofNanos(deadline - System.nanoTime()),
+                "workflow cache " + name + " maintenance");
     }
 
     /**
@@ -446,8 +548,14 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
      * caused are done; tests call it after moving the ticker, so that "not closed" is a real observation.
      */
     void cleanUp() throws InterruptedException, ExecutionException {
-        idle.cleanUp();
-        maintenance.submit(() -> { }).get(); // removal notifications queued by the clean-up
+        // A notification may put a ticket back (an early expiry), which a further round then bounds.
+        for (int round = 0; round < 10; round++) {
+            idle.cleanUp();
+            maintenance.submit(() -> { }).get(); // removal notifications queued by the clean-up
+            if (idleWeight.get() <= bound) {
+                break;
+            }
+        }
         closerThread.submit(() -> { }).get(); // closes queued by those notifications
     }
 
@@ -459,14 +567,6 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     static String describe(Object key) {
         String s = String.valueOf(key);
         return s.length() <= 8 ? "key '" + s + "'" : "key '" + SessionIds.redact(s) + "' (" + s.length() + " chars)";
-    }
-
-    private static java.util.concurrent.ThreadFactory daemon(String name) {
-        return r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        };
     }
 
     /** What {@code slots} maps a key to. */
@@ -481,16 +581,33 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         boolean invalidated; // guarded by the key's slots bin lock
     }
 
-    /** One created value. The mutable fields are read and written only inside slots.compute(key). */
+    /**
+     * One created value. {@code leases} is the lease count, or {@link #RETIRED} once its value is claimed
+     * for closing; it only moves by compare-and-set. {@code retired} and {@code ticket} are written inside
+     * slots.compute(key) and read anywhere.
+     */
     private static final class Entry<K, V> implements Slot {
+        private static final int RETIRED = -1;
+        private static final VarHandle LEASES;
+
+        static {
+            try {
+                LEASES = MethodHandles.lookup().findVarHandle(Entry.class, "leases", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         final K key;
         final V value;
         final long createdAt;
-        int leases;
-        /** Removed from slots; closed when the last lease closes. */
-        boolean retired;
-        /** Non-null exactly while the entry is idle in the Caffeine cache. */
-        IdleTicket<K, V> ticket;
+        volatile int leases;
+        /** Removed from slots, or about to be; closed by whoever moves the count from 0 to RETIRED. */
+        volatile boolean retired;
+        /** Non-null while the entry has a ticket in the Caffeine cache (idle, or leased since). */
+        volatile IdleTicket<K, V> ticket;
+        /** Ticker time of the last lease close; kept only under expireAfterAccess. */
+        volatile long lastReleasedAt;
         /** Completes once the value is closed, whether or not its close threw. */
         final CompletableFuture<Void> valueClosed = new CompletableFuture<>();
 
@@ -499,26 +616,47 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
             this.value = value;
             this.createdAt = createdAt;
         }
-    }
 
-    /** One idle period of an entry; identity matters (see the class comment). */
-    private static final class IdleTicket<K, V> {
-        final Entry<K, V> entry;
-        final int weight;
+        /** One more lease, unless the value is claimed for closing. */
+        boolean tryLease() {
+            for (int n = leases; n != RETIRED; n = leases) {
+                if (LEASES.compareAndSet(this, n, n + 1)) {
+                    return true;
+                }
+            }
+            return false;
+        }
 
-        IdleTicket(Entry<K, V> entry, int weight) {
-            this.entry = entry;
-            this.weight = weight;
+        /** One lease fewer; returns the leases left. */
+        int endLease() {
+            return (int) LEASES.getAndAdd(this, -1) - 1;
+        }
+
+        /** Claims the value for closing if nobody holds a lease: true for exactly one caller, ever. */
+        boolean retire() {
+            return LEASES.compareAndSet(this, 0, RETIRED);
         }
     }
 
-    /** Idle timeout from the moment the entry became idle, capped by what is left of its maximum age. */
+    /** One stay of an entry in the Caffeine cache; identity matters (see the class comment). */
+    private static final class IdleTicket<K, V> {
+        final Entry<K, V> entry;
+        final int weight;
+        /** The idle time this ticket allows, from its put. */
+        final long idleNanos;
+
+        IdleTicket(Entry<K, V> entry, int weight, long idleNanos) {
+            this.entry = entry;
+            this.weight = weight;
+            this.idleNanos = idleNanos;
+        }
+    }
+
+    /** The ticket's idle time from its put, capped by what is left of the entry's maximum age. */
     private static final class IdleExpiry<K, V> implements Expiry<K, IdleTicket<K, V>> {
-        private final long idleNanos;
         private final long maximumAgeNanos;
 
-        IdleExpiry(long idleNanos, long maximumAgeNanos) {
-            this.idleNanos = idleNanos;
+        IdleExpiry(long maximumAgeNanos) {
             this.maximumAgeNanos = maximumAgeNanos;
         }
 
@@ -527,12 +665,12 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
             long ageLeft = maximumAgeNanos == Long.MAX_VALUE
                     ? Long.MAX_VALUE
                     : ticket.entry.createdAt + maximumAgeNanos - now;
-            return Math.max(0, Math.min(idleNanos, ageLeft));
+            return Math.max(0, Math.min(ticket.idleNanos, ageLeft));
         }
 
         @Override
         public long expireAfterUpdate(K key, IdleTicket<K, V> ticket, long now, long currentDuration) {
-            return expireAfterCreate(key, ticket, now); // a new idle period always comes with a new ticket
+            return expireAfterCreate(key, ticket, now); // every put brings a new ticket
         }
 
         @Override
@@ -541,9 +679,15 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         }
     }
 
+    @SuppressWarnings("rawtypes")
+    private static final AtomicIntegerFieldUpdater<DefaultWorkflowCache.DefaultLease> LEASE_OPEN =
+            AtomicIntegerFieldUpdater.newUpdater(DefaultWorkflowCache.DefaultLease.class, "open");
+
     private final class DefaultLease implements Lease<V> {
         private final Entry<K, V> entry;
-        private final AtomicBoolean open = new AtomicBoolean(true);
+        /** 1 while open; one object per lease, not two, hence a field updater. */
+        @SuppressWarnings("unused")
+        private volatile int open = 1;
 
         DefaultLease(Entry<K, V> entry) {
             this.entry = entry;
@@ -551,7 +695,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
 
         @Override
         public V value() {
-            if (!open.get()) {
+            if (open == 0) {
                 throw new IllegalStateException("the lease on " + describe(entry.key) + " was already closed");
             }
             return entry.value;
@@ -559,14 +703,14 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
 
         @Override
         public void close() {
-            if (open.compareAndSet(true, false)) {
+            if (LEASE_OPEN.compareAndSet(this, 1, 0)) {
                 release(entry);
             }
         }
 
         @Override
         public String toString() {
-            return "Lease[" + describe(entry.key) + (open.get() ? ", open]" : ", closed]");
+            return "Lease[" + describe(entry.key) + (open == 1 ? ", open]" : ", closed]");
         }
     }
 }

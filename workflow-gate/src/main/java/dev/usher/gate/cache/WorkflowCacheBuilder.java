@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Weigher;
 import dev.usher.session.Durations;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Configures and builds a {@link WorkflowCache}. A size bound is required: either
@@ -29,6 +30,7 @@ public final class WorkflowCacheBuilder<K, V> {
     Ticker ticker = Ticker.systemTicker();
     Duration closeTimeout = DEFAULT_CLOSE_TIMEOUT;
     String name = "workflows";
+    ThreadFactory threadFactory;
 
     WorkflowCacheBuilder(WorkflowLoader<K, V> loader) {
         this.loader = Objects.requireNonNull(loader, "loader");
@@ -111,6 +113,16 @@ public final class WorkflowCacheBuilder<K, V> {
             throw new IllegalArgumentException("closeTimeout must not be negative but was " + Durations.format(timeout));
         }
         this.closeTimeout = timeout;
+        return this;
+    }
+
+    /**
+     * Where the cache's two threads (maintenance/expiry and closer) come from. Default: platform daemon
+     * threads named {@code usher-workflow-cache-<n>-maintenance} and {@code -closer}. Pass the host's
+     * factory for virtual threads, its naming or MDC; the host then owns what the factory does.
+     */
+    public WorkflowCacheBuilder<K, V> threadFactory(ThreadFactory factory) {
+        this.threadFactory = Objects.requireNonNull(factory, "threadFactory");
         return this;
     }
 

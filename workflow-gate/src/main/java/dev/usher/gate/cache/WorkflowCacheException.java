@@ -1,14 +1,17 @@
 package dev.usher.gate.cache;
 
-/** The root of {@link WorkflowCache}'s exceptions; all are unchecked. */
-public class WorkflowCacheException extends RuntimeException {
+import dev.usher.gate.GateException;
+
+/** The root of {@link WorkflowCache}'s exceptions; all are unchecked and created only by the cache. */
+public abstract sealed class WorkflowCacheException extends GateException
+        permits CacheClosedException, WorkflowLoadException {
     private static final long serialVersionUID = 1L;
 
-    public WorkflowCacheException(String message) {
+    WorkflowCacheException(String message) {
         super(message);
     }
 
-    public WorkflowCacheException(String message, Throwable cause) {
+    WorkflowCacheException(String message, Throwable cause) {
         super(message, cause);
     }
 }

@@ -5,10 +5,10 @@ package dev.usher.gate.cache;
  * The cause is the loader's exception; every caller that waited for the same creation gets the same cause.
  * Nothing is cached: the next {@link WorkflowCache#acquire acquire} of the key tries again.
  */
-public class WorkflowLoadException extends WorkflowCacheException {
+public final class WorkflowLoadException extends WorkflowCacheException {
     private static final long serialVersionUID = 1L;
 
-    public WorkflowLoadException(String message, Throwable cause) {
+    WorkflowLoadException(String message, Throwable cause) {
         super(message, cause);
     }
 }

@@ -105,14 +105,15 @@ final class DefaultRateLimiter implements RateLimiter {
         }
         if (key.isEmpty() || key.length() > MAXIMUM_KEY_LENGTH) {
             throw new IllegalArgumentException("rate limiter '" + name + "': key length must be 1 to "
-                    + MAXIMUM_KEY_LENGTH + ", was " + key.length());
+                    + MAXIMUM_KEY_LENGTH + " but was " + key.length());
         }
         if (tokens < 1 || tokens > smallestQuota) {
             throw new IllegalArgumentException("rate limiter '" + name + "': tokens must be 1 to " + smallestQuota
-                    + " (the smallest quota), was " + tokens);
+                    + " (the smallest quota) but was " + tokens);
         }
-        Decision decision = shared == null ? fromProbe(local.tryConsume(key, tokens), limits, false)
-                : sharedDecision(key, tokens);
+        Decision decision = shared != null ? sharedDecision(key, tokens)
+                : limits.size() == 1 ? fromSingleLimitProbe(local.tryConsumeSingleLimit(key, tokens), limits.get(0))
+                : fromProbe(local.tryConsume(key, tokens), limits, false);
         (decision.allowed() ? allowed : denied).increment();
         return decision;
     }
@@ -194,22 +195,38 @@ final class DefaultRateLimiter implements RateLimiter {
         return false;
     }
 
+    /**
+     * With one limit the probe's remaining tokens are that limit's, so Bucket4j's diagnostics (an array and
+     * two more objects per decision) are not needed; the time until full is that limit's reset.
+     */
+    private static Decision fromSingleLimitProbe(ConsumptionProbe probe, Limit limit) {
+        long available = Math.max(0, Math.min(limit.quota(), probe.getRemainingTokens()));
+        Duration reset = reset(limit, available);
+        Duration retryAfter = probe.isConsumed() ? Duration.ZERO : Duration.ofNanos(probe.getNanosToWaitForRefill());
+        return new Decision(probe.isConsumed(), available, retryAfter, reset,
+                List.of(new Decision.LimitState(limit, available, reset)), false);
+    }
+
+    /** Greedy refill: the missing tokens come back at quota per window. */
+    private static Duration reset(Limit limit, long available) {
+        double missingShare = (double) (limit.quota() - available) / limit.quota();
+        return Duration.ofNanos((long) Math.ceil(missingShare * limit.window().toNanos()));
+    }
+
     private Decision fromProbe(VerboseResult<ConsumptionProbe> result, List<Limit> limits, boolean degradedDecision) {
         ConsumptionProbe probe = result.getValue();
         long[] perLimit = result.getDiagnostics().getAvailableTokensPerEachBandwidth();
-        List<Decision.LimitState> states = new ArrayList<>(limits.size());
+        // An immutable list from the start: Decision's List.copyOf then keeps it as it is.
+        Decision.LimitState[] states = new Decision.LimitState[limits.size()];
         for (int i = 0; i < limits.size(); i++) {
             Limit limit = limits.get(i);
             long available = Math.max(0, Math.min(limit.quota(), perLimit[i]));
-            // Greedy refill: the missing tokens come back at quota per window.
-            double missingShare = (double) (limit.quota() - available) / limit.quota();
-            long resetNanos = (long) Math.ceil(missingShare * limit.window().toNanos());
-            states.add(new Decision.LimitState(limit, available, Duration.ofNanos(resetNanos)));
+            states[i] = new Decision.LimitState(limit, available, reset(limit, available));
         }
         Duration retryAfter = probe.isConsumed() ? Duration.ZERO : Duration.ofNanos(probe.getNanosToWaitForRefill());
         Duration untilFull = Duration.ofNanos(result.getDiagnostics().calculateFullRefillingTime());
         return new Decision(probe.isConsumed(), Math.max(0, probe.getRemainingTokens()), retryAfter, untilFull,
-                states, degradedDecision);
+                List.of(states), degradedDecision);
     }
 
     static String fingerprint(List<Limit> limits) {

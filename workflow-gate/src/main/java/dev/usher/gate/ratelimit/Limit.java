@@ -22,14 +22,14 @@ public record Limit(String name, long quota, Duration window) {
         Objects.requireNonNull(window, "window");
         if (!NAME.matcher(name).matches()) {
             throw new IllegalArgumentException(
-                    "limit name must be 1 to 64 of [A-Za-z0-9._-], was '" + name + "'");
+                    "limit name must be 1 to 64 of [A-Za-z0-9._-] but was '" + name + "'");
         }
         if (quota < 1) {
-            throw new IllegalArgumentException("limit '" + name + "': quota must be >= 1, was " + quota);
+            throw new IllegalArgumentException("limit '" + name + "': quota must be at least 1 but was " + quota);
         }
         if (window.getSeconds() < 1 || window.getNano() != 0) {
             throw new IllegalArgumentException(
-                    "limit '" + name + "': window must be a whole number of seconds >= 1, was " + window);
+                    "limit '" + name + "': window must be a whole number of seconds, at least 1, but was " + window);
         }
     }
 

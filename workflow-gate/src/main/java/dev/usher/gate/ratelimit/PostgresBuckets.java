@@ -5,7 +5,6 @@ import io.github.bucket4j.distributed.jdbc.PrimaryKeyMapper;
 import io.github.bucket4j.distributed.proxy.ProxyManager;
 import io.github.bucket4j.postgresql.Bucket4jPostgreSQL;
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -50,11 +49,20 @@ public final class PostgresBuckets {
                 .build();
     }
 
-    /** Creates the bucket table if it does not exist. */
-    public static void createTable(DataSource dataSource, String table) throws SQLException {
+    /**
+     * Creates the bucket table if it does not exist.
+     *
+     * @throws RateLimitStoreException if the statement fails; {@link RateLimitStoreException#unavailable()}
+     *     tells an unreachable database from a refused statement (no permission, a clash with an object)
+     */
+    public static void createTable(DataSource dataSource, String table) {
         String name = checkTable(table);
+        Objects.requireNonNull(dataSource, "dataSource");
         try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE IF NOT EXISTS " + name + " (id VARCHAR(512) PRIMARY KEY, state BYTEA)");
+        } catch (java.sql.SQLException e) {
+            throw new RateLimitStoreException("cannot create rate-limit table " + name + ": " + e, e,
+                    DefaultRateLimiter.isConnectionLevel(e));
         }
     }
 
@@ -62,7 +70,7 @@ public final class PostgresBuckets {
         Objects.requireNonNull(table, "table");
         if (!TABLE.matcher(table).matches()) {
             throw new IllegalArgumentException("table must be a lower-case SQL identifier, optionally "
-                    + "schema-qualified, at most 63 characters per part; was '" + table + "'");
+                    + "schema-qualified, at most 63 characters per part, but was '" + table + "'");
         }
         return table;
     }

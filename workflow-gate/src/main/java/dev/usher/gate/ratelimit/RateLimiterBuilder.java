@@ -60,7 +60,7 @@ public final class RateLimiterBuilder {
     public RateLimiterBuilder name(String name) {
         Objects.requireNonNull(name, "name");
         if (!NAME.matcher(name).matches()) {
-            throw new IllegalArgumentException("limiter name must be 1 to 64 of [A-Za-z0-9._-], was '" + name + "'");
+            throw new IllegalArgumentException("limiter name must be 1 to 64 of [A-Za-z0-9._-] but was '" + name + "'");
         }
         this.name = name;
         return this;
@@ -68,9 +68,10 @@ public final class RateLimiterBuilder {
 
     /**
      * At most this many keys have a bucket in this process (local mode and the local fallback). A bucket is
-     * dropped on its own once it would be full again anyway, which changes nothing; beyond this bound,
-     * Caffeine's Window TinyLFU evicts rarely used keys first, and an evicted key starts over with a full
-     * bucket. Default: 100,000 (a few tens of MiB).
+     * dropped once it would be full again anyway (at the next sweep, which a new key starts at
+     * most every 10 s or when the bound is reached), which changes nothing; at the bound, keys not used
+     * since the previous sweep are dropped first, down to 3/4 of the bound, and a dropped key starts over
+     * with a full bucket. Default: 100,000 (a few tens of MiB).
      */
     public RateLimiterBuilder maximumKeys(long maximumKeys) {
         if (maximumKeys < 1) {

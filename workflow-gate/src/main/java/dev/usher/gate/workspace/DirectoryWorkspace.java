@@ -27,6 +27,9 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A {@link Workspace} on a local directory. One instance per directory and process (the allocator keeps
  * them), so that its usage counters and lock cover every writer in the process.
+ *
+ * <p>Past 400 lines on purpose: it is one job (the {@link Workspace} operations), and each operation's
+ * path checks and quota accounting sit under one lock whose invariants are easier to check in one file.
  */
 final class DirectoryWorkspace implements Workspace {
     private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;

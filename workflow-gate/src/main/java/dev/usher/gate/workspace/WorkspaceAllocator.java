@@ -1,38 +1,22 @@
 package dev.usher.gate.workspace;
 
+import dev.usher.gate.background.BackgroundThreads;
 import dev.usher.session.EndReason;
 import dev.usher.session.Session;
 import dev.usher.session.SessionListener;
 import dev.usher.session.SessionManager;
-import dev.usher.session.SessionPage;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import dev.usher.session.Durations;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.util.HashSet;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +42,10 @@ import org.slf4j.LoggerFactory;
  * UTF-8 bytes minus room for a {@code _N} suffix, between user-perceived characters. Uniqueness ignores
  * case, so {@code Report} and {@code report} get {@code Report} and {@code report_1} on any file system.
  *
+ * <p>Layout: this class maps sessions to directories; {@link WorkspaceClaims} takes, gives back and
+ * releases names under the root's lock, and {@link OrphanSweep} removes what no session maps to. It is
+ * past 400 lines only because its {@link Builder} documents every setting (about 150 lines).
+ *
  * <pre>{@code
  * WorkspaceAllocator workspaces = WorkspaceAllocator.builder(Path.of("/srv/usher/workspaces"), sessions)
  *         .maxBytes(512L << 20)
@@ -74,19 +62,9 @@ public final class WorkspaceAllocator implements AutoCloseable {
     public static final String TOKEN_ATTRIBUTE = "usher.workspace.token";
 
     private static final Logger log = LoggerFactory.getLogger(WorkspaceAllocator.class);
-    private static final int MAX_SUFFIX = 99_999;
-    /** Room kept for {@code _99999}. */
-    private static final int SUFFIX_BYTES = 6;
     private static final int ALLOCATION_ATTEMPTS = 3;
-    private static final int LISTING_PAGE = 500;
-    private static final DateTimeFormatter ARCHIVE_STAMP =
-            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSS'Z'").withZone(ZoneOffset.UTC);
 
     private final Path root;
-    private final Path claimsDir;
-    private final Path trashDir;
-    private final Path releaseLockFile;
-    private final Path archiveDir;
     private final SessionManager sessions;
     private final Clock clock;
     private final int maxNameBytes;
@@ -95,26 +73,14 @@ public final class WorkspaceAllocator implements AutoCloseable {
     private final long maxFiles;
     private final Duration orphanGracePeriod;
     private final SessionListener releaseOnEnd;
-    private final ScheduledExecutorService sweeper;
+    private final BackgroundThreads.PeriodicTask sweeper;
     private final Counters counters = new Counters();
-    /** One instance per directory in this process, so that its quota counters and lock are shared. */
-    private final ConcurrentHashMap<String, DirectoryWorkspace> open = new ConcurrentHashMap<>();
-    /**
-     * Serialises releases on one root in this process, across all its allocators (a JVM may hold only one
-     * file lock on a file); the file lock does it across processes. One entry per root ever used.
-     */
-    private static final ConcurrentHashMap<Path, ReentrantLock> RELEASE_LOCKS = new ConcurrentHashMap<>();
-    private final ReentrantLock releaseLock;
+    private final WorkspaceClaims claims;
+    private final OrphanSweep orphanSweep;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private WorkspaceAllocator(Builder b, Path root, Path archiveDir) throws IOException {
         this.root = root;
-        Path meta = root.resolve(".usher");
-        this.claimsDir = Files.createDirectories(meta.resolve("claims"));
-        this.trashDir = Files.createDirectories(meta.resolve("trash"));
-        this.releaseLockFile = meta.resolve("release.lock");
-        this.releaseLock = RELEASE_LOCKS.computeIfAbsent(root, r -> new ReentrantLock());
-        this.archiveDir = archiveDir;
         this.sessions = b.sessions;
         this.clock = b.clock;
         this.maxNameBytes = b.maxNameBytes;
@@ -122,6 +88,8 @@ public final class WorkspaceAllocator implements AutoCloseable {
         this.maxBytes = b.maxBytes;
         this.maxFiles = b.maxFiles;
         this.orphanGracePeriod = b.orphanGracePeriod;
+        this.claims = new WorkspaceClaims(root, archiveDir, b.clock, counters);
+        this.orphanSweep = new OrphanSweep(root, archiveDir, claims, b.sessions, b.clock, b.orphanGracePeriod, counters);
         if (b.releaseWhenSessionEnds) {
             this.releaseOnEnd = new SessionListener() {
                 @Override
@@ -141,13 +109,8 @@ public final class WorkspaceAllocator implements AutoCloseable {
         if (b.sweepInterval.isZero()) {
             this.sweeper = null;
         } else {
-            this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "usher-workspace-sweeper");
-                t.setDaemon(true);
-                return t;
-            });
-            long period = b.sweepInterval.toMillis();
-            sweeper.scheduleWithFixedDelay(this::sweepQuietly, period, period, TimeUnit.MILLISECONDS);
+            this.sweeper = BackgroundThreads.everyInterval("workspace orphan sweep", b.sweepInterval,
+                    BackgroundThreads.orDaemon(b.threadFactory, "usher-workspace-sweeper"), orphanSweep::run);
         }
     }
 
@@ -176,7 +139,8 @@ public final class WorkspaceAllocator implements AutoCloseable {
                 return recorded.get();
             }
             Mapping stale = Mapping.of(current);
-            Claim claim = claimFreshName(WorkspaceNames.sanitize(suggestedName, maxNameBytes - SUFFIX_BYTES, defaultName));
+            Claim claim = claims.claimFreshName(
+                    WorkspaceNames.sanitize(suggestedName, maxNameBytes - WorkspaceClaims.SUFFIX_BYTES, defaultName));
             Mapping mine = new Mapping(claim.name(), claim.token());
             Optional<Session> updated;
             try {
@@ -186,11 +150,11 @@ public final class WorkspaceAllocator implements AutoCloseable {
                     return m == null || m.equals(stale) ? mine.applyTo(s) : s;
                 });
             } catch (RuntimeException e) {
-                giveBack(claim);
+                claims.giveBack(claim);
                 throw e;
             }
             if (updated.isEmpty()) {
-                giveBack(claim);
+                claims.giveBack(claim);
                 throw new WorkspaceException("session " + current + " does not exist or has ended;"
                         + " no workspace was allocated");
             }
@@ -199,14 +163,14 @@ public final class WorkspaceAllocator implements AutoCloseable {
                 try {
                     DirectoryWorkspace w = DirectoryWorkspace.fresh(claim.name(), root.resolve(claim.name()),
                             claim.token(), maxBytes, maxFiles, counters);
-                    open.put(claim.name(), w);
+                    claims.open.put(claim.name(), w);
                     return w;
                 } catch (IOException e) {
                     throw new WorkspaceException("cannot open the new workspace '" + claim.name() + "': " + e, e);
                 }
             }
             counters.raceLosses.increment();
-            giveBack(claim);
+            claims.giveBack(claim);
             current = updated.get();
         }
         throw new WorkspaceException("the workspace of session " + session + " kept changing under "
@@ -232,7 +196,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
         if (m == null || !isValidName(m.name())) {
             return false;
         }
-        return releaseClaimed(m.name(), m.token());
+        return claims.release(m.name(), m.token());
     }
 
     /**
@@ -245,48 +209,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
      */
     public int sweepOrphans() {
         checkOpen();
-        Instant cutoff = clock.instant().minus(orphanGracePeriod);
-        Set<Mapping> live = liveMappings();
-        int swept = 0;
-        try {
-            try (DirectoryStream<Path> claims = Files.newDirectoryStream(claimsDir)) {
-                for (Path file : claims) {
-                    // A temporary file of a claim being written is never read as a claim.
-                    Claim c = file.getFileName().toString().startsWith(UserPaths.TEMP_PREFIX) ? null : Claim.read(file);
-                    if (c == null) {
-                        // Allocation crashed before completing the claim.
-                        if (olderThan(file, cutoff)) {
-                            Files.deleteIfExists(file);
-                        }
-                    } else if (!live.contains(new Mapping(c.name(), c.token())) && c.createdAt().isBefore(cutoff)
-                            && releaseClaimed(c.name(), c.token())) {
-                        swept++;
-                    }
-                }
-            }
-            try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root)) {
-                for (Path dir : dirs) {
-                    if (isUnclaimedLeftover(dir, cutoff)) {
-                        try {
-                            Files.delete(dir);
-                            swept++;
-                        } catch (DirectoryNotEmptyException | NoSuchFileException e) {
-                            // Written to or removed meanwhile: not ours to judge now.
-                        }
-                    }
-                }
-            }
-            try (DirectoryStream<Path> trash = Files.newDirectoryStream(trashDir)) {
-                for (Path t : trash) {
-                    DurableFiles.deleteTree(t);
-                }
-            }
-        } catch (IOException e) {
-            throw new WorkspaceException("orphan sweep of " + root + " failed: " + e, e);
-        }
-        counters.orphansSwept.add(swept);
-        pruneClosed();
-        return swept;
+        return orphanSweep.run();
     }
 
     /** A snapshot of this allocator's counters. */
@@ -309,14 +232,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
             sessions.removeListener(releaseOnEnd);
         }
         if (sweeper != null) {
-            sweeper.shutdownNow();
-            try {
-                if (!sweeper.awaitTermination(10, TimeUnit.SECONDS)) {
-                    log.warn("workspace sweeper did not stop within 10 s");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            sweeper.close();
         }
     }
 
@@ -326,19 +242,19 @@ public final class WorkspaceAllocator implements AutoCloseable {
             return Optional.empty();
         }
         Path dir = root.resolve(m.name());
-        DirectoryWorkspace cached = open.get(m.name());
+        DirectoryWorkspace cached = claims.open.get(m.name());
         if (cached != null && cached.token().equals(m.token()) && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             return Optional.of(cached);
         }
         try {
-            Claim claim = Claim.read(claimFile(m.name()));
+            Claim claim = claims.read(m.name());
             if (claim == null || !claim.name().equals(m.name()) || !claim.token().equals(m.token())
                     || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
                 return Optional.empty();
             }
             DirectoryWorkspace fresh = DirectoryWorkspace.existing(m.name(), dir, m.token(), maxBytes, maxFiles,
                     counters, clock.instant().minus(orphanGracePeriod));
-            return Optional.of(open.compute(m.name(),
+            return Optional.of(claims.open.compute(m.name(),
                     (k, old) -> old != null && old.token().equals(m.token()) ? old : fresh));
         } catch (NoSuchFileException e) {
             return Optional.empty(); // released while we looked
@@ -347,192 +263,9 @@ public final class WorkspaceAllocator implements AutoCloseable {
         }
     }
 
-    /**
-     * Takes the first free name of {@code base}, {@code base_1}, {@code base_2}…: first the claim file
-     * (exclusive create, case-insensitive key), then the directory (exclusive create). Both are atomic, so
-     * threads and processes racing for one name each end up with a different one.
-     */
-    private Claim claimFreshName(String base) {
-        for (int n = 0; n <= MAX_SUFFIX; n++) {
-            String name = n == 0 ? base : base + "_" + n;
-            Path claimFile = claimFile(name);
-            try {
-                Files.createFile(claimFile);
-            } catch (FileAlreadyExistsException e) {
-                continue;
-            } catch (IOException e) {
-                throw new WorkspaceException("cannot claim workspace name '" + name + "': " + e, e);
-            }
-            try {
-                Files.createDirectory(root.resolve(name));
-            } catch (FileAlreadyExistsException e) {
-                deleteQuietly(claimFile); // a directory nobody claimed (foreign, or a crash): leave it be
-                continue;
-            } catch (IOException e) {
-                deleteQuietly(claimFile);
-                throw new WorkspaceException("cannot create workspace directory '" + name + "': " + e, e);
-            }
-            Claim claim = new Claim(name, DurableFiles.randomToken(), clock.instant());
-            try {
-                DurableFiles.writeAtomically(claimFile, claim.encode());
-                DurableFiles.forceDirectory(root);
-            } catch (IOException e) {
-                giveBack(claim);
-                throw new WorkspaceException("cannot record the claim of workspace '" + name + "': " + e, e);
-            }
-            return claim;
-        }
-        throw new WorkspaceException("no free workspace name for '" + base + "': " + base + " to " + base + "_"
-                + MAX_SUFFIX + " are all taken");
-    }
-
-    /** Removes a claim that was never recorded in a session: nobody else can be using it. */
-    private void giveBack(Claim claim) {
-        try {
-            DurableFiles.deleteTree(root.resolve(claim.name()));
-            Files.deleteIfExists(claimFile(claim.name()));
-        } catch (IOException e) {
-            log.warn("could not remove the unused workspace '{}' ({}); the orphan sweep will", claim.name(), e.toString());
-        }
-    }
-
-    /**
-     * Moves the directory out of the root (to the archive, or to the trash to be deleted) and drops its
-     * claim, if the claim still carries {@code token}. Under the release lock, so that a concurrent
-     * release cannot find the claim, lose the race, and then move a newer directory of the same name.
-     */
-    private boolean releaseClaimed(String name, String token) {
-        Path trash = trashDir.resolve(token);
-        boolean released;
-        try {
-            released = underReleaseLock(() -> {
-                Path claimFile = claimFile(name);
-                Claim claim = Claim.read(claimFile);
-                if (claim == null || !claim.name().equals(name) || !claim.token().equals(token)) {
-                    return false;
-                }
-                DirectoryWorkspace w = open.get(name);
-                if (w != null && w.token().equals(token)) {
-                    w.markReleased();
-                    open.remove(name, w);
-                }
-                Path dir = root.resolve(name);
-                if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-                    Path target = trash;
-                    if (archiveDir != null) {
-                        Path folder = archiveDir.resolve(ARCHIVE_STAMP.format(clock.instant()) + "_" + token.substring(0, 8));
-                        Files.createDirectories(folder);
-                        target = folder.resolve(name);
-                    }
-                    Files.move(dir, target, StandardCopyOption.ATOMIC_MOVE);
-                }
-                Files.delete(claimFile);
-                DurableFiles.forceDirectory(claimsDir);
-                DurableFiles.forceDirectory(root);
-                return true;
-            });
-            if (released) {
-                DurableFiles.deleteTree(trash);
-            }
-        } catch (AtomicMoveNotSupportedException e) {
-            throw new WorkspaceException("cannot archive workspace '" + name + "': the archive folder "
-                    + archiveDir + " must be on the same file system as " + root, e);
-        } catch (IOException e) {
-            throw new WorkspaceException("cannot release workspace '" + name + "': " + e, e);
-        }
-        if (released) {
-            counters.released.increment();
-        }
-        return released;
-    }
-
-    private interface IoAction<T> {
-        T run() throws IOException;
-    }
-
-    private <T> T underReleaseLock(IoAction<T> action) throws IOException {
-        releaseLock.lock();
-        try (FileChannel ch = FileChannel.open(releaseLockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            ch.lock(); // released when the channel closes
-            return action.run();
-        } finally {
-            releaseLock.unlock();
-        }
-    }
-
-    /** An empty directory without a claim, past the grace period: an allocation that crashed midway. */
-    private boolean isUnclaimedLeftover(Path dir, Instant cutoff) throws IOException {
-        String name = dir.getFileName().toString();
-        if (name.startsWith(".") || dir.equals(archiveDir) || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return false;
-        }
-        Claim claim = Claim.read(claimFile(name));
-        if (claim != null && claim.name().equals(name)) {
-            return false;
-        }
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-            if (entries.iterator().hasNext()) {
-                log.warn("directory {} in the workspace root has no claim and is not empty; left alone", dir);
-                return false;
-            }
-        }
-        return olderThan(dir, cutoff);
-    }
-
-    /** Pairs, not a map by name: a stale session may still name a directory that a newer one now holds. */
-    private Set<Mapping> liveMappings() {
-        Set<Mapping> live = new HashSet<>();
-        String cursor = null;
-        do {
-            SessionPage page = sessions.list(cursor, LISTING_PAGE);
-            for (Session s : page.sessions()) {
-                Mapping m = Mapping.of(s);
-                if (m != null) {
-                    live.add(m);
-                }
-            }
-            cursor = page.nextCursor();
-        } while (cursor != null);
-        return live;
-    }
-
-    /** Forgets workspaces whose directory another instance has released. */
-    private void pruneClosed() {
-        open.values().removeIf(w -> !Files.isDirectory(w.directory(), LinkOption.NOFOLLOW_LINKS));
-    }
-
-    private void sweepQuietly() {
-        try {
-            sweepOrphans();
-        } catch (RuntimeException e) {
-            // The store or the disk may be unavailable; the next round tries again.
-            log.warn("workspace orphan sweep failed: {}", e.toString());
-        }
-    }
-
-    private boolean olderThan(Path p, Instant cutoff) throws IOException {
-        try {
-            return Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff);
-        } catch (NoSuchFileException e) {
-            return false;
-        }
-    }
-
-    private Path claimFile(String name) {
-        return claimsDir.resolve(WorkspaceNames.claimKey(name));
-    }
-
     /** A name from a session attribute is trusted only if the pipeline would leave it unchanged. */
     private static boolean isValidName(String name) {
         return !name.isEmpty() && WorkspaceNames.sanitize(name, 255, "-").equals(name);
-    }
-
-    private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            log.warn("could not delete {}: {}", p, e.toString());
-        }
     }
 
     private void checkOpen() {
@@ -542,7 +275,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
     }
 
     /** A session's recorded workspace: directory name and token. */
-    private record Mapping(String name, String token) {
+    record Mapping(String name, String token) {
         static Mapping of(Session s) {
             Optional<String> name = s.attribute(NAME_ATTRIBUTE);
             Optional<String> token = s.attribute(TOKEN_ATTRIBUTE);
@@ -567,6 +300,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
         private Duration orphanGracePeriod = Duration.ofMinutes(10);
         private Duration sweepInterval = Duration.ofHours(1);
         private boolean releaseWhenSessionEnds = true;
+        private ThreadFactory threadFactory;
 
         private Builder(Path root, SessionManager sessions) {
             this.root = Objects.requireNonNull(root, "root");
@@ -651,6 +385,15 @@ public final class WorkspaceAllocator implements AutoCloseable {
                 throw new IllegalArgumentException("sweepInterval must not be negative but was " + Durations.format(interval));
             }
             this.sweepInterval = interval;
+            return this;
+        }
+
+        /**
+         * Where the sweeper thread comes from (default: a platform daemon thread named
+         * {@code usher-workspace-sweeper}); pass the host's factory for virtual threads, naming or MDC.
+         */
+        public Builder threadFactory(ThreadFactory factory) {
+            this.threadFactory = Objects.requireNonNull(factory, "threadFactory");
             return this;
         }
 

@@ -1,17 +1,19 @@
 package dev.usher.gate.workspace;
 
+import dev.usher.gate.GateException;
+
 /**
  * The root of the workspace exceptions; all are unchecked. Thrown as such when the file system fails
  * (the cause is the {@link java.io.IOException}) or a workspace cannot be allocated.
  */
-public class WorkspaceException extends RuntimeException {
+public sealed class WorkspaceException extends GateException permits QuotaExceededException, UnsafePathException {
     private static final long serialVersionUID = 1L;
 
-    public WorkspaceException(String message) {
+    WorkspaceException(String message) {
         super(message);
     }
 
-    public WorkspaceException(String message, Throwable cause) {
+    WorkspaceException(String message, Throwable cause) {
         super(message, cause);
     }
 }

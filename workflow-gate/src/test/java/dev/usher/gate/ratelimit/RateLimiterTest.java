@@ -185,9 +185,9 @@ class RateLimiterTest {
         RateLimiter limiter = RateLimiter.builder().name("chat").limit(10, Duration.ofMinutes(1))
                 .limit(Limit.of("burst", 3, Duration.ofSeconds(1))).build();
         assertThatThrownBy(() -> limiter.tryAcquire("k", 4)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("rate limiter 'chat': tokens must be 1 to 3 (the smallest quota), was 4");
+                .hasMessage("rate limiter 'chat': tokens must be 1 to 3 (the smallest quota) but was 4");
         assertThatThrownBy(() -> limiter.tryAcquire("k", 0)).hasMessageContaining("was 0");
-        assertThatThrownBy(() -> limiter.tryAcquire("")).hasMessageContaining("key length must be 1 to 256, was 0");
+        assertThatThrownBy(() -> limiter.tryAcquire("")).hasMessageContaining("key length must be 1 to 256 but was 0");
         assertThatThrownBy(() -> limiter.tryAcquire("x".repeat(257))).hasMessageContaining("was 257");
         assertThatThrownBy(() -> Limit.of(0, Duration.ofSeconds(1))).hasMessageContaining("was 0");
         assertThatThrownBy(() -> Limit.of(5, Duration.ofMillis(1500))).hasMessageContaining("PT1.5S");

@@ -33,6 +33,7 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -50,9 +51,8 @@ import redis.clients.jedis.RedisClient;
  * configured URL patterns, Micrometer metrics, Actuator health, and graceful shutdown. Each bean backs off
  * when the application defines its own of the same type.
  *
- * <p>The cluster queue ({@code usher.queue.type=redis}) is provided by the workflow-gate-redis module: its
- * auto-configuration, ordered before this one, defines the {@link AdmissionQueue} bean for that type, and
- * this one then backs off. Without that module the start fails, naming the property.
+ * <p>The cluster queue ({@code usher.queue.type=redis}, on {@code usher.queue.redis-uri}) needs the
+ * workflow-gate-redis module on the classpath; without it the start fails, naming the property.
  */
 @AutoConfiguration(afterName = "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration")
 @ConditionalOnClass(WorkflowGate.class)
@@ -101,6 +101,7 @@ public class UsherAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     @ConditionalOnProperty(name = "usher.queue.type", havingValue = "redis")
+    @ConditionalOnMissingClass("dev.usher.gate.redis.RedisAdmissionQueue")
     AdmissionQueue usherClusterQueueMissing() {
         throw new UsherConfigurationException("usher.queue.type", "is redis, which needs the cluster queue of module"
                 + " dev.usher:workflow-gate-redis on the classpath (or an AdmissionQueue bean), but there is none");
@@ -253,6 +254,45 @@ public class UsherAutoConfiguration {
             }
             Settings.build("usher.session.redis.timeout", () -> builder.timeout(timeout));
             return Settings.build("usher.session.redis.uri", builder::build);
+        }
+    }
+
+    /** {@code usher.queue.type=redis}: one queue, one cap and one line for every instance on that Redis. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "dev.usher.gate.redis.RedisAdmissionQueue")
+    @ConditionalOnProperty(name = "usher.queue.type", havingValue = "redis")
+    static class ClusterQueueConfiguration {
+        @Bean(destroyMethod = "close")
+        @ConditionalOnMissingBean(AdmissionQueue.class)
+        ClusterQueueClient usherClusterQueueClient(UsherProperties properties) {
+            String uri = Settings.required("usher.queue.redis-uri", properties.getQueue().getRedisUri(),
+                    "when usher.queue.type=redis");
+            return Settings.build("usher.queue.redis-uri", () -> ClusterQueueClient.connect(uri));
+        }
+
+        @Bean
+        @ConditionalOnMissingBean
+        AdmissionQueue usherClusterQueue(UsherProperties properties, ClusterQueueClient client) {
+            UsherProperties.Queue q = properties.getQueue();
+            int maxRunning = Settings.atLeast("usher.queue.max-running", q.getMaxRunning(), 1);
+            int maxQueued = Settings.atLeast("usher.queue.max-queued", q.getMaxQueued(), 0);
+            Duration maxWait = Settings.atLeast("usher.queue.max-wait", q.getMaxWait(), Duration.ofMillis(1));
+            int perSession = Settings.atLeast("usher.queue.max-running-per-session", q.getMaxRunningPerSession(), 0);
+            if (perSession > maxRunning) {
+                throw new UsherConfigurationException("usher.queue.max-running-per-session",
+                        "must be at most usher.queue.max-running (" + maxRunning + ") but was " + perSession);
+            }
+            Duration initial = Settings.atLeast("usher.queue.initial-run-duration", q.getInitialRunDuration(),
+                    Duration.ofMillis(1));
+            return Settings.build("usher.queue.name", () -> {
+                dev.usher.gate.redis.RedisAdmissionQueue.Builder builder = dev.usher.gate.redis.RedisAdmissionQueue
+                        .builder(client.redis(), q.getName(), maxRunning)
+                        .maxQueued(maxQueued).maxWait(maxWait).initialRunDuration(initial);
+                if (perSession > 0) {
+                    builder.maxRunningPerKey(perSession);
+                }
+                return builder.build();
+            });
         }
     }
 

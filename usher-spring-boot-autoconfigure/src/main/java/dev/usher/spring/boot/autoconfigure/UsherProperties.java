@@ -74,7 +74,7 @@ public class UsherProperties {
     public enum QueueType {
         /** This process's own queue. */
         LOCAL,
-        /** One queue shared by every instance in Redis (needs the workflow-gate-redis module's bean). */
+        /** One queue shared by every instance in Redis (needs dev.usher:usher-workflow-gate-redis). */
         REDIS
     }
 
@@ -263,6 +263,19 @@ public class UsherProperties {
         private int maxRunningPerSession = 1;
         /** The run duration assumed for wait estimates before a run has finished. */
         private Duration initialRunDuration = Duration.ofSeconds(10);
+        /**
+         * The cluster queue's Redis: a URI (redis://host:port), or a comma-separated host:port list of Redis
+         * Cluster nodes; required with type=redis. Every instance with the same name and Redis shares the queue.
+         */
+        private String redisUri;
+
+        public String getRedisUri() {
+            return redisUri;
+        }
+
+        public void setRedisUri(String redisUri) {
+            this.redisUri = redisUri;
+        }
 
         public QueueType getType() {
             return type;

@@ -1,5 +1,9 @@
 package dev.usher.spring.boot.autoconfigure;
 
+import org.springframework.boot.test.context.FilteredClassLoader;
+import dev.usher.gate.redis.RedisAdmissionQueue;
+import dev.usher.gate.admission.Ticket;
+import dev.usher.gate.admission.Permit;
 import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -184,7 +188,7 @@ class UsherAutoConfigurationTest {
         runner().withPropertyValues("usher.session.jdbc.url=jdbc:postgresql://127.0.0.1:" + closedPort + "/usher_test",
                         "usher.session.jdbc.timeout=1s")
                 .run(context -> assertThat(failure(context)).contains("usher.session.jdbc.url could not be used")
-                        .contains("StoreUnavailableException").contains("Connection refused"));
+                        .contains("could not open the session store database").contains("Connection refused"));
     }
 
     @Test
@@ -220,8 +224,34 @@ class UsherAutoConfigurationTest {
 
     @Test
     void clusterQueueWithoutItsModuleFailsNamingTheProperty() {
+        runner().withClassLoader(new FilteredClassLoader("dev.usher.gate.redis."))
+                .withPropertyValues("usher.session.store=memory", "usher.queue.type=redis").run(context ->
+                        assertThat(failure(context)).contains("usher.queue.type is redis, which needs the cluster queue"));
+    }
+
+    @Test
+    void clusterQueueWithoutRedisUriFailsNamingTheProperty() {
         runner().withPropertyValues("usher.session.store=memory", "usher.queue.type=redis").run(context ->
-                assertThat(failure(context)).contains("usher.queue.type is redis, which needs the cluster queue"));
+                assertThat(failure(context)).contains("usher.queue.redis-uri is required when usher.queue.type=redis"));
+    }
+
+    @Test
+    void clusterQueueIsOneQueueForEveryContextOnTheSameRedis() {
+        String name = TestServers.unique("boot-queue").replaceAll("[^A-Za-z0-9_-]", "-");
+        String[] properties = {"usher.session.store=memory", "usher.queue.type=redis",
+                "usher.queue.redis-uri=" + TestServers.REDIS_URI, "usher.queue.name=" + name, "usher.queue.max-running=1"};
+        runner().withPropertyValues(properties).run(first -> runner().withPropertyValues(properties).run(second -> {
+            AdmissionQueue a = first.getBean(AdmissionQueue.class);
+            AdmissionQueue b = second.getBean(AdmissionQueue.class);
+            assertThat(a).isInstanceOf(RedisAdmissionQueue.class);
+            // One cap across both: while the first holds the only slot, the second's ticket waits in line.
+            try (Permit held = a.enter("alice").await(Duration.ofSeconds(10))) {
+                Ticket waiting = b.enter("bob");
+                assertThat(waiting.state()).isEqualTo(Ticket.State.QUEUED);
+                assertThat(waiting.position()).isEqualTo(1);
+                waiting.cancel();
+            }
+        }));
     }
 
     @Test

@@ -1,24 +1,15 @@
 package dev.usher.gate.admission;
 
 import dev.usher.gate.admission.KeyState.Slot;
+import dev.usher.session.Durations;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.TreeSet;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -26,7 +17,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@link AdmissionQueue}.
+ * The {@link AdmissionQueue}: the entry points (enter, release, withdraw, close) and the one lock. The
+ * work is split by job, every part guarded by this class's lock:
+ * <ul>
+ *   <li>{@link FairOrder}: the tags, the admissible set and the live keys ({@link KeyState}): who is next
+ *       and each waiter's position;</li>
+ *   <li>{@link EnterOrder}: the queued tickets in enter order, and their expiry at maxWait;</li>
+ *   <li>{@link Notifier}: listener updates, delivered on the queue's thread, and the periodic position
+ *       refresh;</li>
+ *   <li>{@link WaitEstimator}: the moving average of run durations, the running permits by start time and
+ *       the wait and estimate-error statistics;</li>
+ *   <li>{@link TicketImpl}, {@link PermitImpl} and {@link PermitFuture}: what a caller holds.</li>
+ * </ul>
  *
  * <h2>Locking</h2>
  * One {@link ReentrantLock} guards all queue state. It is held only for in-memory work of O(log n) in
@@ -80,74 +82,47 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Timeouts</h2>
  * Every ticket's deadline is its enter time + maxWait, so deadlines follow enter order: the queued
- * tickets are also kept in a doubly linked list in enter order, and expiry only ever looks at its head.
+ * tickets are also kept in a doubly linked list in enter order ({@link EnterOrder}), and expiry only ever
+ * looks at its head.
+ *
+ * <h2>Rejected alternatives</h2>
+ * One lock per part (order, enter order, estimator) was rejected: an admission changes all of them at
+ * once, and a waiter's position must be read consistently with the running count, so several locks would
+ * only add a lock order to get wrong. Striping by key was rejected for the same reason: the order is
+ * global across keys.
  */
 final class DefaultAdmissionQueue implements AdmissionQueue {
     private static final Logger log = LoggerFactory.getLogger(DefaultAdmissionQueue.class);
     static final int MAX_KEY_LENGTH = 256;
-    private static final int FLUSH_BATCH = 256;
-
-    private static final Comparator<Slot> TAG_ORDER = Comparator
-            .comparingLong((Slot slot) -> slot.round)
-            .thenComparingLong(slot -> slot.keyOrder);
+    static final int FLUSH_BATCH = 256;
 
     private final String name;
-    private final int maxRunning;
+    final int maxRunning;
     private final int maxQueued;
-    private final int maxRunningPerKey;
-    private final Ordering ordering;
-    private final long maxWaitNanos; // 0: no limit
-    private final long periodNanos;
-    private final double smoothing;
-    private final long initialRunNanos; // 0: none
     private final LongSupplier ticker;
     private final ScheduledThreadPoolExecutor thread; // null with manual maintenance
     private volatile Thread queueThread;
-    private final AtomicBoolean drainScheduled = new AtomicBoolean();
 
-    private final ReentrantLock lock = new ReentrantLock();
+    final ReentrantLock lock = new ReentrantLock();
     // ---- guarded by lock ----
-    private final RankedTree<Slot> waiting = new RankedTree<>(TAG_ORDER);
-    private final TreeSet<Slot> admissible = new TreeSet<>(TAG_ORDER);
-    // Running permits, oldest first: the k-th is expected to free its slot k-th (see estimateNanos).
-    private final RankedTree<PermitImpl> runningByStart = new RankedTree<>(
-            Comparator.comparingLong((PermitImpl p) -> p.admittedAt).thenComparingLong(p -> p.ticket.seq));
-    private final Map<String, KeyState> keys = new HashMap<>();
-    private TicketImpl oldest;
-    private TicketImpl newest;
-    private int queued;
-    private int queuedWithListener;
-    private int running;
+    final FairOrder order;
+    final EnterOrder enterOrder;
+    final WaitEstimator estimator;
+    private final Notifier notifier;
+    int running;
     private long seq;
-    private long keyOrders;
-    private long curRound;
-    private long curOrder;
-    private double averageRunNanos = Double.NaN;
     private long admitted;
     private long rejected;
     private long timedOut;
     private long cancelled;
-    private final WaitHistogram waits = new WaitHistogram();
-    private final WaitHistogram estimateAbsErrors = new WaitHistogram();
-    private final WaitHistogram estimateRelativeErrorsPpm = new WaitHistogram(); // |error| / wait, in millionths
-    private long estimatesCompared;
-    private double estimateAbsErrorSum;
-    private double estimateErrorSum;
-    private ArrayDeque<Notification> notifications = new ArrayDeque<>();
-    private boolean expiryArmed;
-    private boolean closed;
+    boolean closed;
 
     DefaultAdmissionQueue(AdmissionQueue.Builder b) {
         this.name = b.name;
         this.maxRunning = b.maxRunning;
         this.maxQueued = b.maxQueued;
-        this.maxRunningPerKey = b.maxRunningPerKey;
-        this.ordering = b.ordering;
-        this.maxWaitNanos = b.maxWait == null ? 0 : saturatedNanos(b.maxWait);
-        this.periodNanos = saturatedNanos(b.notificationPeriod);
-        this.smoothing = b.smoothing;
-        this.initialRunNanos = b.initialRunDuration == null ? 0 : saturatedNanos(b.initialRunDuration);
         this.ticker = b.ticker;
+        long periodNanos = saturatedNanos(b.notificationPeriod);
         if (b.manualMaintenance) {
             this.thread = null;
         } else {
@@ -160,8 +135,19 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             thread.setRemoveOnCancelPolicy(true);
             thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
             thread.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
-            thread.scheduleWithFixedDelay(this::refreshPositions, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
         }
+        this.order = new FairOrder(b.ordering, b.maxRunningPerKey);
+        this.enterOrder = new EnterOrder(this, b.maxWait == null ? 0 : saturatedNanos(b.maxWait), thread);
+        this.estimator = new WaitEstimator(maxRunning, b.smoothing,
+                b.initialRunDuration == null ? 0 : saturatedNanos(b.initialRunDuration));
+        this.notifier = new Notifier(this, thread, periodNanos);
+        if (thread != null) {
+            thread.scheduleWithFixedDelay(notifier::refreshPositions, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    long now() {
+        return ticker.getAsLong();
     }
 
     // ------------------------------------------------------------------------------------------ enter
@@ -187,39 +173,25 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
                 throw new IllegalStateException("AdmissionQueue '" + name + "' is closed");
             }
             long now = ticker.getAsLong();
-            KeyState ks = keys.get(key);
-            boolean immediate = running < maxRunning && admissible.isEmpty()
-                    && (ks == null || (ks.count == 0 && ks.running < maxRunningPerKey));
-            if (!immediate && queued >= maxQueued) {
+            boolean immediate = running < maxRunning && order.nextIfFree(order.key(key));
+            if (!immediate && enterOrder.queued >= maxQueued) {
                 rejected++;
-                Optional<Duration> retryAfter = averageRunNanos()
-                        .map(avg -> Duration.ofNanos(Math.max(1, (long) (avg / maxRunning))));
-                throw new QueueFullException("AdmissionQueue '" + name + "' is full: " + queued
+                Optional<Duration> retryAfter = estimator.retryAfter();
+                throw new QueueFullException("AdmissionQueue '" + name + "' is full: " + enterOrder.queued
                         + " tickets wait, maxQueued is " + maxQueued
-                        + retryAfter.map(d -> "; retry after about " + d).orElse(""), maxQueued, retryAfter);
+                        + retryAfter.map(d -> "; retry after about " + Durations.format(d)).orElse(""), maxQueued, retryAfter);
             }
-            if (ks == null) {
-                ks = new KeyState(key, ++keyOrders, ordering == Ordering.FAIR_BY_KEY);
-                keys.put(key, ks);
-            }
-            ticket = new TicketImpl(this, ks, ++seq, now, listener);
-            Slot slot = newSlot(ticket, ks);
-            ks.append(ticket, slot);
-            appendToEnterOrder(ticket);
-            waiting.add(slot);
-            queued++;
-            if (listener != null) {
-                queuedWithListener++;
-            }
-            makeAdmissibleIfPossible(ks);
+            ticket = new TicketImpl(this, order.liveKey(key), ++seq, now, listener);
+            Slot slot = order.enqueue(ticket);
+            enterOrder.append(ticket);
             if (!immediate) {
-                int position = waiting.rank(slot) + 1;
-                ticket.estimateAtEnter = estimateNanos(position, now);
+                int position = order.position(slot);
+                ticket.estimateAtEnter = estimator.estimateNanos(position, now);
                 ticket.notified(now, position, ticket.estimateAtEnter);
-                notify(ticket, TicketUpdate.Kind.QUEUED, position, ticket.estimateAtEnter);
+                notifier.record(ticket, TicketUpdate.Kind.QUEUED, position, ticket.estimateAtEnter);
             }
             admitWhilePossible(now, admittedNow);
-            armExpiry(now);
+            enterOrder.armExpiry(now);
         } finally {
             lock.unlock();
         }
@@ -227,103 +199,22 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         return ticket;
     }
 
-    /** See the class comment: FIFO uses arrival order, FAIR_BY_KEY (round, keyOrder). Caller holds the lock. */
-    private Slot newSlot(TicketImpl t, KeyState ks) {
-        if (ordering == Ordering.FIFO) {
-            return new Slot(ks, 0, t.seq);
-        }
-        long round = Math.max(curRound, ks.lastRound() + 1);
-        if (round == curRound && ks.order <= curOrder) {
-            // This key's slot in the current round has passed (or was just used): next round.
-            round++;
-        }
-        return new Slot(ks, round, ks.order);
-    }
-
     // -------------------------------------------------------------------------------------- admission
 
     /** Admits the smallest admissible tags while slots are free. Caller holds the lock. */
     private void admitWhilePossible(long now, List<TicketImpl> admittedNow) {
-        while (running < maxRunning && !admissible.isEmpty()) {
-            Slot slot = admissible.pollFirst();
-            KeyState ks = slot.key;
-            TicketImpl t = ks.head;
-            ks.inAdmissible = false;
-            removeQueued(t, true);
-            long waited = now - t.enteredAt;
+        while (running < maxRunning && order.hasAdmissible()) {
+            TicketImpl t = order.admitNext();
+            enterOrder.remove(t);
+            long waited = Math.max(0, now - t.enteredAt);
             // The permit is published before the state, so whoever sees ADMITTED also sees the permit.
-            t.permit = new PermitImpl(t, now, Math.max(0, waited));
+            t.permit = new PermitImpl(t, now, waited);
             t.state = Ticket.State.ADMITTED;
             running++;
-            runningByStart.add(t.permit);
-            ks.running++;
-            ks.lastAdmittedRound = Math.max(ks.lastAdmittedRound, slot.round);
-            if (slot.round > curRound || (slot.round == curRound && slot.keyOrder > curOrder)) {
-                curRound = slot.round;
-                curOrder = slot.keyOrder;
-            }
             admitted++;
-            waits.record(waited);
-            if (t.estimateAtEnter >= 0) {
-                long error = waited - t.estimateAtEnter;
-                estimatesCompared++;
-                estimateErrorSum += error;
-                estimateAbsErrorSum += Math.abs(error);
-                estimateAbsErrors.record(Math.abs(error));
-                if (waited > 0) {
-                    estimateRelativeErrorsPpm.record((long) Math.min(Long.MAX_VALUE, Math.abs(error) * 1e6 / waited));
-                }
-            }
-            makeAdmissibleIfPossible(ks);
-            notify(t, TicketUpdate.Kind.ADMITTED, 0, 0);
+            estimator.started(t.permit, waited, t.estimateAtEnter);
+            notifier.record(t, TicketUpdate.Kind.ADMITTED, 0, 0);
             admittedNow.add(t);
-        }
-    }
-
-    private void makeAdmissibleIfPossible(KeyState ks) {
-        if (!ks.inAdmissible && ks.head != null && ks.running < maxRunningPerKey) {
-            admissible.add(ks.firstSlot());
-            ks.inAdmissible = true;
-        }
-    }
-
-    /**
-     * Takes a queued ticket out of every structure but {@code admissible}, with the slot its key gives up
-     * (see the class comment). Caller holds the lock.
-     */
-    private void removeQueued(TicketImpl t, boolean admitted) {
-        waiting.remove(t.keyState.unlink(t, admitted));
-        if (t.prevEntered == null) {
-            oldest = t.nextEntered;
-        } else {
-            t.prevEntered.nextEntered = t.nextEntered;
-        }
-        if (t.nextEntered == null) {
-            newest = t.prevEntered;
-        } else {
-            t.nextEntered.prevEntered = t.prevEntered;
-        }
-        t.prevEntered = null;
-        t.nextEntered = null;
-        queued--;
-        if (t.listener != null) {
-            queuedWithListener--;
-        }
-    }
-
-    private void appendToEnterOrder(TicketImpl t) {
-        t.prevEntered = newest;
-        if (newest == null) {
-            oldest = t;
-        } else {
-            newest.nextEntered = t;
-        }
-        newest = t;
-    }
-
-    private void dropKeyIfIdle(KeyState ks) {
-        if (ks.count == 0 && ks.running == 0) {
-            keys.remove(ks.key);
         }
     }
 
@@ -334,17 +225,21 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             long now = ticker.getAsLong();
             KeyState ks = permit.ticket.keyState;
             running--;
-            runningByStart.remove(permit);
-            ks.running--;
-            long ran = Math.max(0, now - permit.admittedAt);
-            averageRunNanos = Double.isNaN(averageRunNanos) ? ran : averageRunNanos + smoothing * (ran - averageRunNanos);
-            makeAdmissibleIfPossible(ks);
+            estimator.ended(permit, now);
+            order.released(ks);
             admitWhilePossible(now, admittedNow);
-            dropKeyIfIdle(ks);
+            order.dropIfIdle(ks);
         } finally {
             lock.unlock();
         }
         afterUnlock(admittedNow);
+    }
+
+    private void afterUnlock(List<TicketImpl> admittedNow) {
+        for (TicketImpl t : admittedNow) {
+            t.future.admitted(t.permit);
+        }
+        notifier.signal();
     }
 
     // ----------------------------------------------------------------------------- cancel and timeout
@@ -365,188 +260,27 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             lock.unlock();
         }
         t.future.failed(cause);
-        signalNotifier();
+        notifier.signal();
         return true;
     }
 
-    private void withdrawLocked(TicketImpl t, Ticket.State outcome) {
-        KeyState ks = t.keyState;
-        Slot first = ks.firstSlot();
-        removeQueued(t, false);
-        if (ks.inAdmissible && (ks.head == null || ks.firstSlot() != first)) {
-            // The key's first slot went with the ticket (FIFO, or its last waiter left): its successor's
-            // slot, if any, becomes the key's candidate below.
-            admissible.remove(first);
-            ks.inAdmissible = false;
-        }
+    /** Takes a queued ticket out of every structure as {@code outcome}. Caller holds the lock. */
+    void withdrawLocked(TicketImpl t, Ticket.State outcome) {
+        enterOrder.remove(t);
+        order.withdraw(t);
         t.state = outcome;
         if (outcome == Ticket.State.TIMED_OUT) {
             timedOut++;
-            notify(t, TicketUpdate.Kind.TIMED_OUT, 0, -1);
+            notifier.record(t, TicketUpdate.Kind.TIMED_OUT, 0, -1);
         } else {
             cancelled++;
-            notify(t, TicketUpdate.Kind.CANCELLED, 0, -1);
-        }
-        // A withdrawn head was admissible only while every slot was taken, so its successor cannot be
-        // admitted now either; it just becomes the key's candidate.
-        makeAdmissibleIfPossible(ks);
-        dropKeyIfIdle(ks);
-    }
-
-    /**
-     * Times out the tickets past maxWait; they are the oldest ones (see the class comment). Works in
-     * batches so a backlog of overdue tickets never holds the lock for long.
-     */
-    private void expireOverdue() {
-        if (maxWaitNanos == 0) {
-            return;
-        }
-        List<TicketImpl> expired = new ArrayList<>();
-        do {
-            expired.clear();
-            lock.lock();
-            try {
-                expiryArmed = false;
-                long now = ticker.getAsLong();
-                while (oldest != null && now - oldest.enteredAt >= maxWaitNanos && expired.size() < FLUSH_BATCH) {
-                    TicketImpl t = oldest;
-                    withdrawLocked(t, Ticket.State.TIMED_OUT);
-                    expired.add(t);
-                }
-                if (expired.size() < FLUSH_BATCH) {
-                    armExpiry(now); // otherwise the next batch runs at once and arms afterwards
-                }
-            } finally {
-                lock.unlock();
-            }
-            for (TicketImpl t : expired) {
-                t.future.failed(new TimeoutException("ticket waited longer than maxWait "
-                        + Duration.ofNanos(maxWaitNanos) + " in AdmissionQueue '" + name + "'"));
-            }
-        } while (expired.size() == FLUSH_BATCH);
-    }
-
-    /** Schedules the next expiry check at the oldest ticket's deadline. Caller holds the lock. */
-    private void armExpiry(long now) {
-        if (thread == null || maxWaitNanos == 0 || expiryArmed || oldest == null || closed) {
-            return;
-        }
-        long delay = Math.max(0, oldest.enteredAt + maxWaitNanos - now);
-        try {
-            // An O(log n) insert into the executor's own in-memory queue; it never calls back into us.
-            thread.schedule(this::expireAndNotify, delay, TimeUnit.NANOSECONDS);
-            expiryArmed = true;
-        } catch (RejectedExecutionException shuttingDown) {
-            // close() is stopping the thread and will cancel every queued ticket itself.
+            notifier.record(t, TicketUpdate.Kind.CANCELLED, 0, -1);
         }
     }
 
-    private void expireAndNotify() {
-        expireOverdue();
-        deliverNotifications();
-    }
-
-    // ---------------------------------------------------------------------------------- notifications
-
-    private record Notification(Consumer<TicketUpdate> listener, TicketUpdate update) {
-    }
-
-    /** Records an update for the ticket's listener, in lock order, so each ticket's updates stay in order. */
-    private void notify(TicketImpl t, TicketUpdate.Kind kind, int position, long estimateNanos) {
-        if (t.listener != null) {
-            notifications.add(new Notification(t.listener,
-                    new TicketUpdate(kind, t.key(), position, toDuration(estimateNanos))));
-        }
-    }
-
-    private void signalNotifier() {
-        if (thread != null && drainScheduled.compareAndSet(false, true)) {
-            try {
-                thread.execute(this::deliverNotifications);
-            } catch (RejectedExecutionException shuttingDown) {
-                drainScheduled.set(false); // close() delivers what is left
-            }
-        }
-    }
-
-    /** Calls listeners with everything recorded so far; runs on the queue's thread (or in close/maintain). */
-    private void deliverNotifications() {
-        drainScheduled.set(false);
-        ArrayDeque<Notification> batch;
-        lock.lock();
-        try {
-            if (notifications.isEmpty()) {
-                return;
-            }
-            batch = notifications;
-            notifications = new ArrayDeque<>();
-        } finally {
-            lock.unlock();
-        }
-        for (Notification n : batch) {
-            try {
-                n.listener.accept(n.update);
-            } catch (RuntimeException e) {
-                log.warn("a ticket listener of AdmissionQueue '{}' threw; ignored", name, e);
-            }
-        }
-    }
-
-    /**
-     * Sends POSITION_CHANGED to every listening ticket whose position or estimate differs from what it was
-     * last told, if it was last told at least one period ago. Runs once per period on the queue's thread, so
-     * the cost is O(n log n) per period whatever the traffic; tickets are visited in tag order, in batches
-     * under the lock, and consecutive tickets in that order have consecutive positions.
-     */
-    private void refreshPositions() {
-        Slot last = null;
-        while (true) {
-            lock.lock();
-            try {
-                if (closed || queuedWithListener == 0) {
-                    break;
-                }
-                long now = ticker.getAsLong();
-                Slot slot = last == null ? waiting.first() : waiting.higher(last);
-                if (slot == null) {
-                    break;
-                }
-                int position = waiting.rank(slot) + 1;
-                for (int i = 0; i < FLUSH_BATCH && slot != null; i++, position++) {
-                    TicketImpl t = slot.key.ticketIn(slot);
-                    if (t.listener != null && now - t.lastNotifiedAt >= periodNanos) {
-                        long estimate = estimateNanos(position, now);
-                        if (position != t.lastPosition || estimateMovedOff(t, estimate, now)) {
-                            t.notified(now, position, estimate);
-                            notify(t, TicketUpdate.Kind.POSITION_CHANGED, position, estimate);
-                        }
-                    }
-                    last = slot;
-                    slot = waiting.higher(slot);
-                }
-            } finally {
-                lock.unlock();
-            }
-            deliverNotifications();
-        }
-        deliverNotifications();
-    }
-
-    /**
-     * Whether a new estimate differs from what the listener's last one has counted down to by now by more
-     * than a period or a tenth of the estimate: a listener (a page) counts down between updates, so an
-     * estimate that only moved with the clock is not news, and sending it would wake every listener every
-     * period.
-     */
-    private boolean estimateMovedOff(TicketImpl t, long estimate, long now) {
-        if ((estimate < 0) != (t.lastEstimate < 0)) {
-            return true;
-        }
-        if (estimate < 0) {
-            return false;
-        }
-        long countedDown = Math.max(0, t.lastEstimate - (now - t.lastNotifiedAt));
-        return Math.abs(estimate - countedDown) > Math.max(periodNanos, estimate / 10);
+    void expireAndNotify() {
+        enterOrder.expireOverdue();
+        notifier.deliver();
     }
 
     /**
@@ -554,61 +288,17 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
      * the periodic position refresh and listener calls.
      */
     void maintain() {
-        expireOverdue();
-        refreshPositions();
-        deliverNotifications();
+        enterOrder.expireOverdue();
+        notifier.refreshPositions();
+        notifier.deliver();
     }
 
-    private void afterUnlock(List<TicketImpl> admittedNow) {
-        for (TicketImpl t : admittedNow) {
-            t.future.admitted(t.permit);
-        }
-        signalNotifier();
-    }
-
-    // -------------------------------------------------------------------------------------- estimates
-
-    private Optional<Double> averageRunNanos() {
-        if (!Double.isNaN(averageRunNanos)) {
-            return Optional.of(averageRunNanos);
-        }
-        return initialRunNanos > 0 ? Optional.of((double) initialRunNanos) : Optional.empty();
-    }
-
-    /**
-     * The wait of the ticket at {@code position}, in nanos; -1 when there is no estimate. Caller holds the
-     * lock. Every run is assumed to take the moving average A, counting what runs in progress have already
-     * run: the slots free up at {@code max(0, A - elapsed)} for each running permit (oldest first) and at 0
-     * for a slot free now, and each slot then turns over every A. Position p takes slot
-     * {@code (p - 1) mod maxRunning} after {@code (p - 1) div maxRunning} turns. Counting the elapsed time
-     * is what keeps the estimate honest for the first waiters behind runs that started long ago; a slot is
-     * found by one O(log maxRunning) select.
-     */
-    private long estimateNanos(int position, long now) {
-        Optional<Double> average = averageRunNanos();
-        if (average.isEmpty()) {
-            return -1;
-        }
-        double avg = average.get();
-        int slot = (position - 1) % maxRunning;
-        long turns = (position - 1) / maxRunning;
-        int free = maxRunning - running;
-        double first = 0;
-        if (slot >= free) {
-            PermitImpl p = runningByStart.select(slot - free);
-            first = Math.max(0, avg - (now - p.admittedAt));
-        }
-        return (long) Math.min(Long.MAX_VALUE, first + turns * avg);
-    }
-
-    private static Optional<Duration> toDuration(long nanos) {
-        return nanos < 0 ? Optional.empty() : Optional.of(Duration.ofNanos(nanos));
-    }
+    // -------------------------------------------------------------------------------------- positions
 
     int positionOf(TicketImpl t) {
         lock.lock();
         try {
-            return t.state == Ticket.State.QUEUED ? waiting.rank(t.keyState.slotOf(t)) + 1 : 0;
+            return t.state == Ticket.State.QUEUED ? order.position(t) : 0;
         } finally {
             lock.unlock();
         }
@@ -619,7 +309,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         try {
             switch (t.state) {
                 case QUEUED:
-                    return toDuration(estimateNanos(waiting.rank(t.keyState.slotOf(t)) + 1, ticker.getAsLong()));
+                    return WaitEstimator.toDuration(estimator.estimateNanos(order.position(t), ticker.getAsLong()));
                 case ADMITTED:
                     return Optional.of(Duration.ZERO);
                 default:
@@ -641,13 +331,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     public AdmissionStats stats() {
         lock.lock();
         try {
-            long n = Math.max(1, estimatesCompared);
-            return new AdmissionStats(running, queued, admitted, rejected, timedOut, cancelled,
-                    waits.percentile(0.50), waits.percentile(0.95), waits.percentile(0.99), estimatesCompared,
-                    Duration.ofNanos((long) (estimateAbsErrorSum / n)), Duration.ofNanos((long) (estimateErrorSum / n)),
-                    estimateAbsErrors.percentile(0.50), estimateAbsErrors.percentile(0.95),
-                    estimateRelativeErrorsPpm.percentile(0.50).toNanos() / 1e6,
-                    estimateRelativeErrorsPpm.percentile(0.95).toNanos() / 1e6);
+            return estimator.stats(running, enterOrder.queued, admitted, rejected, timedOut, cancelled);
         } finally {
             lock.unlock();
         }
@@ -663,8 +347,8 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             }
             closed = true;
             // One hold for all: close() happens once, and nothing may enter or be admitted meanwhile.
-            while (oldest != null) {
-                TicketImpl t = oldest;
+            while (enterOrder.oldest != null) {
+                TicketImpl t = enterOrder.oldest;
                 withdrawLocked(t, Ticket.State.CANCELLED);
                 withdrawn.add(t);
             }
@@ -687,219 +371,14 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
                 Thread.currentThread().interrupt();
             }
         }
-        deliverNotifications();
+        notifier.deliver();
     }
 
-    /** For tests: checks every structural invariant, throwing {@link AssertionError} on the first broken one. */
-    void checkInvariants() {
-        lock.lock();
-        try {
-            check(running >= 0 && running <= maxRunning, "running " + running + " within 0.." + maxRunning);
-            int keyRunning = 0;
-            int keyCount = 0;
-            int inAdmissible = 0;
-            for (KeyState ks : keys.values()) {
-                check(ks.running >= 0 && ks.running <= maxRunningPerKey,
-                        "key running " + ks.running + " within 0.." + maxRunningPerKey);
-                check(ks.count > 0 || ks.running > 0, "idle key dropped");
-                check(ks.inAdmissible == (ks.head != null && ks.running < maxRunningPerKey), "admissible flag");
-                check(!ks.inAdmissible || admissible.contains(ks.firstSlot()), "the key's first slot is admissible");
-                int n = 0;
-                for (TicketImpl t = ks.head; t != null; t = t.nextInKey) {
-                    check(t.state == Ticket.State.QUEUED, "only queued tickets in a key's list");
-                    check(t.nextInKey == null || t.seq < t.nextInKey.seq, "FIFO within a key");
-                    Slot slot = ks.slotOf(t);
-                    check(ks.ticketIn(slot) == t, "a ticket's slot leads back to it");
-                    check(t.nextInKey == null || TAG_ORDER.compare(slot, ks.slotOf(t.nextInKey)) < 0,
-                            "a key's slots in FIFO order");
-                    check(waiting.rank(slot) < waiting.size() && waiting.select(waiting.rank(slot)) == slot,
-                            "every slot in the tree");
-                    n++;
-                }
-                check(n == ks.count, "key count " + ks.count + " matches its list " + n);
-                keyRunning += ks.running;
-                keyCount += ks.count;
-                inAdmissible += ks.inAdmissible ? 1 : 0;
-            }
-            check(keyRunning == running, "sum of key running " + keyRunning + " == running " + running);
-            check(runningByStart.size() == running, "running permits by start " + runningByStart.size() + " == running");
-            check(keyCount == queued && waiting.size() == queued, "queued " + queued + " == keys " + keyCount
-                    + " == tree " + waiting.size());
-            check(admissible.size() == inAdmissible, "admissible set matches flags");
-            check(running == maxRunning || admissible.isEmpty(), "no admissible waiter while a slot is free");
-            int entered = 0;
-            int withListener = 0;
-            for (TicketImpl t = oldest; t != null; t = t.nextEntered) {
-                check(t.nextEntered == null || t.seq < t.nextEntered.seq, "enter order");
-                entered++;
-                withListener += t.listener != null ? 1 : 0;
-            }
-            check(entered == queued, "enter-order list holds every queued ticket");
-            check(withListener == queuedWithListener, "count of queued tickets with a listener");
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private static void check(boolean condition, String what) {
-        if (!condition) {
-            throw new AssertionError("invariant broken: " + what);
-        }
-    }
-
-    private static long saturatedNanos(Duration d) {
+    static long saturatedNanos(Duration d) {
         try {
             return d.toNanos();
         } catch (ArithmeticException tooLong) {
             return Long.MAX_VALUE;
-        }
-    }
-
-    // ------------------------------------------------------------------------------------ inner types
-
-    static final class TicketImpl implements Ticket {
-        final DefaultAdmissionQueue queue;
-        final KeyState keyState;
-        final long seq;
-        final long enteredAt;
-        final Consumer<TicketUpdate> listener;
-        final PermitFuture future = new PermitFuture(this);
-        // Slot and links: guarded by the queue's lock.
-        Slot ownSlot; // FIFO only: see KeyState
-        TicketImpl prevInKey;
-        TicketImpl nextInKey;
-        TicketImpl prevEntered;
-        TicketImpl nextEntered;
-        long estimateAtEnter = -1;
-        long lastNotifiedAt;
-        int lastPosition;
-        long lastEstimate;
-        // Written under the lock; volatile so state() needs no lock.
-        volatile State state = State.QUEUED;
-        volatile PermitImpl permit;
-
-        TicketImpl(DefaultAdmissionQueue queue, KeyState keyState, long seq, long enteredAt,
-                Consumer<TicketUpdate> listener) {
-            this.queue = queue;
-            this.keyState = keyState;
-            this.seq = seq;
-            this.enteredAt = enteredAt;
-            this.listener = listener;
-        }
-
-        void notified(long now, int position, long estimate) {
-            lastNotifiedAt = now;
-            lastPosition = position;
-            lastEstimate = estimate;
-        }
-
-        @Override
-        public String key() {
-            return keyState.key;
-        }
-
-        @Override
-        public State state() {
-            return state;
-        }
-
-        @Override
-        public int position() {
-            return queue.positionOf(this);
-        }
-
-        @Override
-        public Optional<Duration> estimatedWait() {
-            return queue.estimateOf(this);
-        }
-
-        @Override
-        public CompletableFuture<Permit> permit() {
-            return future;
-        }
-
-        @Override
-        public Permit await(Duration timeout) throws InterruptedException, TimeoutException {
-            Objects.requireNonNull(timeout, "timeout");
-            try {
-                // CompletableFuture.get parks with LockSupport: no monitor, so virtual threads unmount.
-                return future.get(saturatedNanos(timeout), TimeUnit.NANOSECONDS);
-            } catch (TimeoutException e) {
-                if (queue.withdraw(this, State.TIMED_OUT,
-                        new TimeoutException("ticket not admitted within " + timeout))) {
-                    throw new TimeoutException("ticket not admitted within " + timeout);
-                }
-                return outcomeAfterLostRace();
-            } catch (InterruptedException e) {
-                if (!queue.withdraw(this, State.CANCELLED, new CancellationException("interrupted while waiting"))
-                        && state == State.ADMITTED) {
-                    // Admitted at the same moment: nobody will take this permit, so hand it back.
-                    permit.close();
-                }
-                throw e;
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof TimeoutException maxWaitExpired) {
-                    throw maxWaitExpired;
-                }
-                return outcomeAfterLostRace();
-            }
-        }
-
-        /** The state is final here; the permit field was set under the lock before the state changed. */
-        private Permit outcomeAfterLostRace() throws TimeoutException {
-            switch (state) {
-                case ADMITTED:
-                    return permit;
-                case TIMED_OUT:
-                    throw new TimeoutException("ticket timed out");
-                default:
-                    throw new CancellationException("ticket was cancelled");
-            }
-        }
-
-        @Override
-        public boolean cancel() {
-            return queue.withdraw(this, State.CANCELLED, new CancellationException("ticket was cancelled"));
-        }
-
-        @Override
-        public String toString() {
-            return "Ticket[" + state + "]";
-        }
-    }
-
-    static final class PermitImpl implements Permit {
-        final TicketImpl ticket;
-        final long admittedAt;
-        private final long waitedNanos;
-        private final AtomicBoolean closed = new AtomicBoolean();
-
-        PermitImpl(TicketImpl ticket, long admittedAt, long waitedNanos) {
-            this.ticket = ticket;
-            this.admittedAt = admittedAt;
-            this.waitedNanos = waitedNanos;
-        }
-
-        @Override
-        public String key() {
-            return ticket.key();
-        }
-
-        @Override
-        public Duration waited() {
-            return Duration.ofNanos(waitedNanos);
-        }
-
-        @Override
-        public void close() {
-            if (closed.compareAndSet(false, true)) {
-                ticket.queue.release(this);
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "Permit[" + (closed.get() ? "closed" : "open") + "]";
         }
     }
 }

@@ -11,20 +11,20 @@ import java.util.Comparator;
  * Guarded by the queue's lock.
  */
 final class KeyState {
-    private static final Comparator<DefaultAdmissionQueue.TicketImpl> ARRIVAL =
+    private static final Comparator<TicketImpl> ARRIVAL =
             Comparator.comparingLong(t -> t.seq);
 
     final String key;
     final long order;
-    DefaultAdmissionQueue.TicketImpl head;
-    DefaultAdmissionQueue.TicketImpl tail;
+    TicketImpl head;
+    TicketImpl tail;
     int count;
     int running;
     long lastAdmittedRound = -1;
     boolean inAdmissible;
     // FAIR_BY_KEY only (null under FIFO): the key's waiters by arrival, and its slots as a ring indexed
     // by a running ordinal (first..end-1 are held).
-    private final RankedTree<DefaultAdmissionQueue.TicketImpl> byArrival;
+    private final RankedTree<TicketImpl> byArrival;
     private Slot[] ring;
     private long first;
     private long end;
@@ -52,15 +52,15 @@ final class KeyState {
         return byArrival == null ? head.ownSlot : ring[index(first)];
     }
 
-    Slot slotOf(DefaultAdmissionQueue.TicketImpl t) {
+    Slot slotOf(TicketImpl t) {
         return byArrival == null ? t.ownSlot : ring[index(first + byArrival.rank(t))];
     }
 
-    DefaultAdmissionQueue.TicketImpl ticketIn(Slot slot) {
+    TicketImpl ticketIn(Slot slot) {
         return byArrival == null ? slot.owner : byArrival.select((int) (slot.ordinal - first));
     }
 
-    void append(DefaultAdmissionQueue.TicketImpl t, Slot slot) {
+    void append(TicketImpl t, Slot slot) {
         t.prevInKey = tail;
         if (tail == null) {
             head = t;
@@ -91,7 +91,7 @@ final class KeyState {
      * Takes a queued ticket out and returns the slot the key gives up: an admitted ticket (always the
      * oldest) uses the first slot, any other leaving ticket frees the last one under FAIR_BY_KEY.
      */
-    Slot unlink(DefaultAdmissionQueue.TicketImpl t, boolean admitted) {
+    Slot unlink(TicketImpl t, boolean admitted) {
         if (t.prevInKey == null) {
             head = t.nextInKey;
         } else {
@@ -135,7 +135,7 @@ final class KeyState {
         final long round;
         final long keyOrder;
         long ordinal; // FAIR_BY_KEY: where it sits in its key's ring
-        DefaultAdmissionQueue.TicketImpl owner; // FIFO: the ticket that owns it
+        TicketImpl owner; // FIFO: the ticket that owns it
 
         Slot(KeyState key, long round, long keyOrder) {
             this.key = key;

@@ -13,9 +13,9 @@ import java.util.function.Supplier;
  * permit granted at the same moment is delivered rather than lost.
  */
 final class PermitFuture extends CompletableFuture<Permit> {
-    private final DefaultAdmissionQueue.TicketImpl ticket;
+    private final TicketImpl ticket;
 
-    PermitFuture(DefaultAdmissionQueue.TicketImpl ticket) {
+    PermitFuture(TicketImpl ticket) {
         this.ticket = ticket;
     }
 

@@ -157,7 +157,7 @@ class AdmissionQueueModelTest {
     }
 
     private static void compare(DefaultAdmissionQueue queue, Model model, List<Ticket> tickets) {
-        queue.checkInvariants();
+        AdmissionInvariants.check(queue);
         List<Model.Waiter> order = model.inOrder();
         Map<Integer, Integer> positions = new HashMap<>();
         for (int i = 0; i < order.size(); i++) {

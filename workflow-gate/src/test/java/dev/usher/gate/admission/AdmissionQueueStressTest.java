@@ -54,7 +54,7 @@ class AdmissionQueueStressTest {
         Thread checker = new Thread(() -> {
             while (workersDone.getCount() > 0) {
                 try {
-                    queue.checkInvariants();
+                    AdmissionInvariants.check(queue);
                     assertThat(queue.stats().running()).isLessThanOrEqualTo(MAX_RUNNING);
                     checks.incrementAndGet();
                 } catch (Throwable t) {
@@ -108,7 +108,7 @@ class AdmissionQueueStressTest {
         if (failure.get() != null) {
             throw new AssertionError("failed during the run", failure.get());
         }
-        queue.checkInvariants();
+        AdmissionInvariants.check(queue);
         AdmissionStats stats = queue.stats();
         queue.close();
 

@@ -154,7 +154,7 @@ class AdmissionRaceTest {
     }
 
     private static void assertSettled(DefaultAdmissionQueue queue) {
-        queue.checkInvariants();
+        AdmissionInvariants.check(queue);
         assertThat(queue.stats().running()).as("every permit returned").isZero();
         assertThat(queue.stats().queued()).as("every place freed").isZero();
     }

@@ -1,0 +1,129 @@
+package dev.usher.gate.admission;
+
+import dev.usher.gate.admission.KeyState.Slot;
+import dev.usher.session.Durations;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * The {@link Ticket} of a {@link DefaultAdmissionQueue}. Its links and notification bookkeeping are guarded
+ * by the queue's lock; {@code state} and {@code permit} are volatile so {@link #state()} needs no lock, and
+ * the permit is always published before the state that announces it.
+ */
+final class TicketImpl implements Ticket {
+    final DefaultAdmissionQueue queue;
+    final KeyState keyState;
+    final long seq;
+    final long enteredAt;
+    final Consumer<TicketUpdate> listener;
+    final PermitFuture future = new PermitFuture(this);
+    // Slot and links: guarded by the queue's lock.
+    Slot ownSlot; // FIFO only: see KeyState
+    TicketImpl prevInKey;
+    TicketImpl nextInKey;
+    TicketImpl prevEntered;
+    TicketImpl nextEntered;
+    long estimateAtEnter = -1;
+    long lastNotifiedAt;
+    int lastPosition;
+    long lastEstimate;
+    // Written under the lock; volatile so state() needs no lock.
+    volatile State state = State.QUEUED;
+    volatile PermitImpl permit;
+
+    TicketImpl(DefaultAdmissionQueue queue, KeyState keyState, long seq, long enteredAt,
+            Consumer<TicketUpdate> listener) {
+        this.queue = queue;
+        this.keyState = keyState;
+        this.seq = seq;
+        this.enteredAt = enteredAt;
+        this.listener = listener;
+    }
+
+    void notified(long now, int position, long estimate) {
+        lastNotifiedAt = now;
+        lastPosition = position;
+        lastEstimate = estimate;
+    }
+
+    @Override
+    public String key() {
+        return keyState.key;
+    }
+
+    @Override
+    public State state() {
+        return state;
+    }
+
+    @Override
+    public int position() {
+        return queue.positionOf(this);
+    }
+
+    @Override
+    public Optional<Duration> estimatedWait() {
+        return queue.estimateOf(this);
+    }
+
+    @Override
+    public CompletableFuture<Permit> permit() {
+        return future;
+    }
+
+    @Override
+    public Permit await(Duration timeout) throws InterruptedException, TimeoutException {
+        Objects.requireNonNull(timeout, "timeout");
+        try {
+            // CompletableFuture.get parks with LockSupport: no monitor, so virtual threads unmount.
+            return future.get(DefaultAdmissionQueue.saturatedNanos(timeout), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            String message = "ticket not admitted within " + Durations.format(timeout);
+            if (queue.withdraw(this, State.TIMED_OUT, new TimeoutException(message))) {
+                throw new TimeoutException(message);
+            }
+            return outcomeAfterLostRace();
+        } catch (InterruptedException e) {
+            if (!queue.withdraw(this, State.CANCELLED, new CancellationException("interrupted while waiting"))
+                    && state == State.ADMITTED) {
+                // Admitted at the same moment: nobody will take this permit, so hand it back.
+                permit.close();
+            }
+            throw e;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof TimeoutException maxWaitExpired) {
+                throw maxWaitExpired;
+            }
+            return outcomeAfterLostRace();
+        }
+    }
+
+    /** The state is final here; the permit field was set under the lock before the state changed. */
+    private Permit outcomeAfterLostRace() throws TimeoutException {
+        switch (state) {
+            case ADMITTED:
+                return permit;
+            case TIMED_OUT:
+                throw new TimeoutException("ticket timed out");
+            default:
+                throw new CancellationException("ticket was cancelled");
+        }
+    }
+
+    @Override
+    public boolean cancel() {
+        return queue.withdraw(this, State.CANCELLED, new CancellationException("ticket was cancelled"));
+    }
+
+    @Override
+    public String toString() {
+        return "Ticket[" + state + "]";
+    }
+}

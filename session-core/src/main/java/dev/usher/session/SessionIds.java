@@ -3,8 +3,12 @@ package dev.usher.session;
 import java.security.SecureRandom;
 import java.util.Base64;
 
-/** Session id generation and validation: 256 random bits from {@link SecureRandom}, base64url without padding. */
-final class SessionIds {
+/**
+ * Session ids: 256 random bits from {@link SecureRandom}, base64url without padding, and the one way Usher
+ * writes an id into a log line or a message ({@link #redact}). Generation and validation stay inside the
+ * package ({@link SessionStore#newSessionId} is the way to get an id).
+ */
+public final class SessionIds {
     static final int BYTES = 32;
     /** Length of an encoded id: 32 bytes in unpadded base64url. */
     static final int LENGTH = 43;
@@ -36,8 +40,12 @@ final class SessionIds {
         return true;
     }
 
-    /** The first six characters, enough to correlate log lines, too few to hijack a session. */
-    static String redact(String id) {
+    /**
+     * The id as Usher logs it: the first six characters and an ellipsis, enough to correlate log lines, too
+     * few to hijack a session. Never throws: a null or short id (six characters or fewer) gives {@code "…"}
+     * (or {@code "null"}).
+     */
+    public static String redact(String id) {
         if (id == null) {
             return "null";
         }

@@ -1,5 +1,6 @@
 package dev.usher.gate.cache;
 
+import dev.usher.session.SessionIds;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
@@ -457,7 +458,7 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     /** Names a key in logs and messages without writing it whole (keys are often session ids). */
     static String describe(Object key) {
         String s = String.valueOf(key);
-        return s.length() <= 8 ? "key '" + s + "'" : "key '" + s.substring(0, 6) + "…' (" + s.length() + " chars)";
+        return s.length() <= 8 ? "key '" + s + "'" : "key '" + SessionIds.redact(s) + "' (" + s.length() + " chars)";
     }
 
     private static java.util.concurrent.ThreadFactory daemon(String name) {

@@ -3,6 +3,7 @@ package dev.usher.session;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -140,7 +141,8 @@ public final class SessionManager implements AutoCloseable {
         checkOpen();
         OwnerLimits.checkOwner(owner);
         attributeLimits.check(attributes);
-        Instant now = clock.instant();
+        // Truncated once, so that createdAt and lastAccessedAt share one Instant in the heap.
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
         Session session = new Session(newId(owner), owner, now, now, idleTimeout,
                 now.plus(absoluteTimeout), 1, attributes);
         if (ownerLimits.applies(owner)) {

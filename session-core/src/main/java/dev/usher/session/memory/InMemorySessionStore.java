@@ -8,14 +8,12 @@ import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ConcurrentSkipListSet;
@@ -34,6 +32,10 @@ import java.util.function.Consumer;
  * are immutable values, so nothing mutable is ever shared with callers. Owner-limited writes (and moves of
  * a session to an owner) hold a lock of the owner's stripe, one of 64, so the count, the write and the trim
  * are one step for every caller of this store.
+ *
+ * <p>About 450 lines because each of the SPI's writes keeps the expiry and id indexes and the
+ * {@link OwnerIndex} consistent inside the one map step of its session; splitting those steps across
+ * classes would spread one atomicity argument over several files.
  *
  * <pre>{@code
  * SessionStore store = InMemorySessionStore.builder().maxSessions(100_000).build();
@@ -83,19 +85,13 @@ public final class InMemorySessionStore implements SessionStore {
             Comparator.comparingLong(Stored::filedAt).thenComparing(s -> s.session().id());
 
     private static final int OWNER_STRIPES = 64;
-    private static final int OWNER_ARRAY_MAX = 32;
 
     private final int maxSessions;
     private final WhenFull whenFull;
     private final ReentrantLock[] ownerStripes = new ReentrantLock[OWNER_STRIPES];
     private final ConcurrentHashMap<String, Stored> sessions = new ConcurrentHashMap<>();
     private final ConcurrentSkipListSet<Stored> byExpiry = new ConcurrentSkipListSet<>(ORDER);
-    /**
-     * Owner to ids, compact because most owners have a few sessions: the value is one id (a String), a few
-     * ids (a copy-on-write String[] of at most {@link #OWNER_ARRAY_MAX}), or a concurrent set beyond that.
-     * Changed only inside {@code compute} on the owner's entry.
-     */
-    private final ConcurrentHashMap<String, Object> byOwner = new ConcurrentHashMap<>();
+    private final OwnerIndex byOwner = new OwnerIndex();
     private final ConcurrentSkipListMap<String, Boolean> ids = new ConcurrentSkipListMap<>();
     private final AtomicInteger size = new AtomicInteger();
     private volatile Consumer<Session> evictionListener = s -> { };
@@ -352,22 +348,13 @@ public final class InMemorySessionStore implements SessionStore {
 
     @Override
     public List<Session> findByOwner(String owner) {
-        Object owned = byOwner.get(owner);
-        if (owned == null) {
-            return List.of();
-        }
         List<Session> result = new ArrayList<>();
-        if (owned instanceof String id) {
-            addIfOwned(result, id, owner);
-        } else if (owned instanceof String[] ids) {
-            for (String id : ids) {
-                addIfOwned(result, id, owner);
+        byOwner.forEachId(owner, id -> {
+            Stored stored = sessions.get(id);
+            if (stored != null && owner.equals(stored.session().owner())) {
+                result.add(stored.session());
             }
-        } else {
-            for (Object id : (Set<?>) owned) {
-                addIfOwned(result, (String) id, owner);
-            }
-        }
+        });
         return result;
     }
 
@@ -422,75 +409,16 @@ public final class InMemorySessionStore implements SessionStore {
         removeFromOwner(s);
     }
 
-    private void addIfOwned(List<Session> result, String id, String owner) {
-        Stored s = sessions.get(id);
-        if (s != null && owner.equals(s.session().owner())) {
-            result.add(s.session());
-        }
-    }
-
     private void addToOwner(Session s) {
         if (s.owner() != null) {
-            byOwner.compute(s.owner(), (o, owned) -> withId(owned, s.id()));
+            byOwner.add(s.owner(), s.id());
         }
     }
 
     private void removeFromOwner(Session s) {
         if (s.owner() != null) {
-            byOwner.computeIfPresent(s.owner(), (o, owned) -> withoutId(owned, s.id()));
+            byOwner.remove(s.owner(), s.id());
         }
-    }
-
-    /** The owner's ids plus {@code id}; see {@link #byOwner} for the three forms. */
-    @SuppressWarnings("unchecked")
-    private static Object withId(Object owned, String id) {
-        if (owned == null) {
-            return id;
-        }
-        if (owned instanceof String one) {
-            return one.equals(id) ? one : new String[] {one, id};
-        }
-        if (owned instanceof String[] ids) {
-            for (String x : ids) {
-                if (x.equals(id)) {
-                    return ids;
-                }
-            }
-            if (ids.length < OWNER_ARRAY_MAX) {
-                String[] more = Arrays.copyOf(ids, ids.length + 1);
-                more[ids.length] = id;
-                return more;
-            }
-            Set<String> set = ConcurrentHashMap.newKeySet(ids.length * 2);
-            set.addAll(List.of(ids));
-            set.add(id);
-            return set;
-        }
-        ((Set<String>) owned).add(id);
-        return owned;
-    }
-
-    /** The owner's ids without {@code id}, or null when none is left. */
-    private static Object withoutId(Object owned, String id) {
-        if (owned instanceof String one) {
-            return one.equals(id) ? null : one;
-        }
-        if (owned instanceof String[] ids) {
-            int at = List.of(ids).indexOf(id);
-            if (at < 0) {
-                return ids;
-            }
-            if (ids.length == 2) {
-                return ids[1 - at];
-            }
-            String[] fewer = new String[ids.length - 1];
-            System.arraycopy(ids, 0, fewer, 0, at);
-            System.arraycopy(ids, at + 1, fewer, at, ids.length - at - 1);
-            return fewer;
-        }
-        Set<?> set = (Set<?>) owned;
-        set.remove(id);
-        return set.isEmpty() ? null : set;
     }
 
     /** Builds an {@link InMemorySessionStore}. */

@@ -1,7 +1,6 @@
 package dev.usher.gate;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.usher.gate.admission.AdmissionQueue;
 import dev.usher.gate.cache.WorkflowCache;
@@ -176,8 +175,11 @@ class WorkflowGateMetricsTest {
         new WorkflowGateMetrics(gate).bindTo(registry);
         runOnce(gate);
         down.set(true);
-        assertThatThrownBy(() -> runOnce(gate)).isInstanceOf(StoreUnavailableException.class);
-        assertThatThrownBy(() -> runOnce(gate)).isInstanceOf(StoreUnavailableException.class);
+        // A store outage is an outcome of the gate (GateOutcome.Unavailable), not an exception.
+        for (int i = 0; i < 2; i++) {
+            assertThat(gate.enter(new GateRequest(null, "user", "project"), QueueObserver.ignoring()))
+                    .isInstanceOf(GateOutcome.Unavailable.class);
+        }
 
         assertThat(registry.get("usher.sessions.store.errors").tag("gate", "g").counter().count()).isEqualTo(2.0);
         assertThat(gate.queue().stats().running()).as("nothing held after a failure").isZero();

@@ -34,6 +34,8 @@ public class InMemorySessionBenchmark {
 
     private SessionManager usher;
     private final String[] usherIds = new String[SESSIONS];
+    /** The session as the last write left it: what a caller holds after its touch (the gate does). */
+    private final Session[] usherHeld = new Session[SESSIONS];
     private MapSessionRepository spring;
     private final String[] springIds = new String[SESSIONS];
     private final ConcurrentHashMap<String, RawSession> raw = new ConcurrentHashMap<>();
@@ -53,7 +55,8 @@ public class InMemorySessionBenchmark {
         spring.setDefaultMaxInactiveInterval(Duration.ofMinutes(30));
         for (int i = 0; i < SESSIONS; i++) {
             String owner = "user-" + i;
-            usherIds[i] = usher.create(owner, Map.of("plan", "pro")).id();
+            usherHeld[i] = usher.create(owner, Map.of("plan", "pro"));
+            usherIds[i] = usherHeld[i].id();
             MapSession s = spring.createSession();
             s.setAttribute(FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME, owner);
             s.setAttribute("plan", "pro");
@@ -78,6 +81,16 @@ public class InMemorySessionBenchmark {
     public Optional<Session> usherUpdate(Cursor c) {
         String value = VALUES[c.next(VALUES.length)];
         return usher.update(usherIds[c.next(SESSIONS)], s -> s.withAttribute("step", value));
+    }
+
+    /** An update by a caller that holds the current session: one compare-and-set, no read. */
+    @Benchmark
+    public Optional<Session> usherUpdateHeld(Cursor c) {
+        String value = VALUES[c.next(VALUES.length)];
+        int i = c.next(SESSIONS);
+        Optional<Session> updated = usher.update(usherHeld[i], s -> s.withAttribute("step", value));
+        updated.ifPresent(s -> usherHeld[i] = s);
+        return updated;
     }
 
     @Benchmark

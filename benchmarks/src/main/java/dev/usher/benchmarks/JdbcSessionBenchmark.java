@@ -57,6 +57,8 @@ public class JdbcSessionBenchmark {
     private HikariDataSource dataSource;
     private SessionManager usher;
     private final String[] usherIds = new String[SESSIONS];
+    /** The session as the last write left it: what a caller holds after its touch (the gate does). */
+    private final dev.usher.session.Session[] usherHeld = new dev.usher.session.Session[SESSIONS];
     private SessionRepository<Session> spring;
     private final String[] springIds = new String[SESSIONS];
     private final String[] rawIds = new String[SESSIONS];
@@ -78,7 +80,8 @@ public class JdbcSessionBenchmark {
             s.execute("DELETE FROM bench_usher_session");
         }
         for (int i = 0; i < SESSIONS; i++) {
-            usherIds[i] = usher.create("user-" + i, Map.of("plan", "pro")).id();
+            usherHeld[i] = usher.create("user-" + i, Map.of("plan", "pro"));
+            usherIds[i] = usherHeld[i].id();
         }
         spring = springRepository(dataSource, engine);
         for (int i = 0; i < SESSIONS; i++) {
@@ -114,6 +117,16 @@ public class JdbcSessionBenchmark {
     public Optional<dev.usher.session.Session> usherUpdate(Cursor c) {
         String value = VALUES[c.next(VALUES.length)];
         return usher.update(usherIds[c.next(SESSIONS)], s -> s.withAttribute("step", value));
+    }
+
+    /** An update by a caller that holds the current session: one compare-and-set, no read. */
+    @Benchmark
+    public Optional<dev.usher.session.Session> usherUpdateHeld(Cursor c) {
+        String value = VALUES[c.next(VALUES.length)];
+        int i = c.next(SESSIONS);
+        Optional<dev.usher.session.Session> updated = usher.update(usherHeld[i], s -> s.withAttribute("step", value));
+        updated.ifPresent(s -> usherHeld[i] = s);
+        return updated;
     }
 
     @Benchmark

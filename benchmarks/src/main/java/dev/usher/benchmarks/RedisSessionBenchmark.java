@@ -48,6 +48,8 @@ public class RedisSessionBenchmark {
     }
     private SessionManager usher;
     private final String[] usherIds = new String[SESSIONS];
+    /** The session as the last write left it: what a caller holds after its touch (the gate does). */
+    private final dev.usher.session.Session[] usherHeld = new dev.usher.session.Session[SESSIONS];
     private LettuceConnectionFactory lettuce;
     private SessionRepository<Session> spring;
     private final String[] springIds = new String[SESSIONS];
@@ -69,7 +71,8 @@ public class RedisSessionBenchmark {
                 .sweepInterval(Duration.ZERO)
                 .build();
         for (int i = 0; i < SESSIONS; i++) {
-            usherIds[i] = usher.create("user-" + i, Map.of("plan", "pro")).id();
+            usherHeld[i] = usher.create("user-" + i, Map.of("plan", "pro"));
+            usherIds[i] = usherHeld[i].id();
         }
         long now = System.currentTimeMillis();
         for (int i = 0; i < SESSIONS; i++) {
@@ -97,6 +100,16 @@ public class RedisSessionBenchmark {
     public Optional<dev.usher.session.Session> usherUpdate(Cursor c) {
         String value = VALUES[c.next(VALUES.length)];
         return usher.update(usherIds[c.next(SESSIONS)], s -> s.withAttribute("step", value));
+    }
+
+    /** An update by a caller that holds the current session: one compare-and-set, no read. */
+    @Benchmark
+    public Optional<dev.usher.session.Session> usherUpdateHeld(Cursor c) {
+        String value = VALUES[c.next(VALUES.length)];
+        int i = c.next(SESSIONS);
+        Optional<dev.usher.session.Session> updated = usher.update(usherHeld[i], s -> s.withAttribute("step", value));
+        updated.ifPresent(s -> usherHeld[i] = s);
+        return updated;
     }
 
     @Benchmark

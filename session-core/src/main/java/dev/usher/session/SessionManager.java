@@ -3,23 +3,17 @@ package dev.usher.session;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * All session policy, once, over any {@link SessionStore}: ids, validation, idle and absolute expiry,
@@ -69,6 +63,14 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * A malformed or unknown id is never an exception: lookups and writes answer empty (or false).
  *
+ * <p><b>Inside</b>: this class holds the policy (ids, expiry, what a write contains) and delegates the rest
+ * to package-private parts: {@link ProcessLocks} (this process's locks on a session or owner, waiting at most
+ * {@link ProcessLocks#WAIT}), {@link CompareAndSetLoop} (the retry loop with randomised back-off shared by
+ * touch, update, changeId and login), {@link OwnerLimits} (owner checks and the store's owner-limited
+ * writes), {@link SessionEvents} (listeners and end counts) and {@link PeriodicTask} (the sweeper thread).
+ * It is longer than ~400 lines only because of the nested {@link Builder} (every setting documented with its
+ * default, kept nested so that {@code SessionManager.Builder} stays the public name) and this guide.
+ *
  * <pre>{@code
  * SessionManager sessions = SessionManager.builder(new InMemorySessionStore())
  *         .idleTimeout(Duration.ofMinutes(30))
@@ -79,9 +81,7 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class SessionManager implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(SessionManager.class);
-    private static final int MAX_OWNER_LENGTH = 256;
-    private static final int OWNER_LOCK_STRIPES = 64;
+    private static final int MAX_ID_ATTEMPTS = 3;
 
     private final SessionStore store;
     private final Clock clock;
@@ -89,21 +89,16 @@ public final class SessionManager implements AutoCloseable {
     private final Duration absoluteTimeout;
     private final long touchThresholdMillis;
     private final int maxUpdateAttempts;
-    /** Null for no limit. */
-    private final OwnerLimit ownerLimit;
     private final int sweepBatchSize;
     private final AttributeLimits attributeLimits;
-    private final List<SessionListener> listeners = new CopyOnWriteArrayList<>();
     private final SessionLocks sessionLocks;
-    private final KeyedLocks updateLocks = new KeyedLocks();
-    private final KeyedLocks ownerLocks = new KeyedLocks();
-    private final ScheduledExecutorService sweeper;
+    private final SessionEvents events;
+    private final OwnerLimits ownerLimits;
+    private final ProcessLocks processLocks;
+    private final CompareAndSetLoop casLoop;
+    private final PeriodicTask sweeper;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private final LongAdder created = new LongAdder();
-    private final LongAdder endedDeleted = new LongAdder();
-    private final LongAdder endedExpired = new LongAdder();
-    private final LongAdder endedEvicted = new LongAdder();
     private final LongAdder casConflicts = new LongAdder();
     private final LongAdder lockWaits = new LongAdder();
     private final LongAdder malformedIds = new LongAdder();
@@ -115,23 +110,17 @@ public final class SessionManager implements AutoCloseable {
         this.absoluteTimeout = b.absoluteTimeout;
         this.touchThresholdMillis = (long) (b.idleTimeout.toMillis() * b.touchThreshold);
         this.maxUpdateAttempts = b.maxUpdateAttempts;
-        this.ownerLimit = b.maxSessionsPerOwner > 0 ? new OwnerLimit(b.maxSessionsPerOwner, b.ownerLimitPolicy) : null;
         this.sweepBatchSize = b.sweepBatchSize;
         this.attributeLimits = b.attributeLimits;
         this.sessionLocks = b.sessionLocks;
-        this.listeners.addAll(b.listeners);
-        store.onEviction(s -> fireEnded(s, EndReason.EVICTED));
-        if (b.sweepInterval.isZero()) {
-            this.sweeper = null;
-        } else {
-            this.sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "usher-session-sweeper");
-                t.setDaemon(true);
-                return t;
-            });
-            long period = b.sweepInterval.toMillis();
-            sweeper.scheduleWithFixedDelay(this::sweepQuietly, period, period, TimeUnit.MILLISECONDS);
-        }
+        this.events = new SessionEvents(b.listeners);
+        this.ownerLimits = new OwnerLimits(b.maxSessionsPerOwner > 0
+                ? new OwnerLimit(b.maxSessionsPerOwner, b.ownerLimitPolicy) : null, store, events);
+        this.processLocks = new ProcessLocks(lockWaits);
+        this.casLoop = new CompareAndSetLoop(b.maxUpdateAttempts, casConflicts);
+        store.onEviction(s -> events.ended(s, EndReason.EVICTED));
+        this.sweeper = b.sweepInterval.isZero() ? null
+                : PeriodicTask.start("session sweeper", b.threadFactory, b.sweepInterval, this::sweep);
     }
 
     public static Builder builder(SessionStore store) {
@@ -150,65 +139,38 @@ public final class SessionManager implements AutoCloseable {
      */
     public Session create(String owner, Map<String, String> attributes) {
         checkOpen();
-        checkOwner(owner);
+        OwnerLimits.checkOwner(owner);
         attributeLimits.check(attributes);
-        Instant now = clock.instant();
+        // Truncated once, so that createdAt and lastAccessedAt share one Instant in the heap.
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
         Session session = new Session(newId(owner), owner, now, now, idleTimeout,
                 now.plus(absoluteTimeout), 1, attributes);
-        if (owner == null || ownerLimit == null) {
-            session = insertNew(session);
-        } else {
+        if (ownerLimits.applies(owner)) {
             // The store decides the limit in one atomic step, across instances; the local owner lock only
             // keeps this process's callers from racing each other into the store.
-            try (KeyedLocks.Held ignored = lock(ownerLocks, "owner:" + owner, Duration.ofSeconds(30))) {
-                session = insertWithinOwnerLimit(session, now);
+            try (KeyedLocks.Held ignored = processLocks.owner(owner)) {
+                session = insert(session, now);
             }
+        } else {
+            session = insert(session, now);
         }
-        created.increment();
-        for (SessionListener l : listeners) {
-            try {
-                l.created(session);
-            } catch (RuntimeException e) {
-                log.warn("session listener {} failed on created({})", l, session, e);
-            }
-        }
+        events.created(session);
         return session;
     }
 
-    private Session insertNew(Session session) {
+    private Session insert(Session session, Instant now) {
         // 256 random bits do not collide in practice; the loop only guards against a broken RNG.
-        for (int attempt = 0; attempt < 3; attempt++) {
-            if (store.insert(session)) {
+        for (int attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
+            boolean written = ownerLimits.applies(session.owner())
+                    ? ownerLimits.insert(session, now)
+                    : store.insert(session);
+            if (written) {
                 return session;
             }
             session = session.withId(newId(session.owner()));
         }
-        throw idsExhausted();
-    }
-
-    private Session insertWithinOwnerLimit(Session session, Instant now) {
-        for (int attempt = 0; attempt < 3; attempt++) {
-            OwnerLimitedWrite write = store.insertWithinOwnerLimit(session, ownerLimit, now);
-            fireEndedOldest(write);
-            switch (write.outcome()) {
-                case WRITTEN -> {
-                    return session;
-                }
-                case OWNER_AT_LIMIT -> throw ownerLimitReached(session.owner());
-                case REFUSED -> session = session.withId(newId(session.owner()));
-            }
-        }
-        throw idsExhausted();
-    }
-
-    private void fireEndedOldest(OwnerLimitedWrite write) {
-        for (Session s : write.endedOldest()) {
-            fireEnded(s, EndReason.DELETED);
-        }
-    }
-
-    private static SessionStoreException idsExhausted() {
-        return new SessionStoreException("could not insert a session with a fresh id after 3 attempts");
+        throw new SessionStoreException("could not insert a session with a fresh id after " + MAX_ID_ATTEMPTS
+                + " attempts");
     }
 
     /** An id from the store (which may place an owner's sessions together), checked before it is used. */
@@ -219,11 +181,6 @@ public final class SessionManager implements AutoCloseable {
                     + " returned a malformed session id from newSessionId (" + SessionIds.redact(id) + ")");
         }
         return id;
-    }
-
-    private SessionLimitException ownerLimitReached(String owner) {
-        return new SessionLimitException("owner '" + owner + "' already has the maximum of " + ownerLimit.max()
-                + " sessions", "maxSessionsPerOwner", ownerLimit.max());
     }
 
     /** The live session, without recording an access. Empty for an unknown, expired or malformed id. */
@@ -245,32 +202,38 @@ public final class SessionManager implements AutoCloseable {
         if (!wellFormed(id)) {
             return Optional.empty();
         }
-        Session current = null;
-        for (int attempt = 0; attempt < maxUpdateAttempts; attempt++) {
-            Instant now = clock.instant();
-            Optional<Session> loaded = store.load(id);
-            if (loaded.isEmpty() || loaded.get().isExpired(now)) {
-                return Optional.empty();
-            }
-            current = loaded.get();
-            if (now.toEpochMilli() - current.lastAccessedAt().toEpochMilli() <= touchThresholdMillis) {
-                return loaded;
-            }
-            Session touched = current.withLastAccessedAt(now).withVersion(current.version() + 1);
-            if (store.replace(touched, current.version())) {
-                return Optional.of(touched);
-            }
-            casConflicts.increment();
+        Session[] seen = new Session[1];
+        // The common case (a read, at most one write) runs outside the loop, which allocates per call.
+        Optional<Session> touched = touchOnce(id, seen);
+        if (touched != null) {
+            return touched;
         }
-        // Every attempt lost to a concurrent writer, each of which recorded an access of its own.
-        return Optional.ofNullable(current);
+        // Every attempt lost to a writer, each of which recorded an access: the last session seen will do.
+        return casLoop.retry(0, () -> touchOnce(id, seen), () -> Optional.ofNullable(seen[0]));
+    }
+
+    /** One touch attempt; null when its write lost the compare-and-set. */
+    private Optional<Session> touchOnce(String id, Session[] seen) {
+        Instant now = clock.instant();
+        Optional<Session> loaded = store.load(id);
+        if (loaded.isEmpty() || loaded.get().isExpired(now)) {
+            return Optional.empty();
+        }
+        Session current = loaded.get();
+        seen[0] = current;
+        if (now.toEpochMilli() - current.lastAccessedAt().toEpochMilli() <= touchThresholdMillis) {
+            return loaded;
+        }
+        Session touched = current.withLastAccessedAt(now).withVersion(current.version() + 1);
+        return store.replace(touched, current.version()) ? Optional.of(touched) : null;
     }
 
     /**
      * Atomically applies {@code change} to the live session and stores the result; the change may run more
      * than once (on a version conflict it is applied again to the fresh value) and must not have side effects.
      * Only the attributes of its result are kept: id, owner, timestamps and version are the manager's. The
-     * write also records an access.
+     * write also records an access. Costs two store round trips (read, compare-and-set) when nobody else
+     * writes; {@link #update(Session, UnaryOperator)} saves the read when the caller holds the session.
      *
      * @return the stored session, or empty if the session does not exist or has expired
      * @throws SessionConflictException    after the bounded number of attempts all lost the race
@@ -288,26 +251,74 @@ public final class SessionManager implements AutoCloseable {
         }
         // Serialising this process's writers on the id leaves the compare-and-set to settle races between
         // instances only, instead of spinning local threads against each other.
-        try (KeyedLocks.Held ignored = lock(updateLocks, id, Duration.ofSeconds(30))) {
-            for (int attempt = 0; attempt < maxUpdateAttempts; attempt++) {
-                Instant now = clock.instant();
-                Optional<Session> loaded = store.load(id);
-                if (loaded.isEmpty() || loaded.get().isExpired(now)) {
-                    return Optional.empty();
-                }
-                Session current = loaded.get();
-                Session changed = Objects.requireNonNull(change.apply(current), "change returned null");
-                attributeLimits.check(changed.attributes());
-                Session next = new Session(current.id(), current.owner(), current.createdAt(), now,
-                        current.idleTimeout(), current.absoluteExpiry(), current.version() + 1, changed.attributes());
-                if (store.replace(next, current.version())) {
-                    return Optional.of(next);
-                }
-                casConflicts.increment();
-                backOff(attempt);
-            }
+        try (KeyedLocks.Held ignored = processLocks.session(id)) {
+            return casLoop.run(() -> updateOnce(id, change), () -> { throw conflict("update", id); });
         }
-        throw new SessionConflictException("update of session " + SessionIds.redact(id) + " lost "
+    }
+
+    /**
+     * As {@link #update(String, UnaryOperator)}, for a caller that already holds the session (from
+     * {@link #touch}, {@link #find}, {@link #create} or an earlier update): the change is applied to
+     * {@code current} and compare-and-set against its version at once, one store round trip. Only if the
+     * store holds a newer version (or none) does it fall back to reading and retrying as the other
+     * {@code update}; the result is the same as that method's, whichever path wrote it.
+     *
+     * <p>{@code current} must be a session as this manager returned it: its id, owner, timestamps and
+     * version are taken as the stored ones when the version matches.
+     *
+     * @return the stored session, or empty if the session does not exist or has expired
+     * @throws SessionConflictException    after the bounded number of attempts all lost the race
+     * @throws SessionLimitException       if the new attributes exceed a limit (nothing is written)
+     * @throws IllegalArgumentException    if the new attributes have an illegal name or an unpaired surrogate
+     *                                     (nothing is written)
+     * @throws NullPointerException        if {@code current}, {@code change} or its result is null
+     * @throws SessionLockTimeoutException if this process's lock on the session is not obtained within 30 s
+     */
+    public Optional<Session> update(Session current, UnaryOperator<Session> change) {
+        checkOpen();
+        Objects.requireNonNull(current, "current");
+        Objects.requireNonNull(change, "change");
+        String id = current.id();
+        if (!wellFormed(id)) {
+            return Optional.empty();
+        }
+        try (KeyedLocks.Held ignored = processLocks.session(id)) {
+            Instant now = clock.instant();
+            // An expired snapshot may have been extended by another writer since: the loop reads the truth.
+            if (current.isExpired(now)) {
+                return casLoop.run(() -> updateOnce(id, change), () -> { throw conflict("update", id); });
+            }
+            long start = System.nanoTime();
+            Session next = changed(current, change, now);
+            if (store.replace(next, current.version())) {
+                return Optional.of(next);
+            }
+            return casLoop.retry(System.nanoTime() - start, () -> updateOnce(id, change),
+                    () -> { throw conflict("update", id); });
+        }
+    }
+
+    /** One read, change, compare-and-set attempt of an update; null when it lost. */
+    private Optional<Session> updateOnce(String id, UnaryOperator<Session> change) {
+        Instant now = clock.instant();
+        Optional<Session> loaded = store.load(id);
+        if (loaded.isEmpty() || loaded.get().isExpired(now)) {
+            return Optional.empty();
+        }
+        Session next = changed(loaded.get(), change, now);
+        return store.replace(next, loaded.get().version()) ? Optional.of(next) : null;
+    }
+
+    /** The next version of {@code current}: the change's attributes, checked, and an access at {@code now}. */
+    private Session changed(Session current, UnaryOperator<Session> change, Instant now) {
+        Session changed = Objects.requireNonNull(change.apply(current), "change returned null");
+        attributeLimits.check(changed.attributes());
+        return new Session(current.id(), current.owner(), current.createdAt(), now,
+                current.idleTimeout(), current.absoluteExpiry(), current.version() + 1, changed.attributes());
+    }
+
+    private SessionConflictException conflict(String operation, String id) {
+        return new SessionConflictException(operation + " of session " + SessionIds.redact(id) + " lost "
                 + maxUpdateAttempts + " compare-and-set attempts in a row (maxUpdateAttempts)");
     }
 
@@ -336,11 +347,11 @@ public final class SessionManager implements AutoCloseable {
      */
     public Optional<Session> login(String id, String owner) {
         Objects.requireNonNull(owner, "owner");
-        checkOwner(owner);
-        if (ownerLimit == null) {
+        OwnerLimits.checkOwner(owner);
+        if (!ownerLimits.applies(owner)) {
             return rotate(id, true, owner);
         }
-        try (KeyedLocks.Held ignored = lock(ownerLocks, "owner:" + owner, Duration.ofSeconds(30))) {
+        try (KeyedLocks.Held ignored = processLocks.owner(owner)) {
             return rotate(id, true, owner);
         }
     }
@@ -350,8 +361,8 @@ public final class SessionManager implements AutoCloseable {
         if (!wellFormed(id)) {
             return Optional.empty();
         }
-        try (KeyedLocks.Held ignored = lock(updateLocks, id, Duration.ofSeconds(30))) {
-            for (int attempt = 0; attempt < maxUpdateAttempts; attempt++) {
+        try (KeyedLocks.Held ignored = processLocks.session(id)) {
+            return casLoop.run(() -> {
                 Instant now = clock.instant();
                 Optional<Session> loaded = store.load(id);
                 if (loaded.isEmpty() || loaded.get().isExpired(now)) {
@@ -362,34 +373,18 @@ public final class SessionManager implements AutoCloseable {
                 Session renamed = new Session(newId(newOwner), newOwner,
                         current.createdAt(), now, current.idleTimeout(), current.absoluteExpiry(),
                         current.version() + 1, current.attributes());
-                boolean moved;
-                if (setOwner && ownerLimit != null) {
-                    OwnerLimitedWrite write = store.changeIdWithinOwnerLimit(id, renamed, current.version(),
-                            ownerLimit, now);
-                    fireEndedOldest(write);
-                    if (write.outcome() == OwnerLimitedWrite.Outcome.OWNER_AT_LIMIT) {
-                        throw ownerLimitReached(owner);
-                    }
-                    moved = write.outcome() == OwnerLimitedWrite.Outcome.WRITTEN;
-                } else {
-                    moved = store.changeId(id, renamed, current.version());
+                boolean moved = setOwner && ownerLimits.applies(newOwner)
+                        ? ownerLimits.changeId(id, renamed, current.version(), now)
+                        : store.changeId(id, renamed, current.version());
+                if (!moved) {
+                    return null;
                 }
-                if (moved) {
-                    for (SessionListener l : listeners) {
-                        try {
-                            l.idChanged(id, renamed);
-                        } catch (RuntimeException e) {
-                            log.warn("session listener {} failed on idChanged({})", l, renamed, e);
-                        }
-                    }
-                    return Optional.of(renamed);
-                }
-                casConflicts.increment();
-                backOff(attempt);
-            }
+                events.idChanged(id, renamed);
+                return Optional.of(renamed);
+            }, () -> {
+                throw conflict("changeId", id);
+            });
         }
-        throw new SessionConflictException("changeId of session " + SessionIds.redact(id) + " lost "
-                + maxUpdateAttempts + " compare-and-set attempts in a row (maxUpdateAttempts)");
     }
 
     /** Ends the session ({@link EndReason#DELETED}). False if there was nothing to end. */
@@ -399,7 +394,7 @@ public final class SessionManager implements AutoCloseable {
             return false;
         }
         Optional<Session> removed = store.remove(id);
-        removed.ifPresent(s -> fireEnded(s, EndReason.DELETED));
+        removed.ifPresent(s -> events.ended(s, EndReason.DELETED));
         return removed.isPresent();
     }
 
@@ -449,11 +444,8 @@ public final class SessionManager implements AutoCloseable {
      */
     public List<Session> findByOwner(String owner) {
         checkOpen();
-        checkOwner(owner);
-        return liveSessionsOf(owner, clock.instant());
-    }
-
-    private List<Session> liveSessionsOf(String owner, Instant now) {
+        OwnerLimits.checkOwner(owner);
+        Instant now = clock.instant();
         List<Session> live = new ArrayList<>();
         for (Session s : store.findByOwner(owner)) {
             if (!s.isExpired(now)) {
@@ -490,7 +482,7 @@ public final class SessionManager implements AutoCloseable {
             List<Session> batch = store.removeExpired(clock.instant(), sweepBatchSize);
             List<String> delivered = new ArrayList<>(batch.size());
             for (Session s : batch) {
-                fireEnded(s, EndReason.EXPIRED);
+                events.ended(s, EndReason.EXPIRED);
                 delivered.add(s.id());
             }
             // Only now may the claims go: a sweeper that dies before this line leaves them to another
@@ -505,26 +497,16 @@ public final class SessionManager implements AutoCloseable {
         }
     }
 
-    private void sweepQuietly() {
-        try {
-            sweep();
-        } catch (RuntimeException e) {
-            // The store may be down; the next round tries again.
-            log.warn("session sweep failed: {}", e.toString());
-        }
-    }
-
     public void addListener(SessionListener listener) {
-        listeners.add(Objects.requireNonNull(listener, "listener"));
+        events.add(listener);
     }
 
     public void removeListener(SessionListener listener) {
-        listeners.remove(listener);
+        events.remove(listener);
     }
 
     public SessionStats stats() {
-        return new SessionStats(store.count(), created.sum(), endedDeleted.sum(), endedExpired.sum(),
-                endedEvicted.sum(), casConflicts.sum(), lockWaits.sum(), malformedIds.sum());
+        return events.stats(store.count(), casConflicts.sum(), lockWaits.sum(), malformedIds.sum());
     }
 
     /** The idle timeout given to new sessions. */
@@ -539,31 +521,9 @@ public final class SessionManager implements AutoCloseable {
             return;
         }
         if (sweeper != null) {
-            sweeper.shutdownNow();
-            try {
-                if (!sweeper.awaitTermination(10, TimeUnit.SECONDS)) {
-                    log.warn("session sweeper did not stop within 10 s");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            sweeper.close();
         }
         store.close();
-    }
-
-    private void fireEnded(Session session, EndReason reason) {
-        switch (reason) {
-            case DELETED -> endedDeleted.increment();
-            case EXPIRED -> endedExpired.increment();
-            case EVICTED -> endedEvicted.increment();
-        }
-        for (SessionListener l : listeners) {
-            try {
-                l.ended(session, reason);
-            } catch (RuntimeException e) {
-                log.warn("session listener {} failed on ended({}, {})", l, session, reason, e);
-            }
-        }
     }
 
     private boolean wellFormed(String id) {
@@ -572,55 +532,6 @@ public final class SessionManager implements AutoCloseable {
         }
         malformedIds.increment();
         return false;
-    }
-
-    private static void checkOwner(String owner) {
-        if (owner == null) {
-            return;
-        }
-        if (owner.isEmpty() || owner.length() > MAX_OWNER_LENGTH) {
-            throw new SessionLimitException("owner must be 1 to " + MAX_OWNER_LENGTH + " characters but was "
-                    + owner.length(), "maxOwnerLength", MAX_OWNER_LENGTH);
-        }
-        for (int i = 0; i < owner.length(); i++) {
-            if (Character.isISOControl(owner.charAt(i))) {
-                throw new IllegalArgumentException("owner contains a control character at index " + i);
-            }
-        }
-        int bad = AttributeLimits.firstUnpairedSurrogate(owner);
-        if (bad >= 0) {
-            throw new IllegalArgumentException("owner contains an unpaired surrogate at index " + bad
-                    + "; it must be well-formed UTF-16");
-        }
-    }
-
-    private KeyedLocks.Held lock(KeyedLocks locks, String key, Duration timeout) {
-        boolean[] contended = new boolean[1];
-        KeyedLocks.Held held;
-        try {
-            held = locks.acquire(key, timeout.toNanos(), contended);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SessionLockTimeoutException("interrupted while waiting for the lock of "
-                    + redactKey(key));
-        }
-        if (contended[0]) {
-            lockWaits.increment();
-        }
-        if (held == null) {
-            throw new SessionLockTimeoutException("lock of " + redactKey(key) + " not obtained within " + Durations.format(timeout));
-        }
-        return held;
-    }
-
-    private static String redactKey(String key) {
-        return key.startsWith("owner:") ? key : "session " + SessionIds.redact(key);
-    }
-
-    private static void backOff(int attempt) {
-        // Randomised, growing pause so that instances racing on one session stop colliding in lockstep.
-        long maxNanos = Math.min(1L << Math.min(attempt + 10, 22), 4_000_000L);
-        LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(maxNanos));
     }
 
     private void checkOpen() {
@@ -643,6 +554,7 @@ public final class SessionManager implements AutoCloseable {
         private int sweepBatchSize = 500;
         private AttributeLimits attributeLimits = AttributeLimits.DEFAULTS;
         private SessionLocks sessionLocks = SessionLocks.inProcess();
+        private ThreadFactory threadFactory = PeriodicTask.daemonThreads("usher-session-sweeper");
         private final List<SessionListener> listeners = new ArrayList<>();
 
         private Builder(SessionStore store) {
@@ -727,6 +639,16 @@ public final class SessionManager implements AutoCloseable {
         /** Where {@link SessionManager#withLock} locks (default {@link SessionLocks#inProcess()}). */
         public Builder sessionLocks(SessionLocks locks) {
             this.sessionLocks = Objects.requireNonNull(locks, "sessionLocks");
+            return this;
+        }
+
+        /**
+         * Where the sweeper's thread comes from (default: a daemon thread named {@code usher-session-sweeper}),
+         * for a host that wants virtual threads, its own names or context (MDC). {@link SessionManager#close()}
+         * stops the thread either way.
+         */
+        public Builder threadFactory(ThreadFactory threadFactory) {
+            this.threadFactory = Objects.requireNonNull(threadFactory, "threadFactory");
             return this;
         }
 

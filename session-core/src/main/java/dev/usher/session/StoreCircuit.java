@@ -3,7 +3,6 @@ package dev.usher.session;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,9 +14,10 @@ import org.slf4j.LoggerFactory;
  * shared buckets each keep one.
  *
  * <p>Thread-safe. {@link #throwIfOpen()} is a single volatile read while the store is up. The probe runs
- * on a daemon thread named {@code usher-probe-<store>}, started at the first outage and stopped by
- * {@link #close()}; it calls the {@link Probe} every probe interval (after the previous probe returned)
- * and closes the circuit on its first success. The store decides which failures open the circuit: only
+ * as a {@link PeriodicTask} on a daemon thread named {@code usher-probe-<store>}, started when the circuit
+ * opens and ended when it closes again or by {@link #close()}: no thread exists while the store is up. It
+ * calls the {@link Probe} every probe interval (after the previous probe returned) and closes the circuit
+ * on its first success. The store decides which failures open the circuit: only
  * connection-level ones (refused, reset, timed out), never a constraint violation or bad input.
  *
  * <pre>{@code
@@ -42,10 +42,9 @@ public final class StoreCircuit implements AutoCloseable {
     private final Duration probeInterval;
     private final Probe probe;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
     private volatile Outage outage;
     private volatile boolean closed;
-    private Thread prober; // guarded by lock
+    private PeriodicTask prober; // guarded by lock; runs exactly while the circuit is open
 
     private StoreCircuit(String store, Duration probeInterval, Probe probe) {
         this.store = store;
@@ -102,11 +101,9 @@ public final class StoreCircuit implements AutoCloseable {
             }
             outage = new Outage(cause, System.nanoTime());
             if (prober == null) {
-                prober = new Thread(this::probeUntilClosed, "usher-probe-" + store.replace(' ', '-'));
-                prober.setDaemon(true);
-                prober.start();
+                String name = "usher-probe-" + store.replace(' ', '-');
+                prober = PeriodicTask.start(name, PeriodicTask.daemonThreads(name), probeInterval, this::probeOnce);
             }
-            changed.signalAll();
         } finally {
             lock.unlock();
         }
@@ -128,7 +125,7 @@ public final class StoreCircuit implements AutoCloseable {
     /** Stops the probe thread (waiting up to a few seconds for a probe under way). Idempotent. */
     @Override
     public void close() {
-        Thread t;
+        PeriodicTask t;
         lock.lock();
         try {
             if (closed) {
@@ -136,60 +133,43 @@ public final class StoreCircuit implements AutoCloseable {
             }
             closed = true;
             t = prober;
-            changed.signalAll();
+            prober = null;
         } finally {
             lock.unlock();
         }
-        if (t != null && t != Thread.currentThread()) {
-            try {
-                t.join(TimeUnit.SECONDS.toMillis(5));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (t != null) {
+            t.close();
         }
     }
 
-    private void probeUntilClosed() {
-        while (awaitNextProbe()) {
-            try {
-                probe.check();
-            } catch (Exception | LinkageError e) {
-                log.debug("{} still unreachable: {}", store, e.toString());
-                continue;
-            }
-            Outage o;
-            lock.lock();
-            try {
-                // Under the lock, so that a trip racing with this success is not overwritten by it.
-                o = outage;
-                outage = null;
-            } finally {
-                lock.unlock();
-            }
-            if (o != null) {
-                log.info("{} is reachable again after {}", store, Durations.format(
-                        Duration.ofMillis(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - o.sinceNanos))));
-            }
+    private void probeOnce() {
+        if (closed) {
+            return;
         }
-    }
-
-    /** Waits until the circuit is open and one probe interval has passed; false once closed. */
-    private boolean awaitNextProbe() {
+        try {
+            probe.check();
+        } catch (Exception | LinkageError e) {
+            log.debug("{} still unreachable: {}", store, e.toString());
+            return;
+        }
+        Outage o;
+        PeriodicTask done;
         lock.lock();
         try {
-            while (!closed && outage == null) {
-                changed.await();
-            }
-            long nanos = probeInterval.toNanos();
-            while (!closed && nanos > 0) {
-                nanos = changed.awaitNanos(nanos);
-            }
-            return !closed;
-        } catch (InterruptedException e) {
-            // Only close() has a reason to stop this thread; it says so through `closed`.
-            return !closed;
+            // Under the lock, so that a trip after this point starts a fresh probe instead of finding this one.
+            o = outage;
+            outage = null;
+            done = prober;
+            prober = null;
         } finally {
             lock.unlock();
+        }
+        if (done != null) {
+            done.stop();
+        }
+        if (o != null) {
+            log.info("{} is reachable again after {}", store, Durations.format(
+                    Duration.ofMillis(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - o.sinceNanos))));
         }
     }
 }

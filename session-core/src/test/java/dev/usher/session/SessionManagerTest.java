@@ -157,4 +157,34 @@ class SessionManagerTest {
         }
         assertThat(locks.size()).isZero();
     }
+
+    @Test
+    void theSweeperRunsOnTheHostsThreadFactoryAndCloseStopsIt() throws Exception {
+        java.util.List<Thread> made = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CountDownLatch swept = new CountDownLatch(1);
+        SessionManager m = SessionManager.builder(new InMemorySessionStore())
+                .sweepInterval(Duration.ofMillis(5))
+                .threadFactory(r -> {
+                    Thread t = new Thread(r, "host-sweeper");
+                    t.setDaemon(true);
+                    made.add(t);
+                    return t;
+                })
+                .listener(new SessionListener() {
+                    @Override
+                    public void ended(Session session, EndReason reason) {
+                        swept.countDown();
+                    }
+                })
+                .idleTimeout(Duration.ofMillis(1)).absoluteTimeout(Duration.ofMillis(1))
+                .build();
+        m.create(null, Map.of());
+        assertThat(swept.await(30, TimeUnit.SECONDS)).as("an expiry delivered by the sweeper").isTrue();
+        assertThat(made).isNotEmpty().allMatch(t -> t.getName().equals("host-sweeper"));
+        m.close();
+        for (Thread t : made) {
+            t.join(TimeUnit.SECONDS.toMillis(30));
+            assertThat(t.isAlive()).isFalse();
+        }
+    }
 }

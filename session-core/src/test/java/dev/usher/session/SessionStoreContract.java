@@ -651,6 +651,64 @@ public abstract class SessionStoreContract {
     }
 
     @Test
+    public void anUpdateOfTheSessionInHandIsOneCompareAndSetWithoutARead() {
+        Session s = manager.create(null, Map.of());
+        CountingSessionStore counting = new CountingSessionStore(store);
+        SessionManager m = managerOver(counting).build();
+        toClose.add(m);
+        Session touched = m.touch(s.id()).orElseThrow();
+        counting.loads.set(0);
+        Session updated = m.update(touched, x -> x.withAttribute(COUNTER, 7)).orElseThrow();
+        assertThat(counting.loads).hasValue(0);
+        assertThat(counting.replaces).hasValue(1);
+        assertThat(updated.version()).isEqualTo(touched.version() + 1);
+        Session stored = store.load(s.id()).orElseThrow();
+        assertThat(stored.attribute(COUNTER)).contains(7);
+        assertThat(stored.version()).isEqualTo(updated.version());
+        // The same call by id reads first: two round trips.
+        counting.loads.set(0);
+        counting.replaces.set(0);
+        m.update(s.id(), x -> x.withAttribute(COUNTER, 8)).orElseThrow();
+        assertThat(counting.loads).hasValue(1);
+        assertThat(counting.replaces).hasValue(1);
+    }
+
+    @Test
+    public void anUpdateOfAStaleSessionRereadsItAndKeepsTheOtherWrite() {
+        Session stale = manager.create(null, Map.of());
+        manager.update(stale.id(), x -> x.withAttribute("first", "kept")).orElseThrow();
+        CountingSessionStore counting = new CountingSessionStore(store);
+        SessionManager m = managerOver(counting).build();
+        toClose.add(m);
+        List<Session> seenByChange = new ArrayList<>();
+        Session updated = m.update(stale, x -> {
+            seenByChange.add(x);
+            return x.withAttribute("second", "added");
+        }).orElseThrow();
+        assertThat(updated.attributes()).containsEntry("first", "kept").containsEntry("second", "added");
+        assertThat(updated.version()).isEqualTo(stale.version() + 2);
+        assertThat(store.load(stale.id()).orElseThrow()).isEqualTo(updated);
+        // Tried on the snapshot, lost, applied again to the stored session.
+        assertThat(seenByChange).hasSize(2);
+        assertThat(seenByChange.get(1).attributes()).containsEntry("first", "kept");
+        assertThat(counting.replaces).hasValue(2);
+        assertThat(counting.loads).hasValue(1);
+        assertThat(m.stats().casConflicts()).isEqualTo(1);
+    }
+
+    @Test
+    public void anUpdateOfASessionInHandThatEndedMeanwhileWritesNothing() {
+        Session s = manager.create(null, Map.of());
+        manager.end(s.id());
+        assertThat(manager.update(s, x -> x.withAttribute("late", "write"))).isEmpty();
+        assertThat(store.load(s.id())).isEmpty();
+        Session expired = manager.create(null, Map.of());
+        clock.advance(IDLE.plusSeconds(1));
+        assertThat(manager.update(expired, x -> x.withAttribute("late", "write"))).isEmpty();
+        assertThat(store.load(expired.id()).map(x -> x.attributes().containsKey("late")).orElse(false)).isFalse();
+    }
+
+    @Test
     public void changeIdKeepsTheDataUnderAFreshId() {
         Session s = manager.create("alice", Map.of("k", "v"));
         List<String> moves = new CopyOnWriteArrayList<>();

@@ -53,6 +53,26 @@ class StoreCircuitTest {
     }
 
     @Test
+    void noProbeThreadRunsWhileTheStoreIsUp() {
+        AtomicBoolean reachable = new AtomicBoolean(false);
+        try (StoreCircuit circuit = StoreCircuit.create("recovering store", Duration.ofMillis(5), () -> {
+            if (!reachable.get()) {
+                throw new IOException("down");
+            }
+        })) {
+            circuit.trip(new IOException("down"));
+            awaitTrue(() -> probeThreadAlive("usher-probe-recovering-store"));
+            reachable.set(true);
+            awaitTrue(() -> !circuit.isOpen());
+            awaitTrue(() -> !probeThreadAlive("usher-probe-recovering-store"));
+        }
+    }
+
+    private static boolean probeThreadAlive(String name) {
+        return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals(name) && t.isAlive());
+    }
+
+    @Test
     void rejectsAProbeIntervalOutOfRangeNamingIt() {
         assertThatThrownBy(() -> StoreCircuit.create("s", Duration.ZERO, () -> { }))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("probeInterval").hasMessageContaining("0s");

@@ -165,6 +165,12 @@ final class QueuedWait implements Runnable, AsyncListener {
                     event.put("reason", rejected.reason().name().toLowerCase(Locale.ROOT));
                     event.put("message", UsherFilter.message(rejected.reason()));
                     write("rejected", event);
+                } else if (outcome instanceof GateOutcome.Unavailable<?>) {
+                    Map<String, Object> event = new LinkedHashMap<>();
+                    event.put("type", "error");
+                    event.put("error", "store_unavailable");
+                    event.put("message", "A store is unavailable; try again shortly.");
+                    write("error", event);
                 }
             } else {
                 filter.sendRefusal(outcome, request, response, sent);

@@ -244,7 +244,10 @@ public final class UsherFilter implements Filter {
         }
     }
 
-    /** 429 for a rate-limited request, 503 for a rejected one; the response must not be committed. */
+    /**
+     * 429 for a rate-limited request, 503 for a rejected one or when a store is unavailable; the response must
+     * not be committed.
+     */
     void sendRefusal(GateOutcome<?> outcome, HttpServletRequest request, HttpServletResponse response,
                      Optional<String> sent) throws IOException {
         if (outcome instanceof GateOutcome.RateLimited<?> limited) {
@@ -255,6 +258,10 @@ public final class UsherFilter implements Filter {
             body.put("message", "Too many requests.");
             body.put("retryAfterSeconds", Long.parseLong(headers.get(RateLimitHeaders.RETRY_AFTER)));
             sendJson(response, 429, body);
+        } else if (outcome instanceof GateOutcome.Unavailable<?> unavailable) {
+            // The gate's own answer to a store that is down (its circuit is open): nothing was created or held.
+            log.warn("a store is unavailable: {}", unavailable.message());
+            sendUnavailable(response, "store_unavailable", "A store is unavailable; try again shortly.", unavailableRetryAfter);
         } else if (outcome instanceof GateOutcome.Rejected<?> rejected) {
             rejected.session().ifPresent(session -> setCookieIfNew(request, response, sent, session));
             sendUnavailable(response, rejected.reason().name().toLowerCase(java.util.Locale.ROOT),

@@ -1,7 +1,6 @@
 package dev.usher.gate;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.usher.gate.admission.AdmissionQueue;
 import dev.usher.gate.cache.WorkflowCache;

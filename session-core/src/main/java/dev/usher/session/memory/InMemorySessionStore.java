@@ -14,7 +14,6 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ConcurrentSkipListSet;
@@ -34,6 +33,10 @@ import java.util.function.Consumer;
  * a session to an owner) hold a lock of the owner's stripe, one of 64, so the count, the write and the trim
  * are one step for every caller of this store.
  *
+ * <p>About 450 lines because each of the SPI's writes keeps the expiry and id indexes and the
+ * {@link OwnerIndex} consistent inside the one map step of its session; splitting those steps across
+ * classes would spread one atomicity argument over several files.
+ *
  * <pre>{@code
  * SessionStore store = InMemorySessionStore.builder().maxSessions(100_000).build();
  * }</pre>
@@ -51,20 +54,35 @@ public final class InMemorySessionStore implements SessionStore {
         REJECT
     }
 
-    /** An expiry index key: an instant plus the id to make it unique. */
-    private record Slot(long millis, String id) {
-    }
-
     /**
-     * A stored session and the instant it is filed under in the expiry index. That instant is never later
-     * than the session's real expiry: a write that extends the expiry (every touch and update does) leaves
-     * the index alone, and the sweep re-files a session it finds filed too early. So the common write costs
-     * no index work at all.
+     * A stored session and the instant it is filed under in the expiry index; the same object is the map's
+     * value and the index's key (ordered by that instant, then the id), so the index costs no key object of
+     * its own. The filing instant is never later than the session's real expiry: a write that extends the
+     * expiry (every touch and update does) swaps the session in place and leaves the index alone, and the
+     * sweep re-files a session it finds filed too early. So the common write costs no index work at all.
+     * The session is swapped only inside the map's step for its id; the id, and so the key's order, never
+     * changes.
      */
-    private record Stored(Session session, long filedAt) {
+    private static final class Stored {
+        private final long filedAt;
+        private volatile Session session;
+
+        Stored(Session session, long filedAt) {
+            this.session = session;
+            this.filedAt = filedAt;
+        }
+
+        Session session() {
+            return session;
+        }
+
+        long filedAt() {
+            return filedAt;
+        }
     }
 
-    private static final Comparator<Slot> ORDER = Comparator.comparingLong(Slot::millis).thenComparing(Slot::id);
+    private static final Comparator<Stored> ORDER =
+            Comparator.comparingLong(Stored::filedAt).thenComparing(s -> s.session().id());
 
     private static final int OWNER_STRIPES = 64;
 
@@ -72,8 +90,8 @@ public final class InMemorySessionStore implements SessionStore {
     private final WhenFull whenFull;
     private final ReentrantLock[] ownerStripes = new ReentrantLock[OWNER_STRIPES];
     private final ConcurrentHashMap<String, Stored> sessions = new ConcurrentHashMap<>();
-    private final ConcurrentSkipListSet<Slot> byExpiry = new ConcurrentSkipListSet<>(ORDER);
-    private final ConcurrentHashMap<String, Set<String>> byOwner = new ConcurrentHashMap<>();
+    private final ConcurrentSkipListSet<Stored> byExpiry = new ConcurrentSkipListSet<>(ORDER);
+    private final OwnerIndex byOwner = new OwnerIndex();
     private final ConcurrentSkipListMap<String, Boolean> ids = new ConcurrentSkipListMap<>();
     private final AtomicInteger size = new AtomicInteger();
     private volatile Consumer<Session> evictionListener = s -> { };
@@ -137,17 +155,17 @@ public final class InMemorySessionStore implements SessionStore {
     }
 
     private void evictSoonestToExpire() {
-        Slot first = firstOrNull();
+        Stored first = firstOrNull();
         if (first == null) {
             Thread.onSpinWait(); // capacity is reserved by inserts still indexing; it frees up at once
             return;
         }
         Stored[] evicted = new Stored[1];
-        sessions.computeIfPresent(first.id(), (id, stored) -> {
-            if (stored.filedAt() != first.millis()) {
+        sessions.computeIfPresent(first.session().id(), (id, stored) -> {
+            if (stored != first) {
                 return stored; // filed elsewhere meanwhile
             }
-            if (stored.session().expiresAt().toEpochMilli() > first.millis()) {
+            if (stored.session().expiresAt().toEpochMilli() > first.filedAt()) {
                 return refile(stored); // filed too early: others may expire sooner
             }
             unindex(stored);
@@ -160,7 +178,7 @@ public final class InMemorySessionStore implements SessionStore {
         }
     }
 
-    private Slot firstOrNull() {
+    private Stored firstOrNull() {
         try {
             return byExpiry.first();
         } catch (NoSuchElementException e) {
@@ -190,12 +208,14 @@ public final class InMemorySessionStore implements SessionStore {
         }
         long expiry = next.expiresAt().toEpochMilli();
         if (expiry >= current.filedAt()) {
-            return new Stored(next, current.filedAt());
+            current.session = next;
+            return current;
         }
         // The expiry moved earlier (unusual): file it there, or the sweep would find it late.
-        byExpiry.remove(new Slot(current.filedAt(), next.id()));
-        byExpiry.add(new Slot(expiry, next.id()));
-        return new Stored(next, expiry);
+        byExpiry.remove(current);
+        Stored refiled = new Stored(next, expiry);
+        byExpiry.add(refiled);
+        return refiled;
     }
 
     @Override
@@ -294,13 +314,13 @@ public final class InMemorySessionStore implements SessionStore {
     public List<Session> removeExpired(Instant now, int limit) {
         List<Session> claimed = new ArrayList<>();
         long nowMillis = now.toEpochMilli();
-        for (Slot slot : byExpiry) {
-            if (slot.millis() > nowMillis || claimed.size() >= limit) {
+        for (Stored slot : byExpiry) {
+            if (slot.filedAt() > nowMillis || claimed.size() >= limit) {
                 break;
             }
             Stored[] removed = new Stored[1];
-            sessions.computeIfPresent(slot.id(), (id, stored) -> {
-                if (stored.filedAt() != slot.millis()) {
+            sessions.computeIfPresent(slot.session().id(), (id, stored) -> {
+                if (stored != slot) {
                     return stored;
                 }
                 if (!stored.session().isExpired(now)) {
@@ -320,25 +340,21 @@ public final class InMemorySessionStore implements SessionStore {
 
     /** Files a session under its real expiry; call inside its step. */
     private Stored refile(Stored stored) {
-        long expiry = stored.session().expiresAt().toEpochMilli();
-        byExpiry.add(new Slot(expiry, stored.session().id()));
-        byExpiry.remove(new Slot(stored.filedAt(), stored.session().id()));
-        return new Stored(stored.session(), expiry);
+        Stored refiled = new Stored(stored.session(), stored.session().expiresAt().toEpochMilli());
+        byExpiry.add(refiled);
+        byExpiry.remove(stored);
+        return refiled;
     }
 
     @Override
     public List<Session> findByOwner(String owner) {
-        Set<String> ownedIds = byOwner.get(owner);
-        if (ownedIds == null) {
-            return List.of();
-        }
-        List<Session> result = new ArrayList<>(ownedIds.size());
-        for (String id : ownedIds) {
-            Stored s = sessions.get(id);
-            if (s != null && owner.equals(s.session().owner())) {
-                result.add(s.session());
+        List<Session> result = new ArrayList<>();
+        byOwner.forEachId(owner, id -> {
+            Stored stored = sessions.get(id);
+            if (stored != null && owner.equals(stored.session().owner())) {
+                result.add(stored.session());
             }
-        }
+        });
         return result;
     }
 
@@ -379,36 +395,29 @@ public final class InMemorySessionStore implements SessionStore {
 
     // Called inside the session's map-entry step, so index changes of one session never interleave.
     private Stored index(Session s) {
-        long expiry = s.expiresAt().toEpochMilli();
+        Stored stored = new Stored(s, s.expiresAt().toEpochMilli());
         ids.put(s.id(), Boolean.TRUE);
-        byExpiry.add(new Slot(expiry, s.id()));
+        byExpiry.add(stored);
         addToOwner(s);
-        return new Stored(s, expiry);
+        return stored;
     }
 
     private void unindex(Stored stored) {
         Session s = stored.session();
         ids.remove(s.id());
-        byExpiry.remove(new Slot(stored.filedAt(), s.id()));
+        byExpiry.remove(stored);
         removeFromOwner(s);
     }
 
     private void addToOwner(Session s) {
         if (s.owner() != null) {
-            byOwner.compute(s.owner(), (o, set) -> {
-                Set<String> x = set == null ? ConcurrentHashMap.newKeySet() : set;
-                x.add(s.id());
-                return x;
-            });
+            byOwner.add(s.owner(), s.id());
         }
     }
 
     private void removeFromOwner(Session s) {
         if (s.owner() != null) {
-            byOwner.computeIfPresent(s.owner(), (o, set) -> {
-                set.remove(s.id());
-                return set.isEmpty() ? null : set;
-            });
+            byOwner.remove(s.owner(), s.id());
         }
     }
 

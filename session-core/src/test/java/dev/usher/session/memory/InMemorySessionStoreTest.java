@@ -135,4 +135,38 @@ class InMemorySessionStoreTest {
             assertThat(store.load(s.id()).orElseThrow().attributes()).containsEntry("k", "v");
         }
     }
+
+    /**
+     * Heap kept per idle session (id, owner index, expiry and list indexes, one attribute): live heap after
+     * full collections before and after 100,000 sessions, printed for the README's figure. The bound is
+     * generous (GC accounting is not exact); the benchmark suite's footprint table is the figure to quote.
+     */
+    @Test
+    void anIdleSessionCostsAFewHundredBytesOfHeap() {
+        int n = 100_000;
+        long before = liveHeap();
+        SessionManager m = SessionManager.builder(InMemorySessionStore.builder().maxSessions(n).build())
+                .sweepInterval(Duration.ZERO).build();
+        for (int i = 0; i < n; i++) {
+            m.create("user-" + i, Map.of("plan", "pro"));
+        }
+        long perSession = (liveHeap() - before) / n;
+        assertThat(m.stats().active()).isEqualTo(n);
+        m.close();
+        System.out.printf("in-memory store: %d bytes of heap per idle session (owner, one attribute)%n", perSession);
+        assertThat(perSession).isBetween(100L, 800L);
+    }
+
+    private static long liveHeap() {
+        long used = Long.MAX_VALUE;
+        for (int i = 0; i < 10; i++) {
+            System.gc();
+            long now = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+            if (Math.abs(now - used) < 64 * 1024) {
+                return now;
+            }
+            used = now;
+        }
+        return used;
+    }
 }

@@ -1,5 +1,6 @@
 package dev.usher.session.jdbc;
 
+import dev.usher.session.SessionIds;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.usher.session.OwnerLimit;
@@ -544,7 +545,7 @@ public final class JdbcSessionStore implements SessionStore {
                     Instant.ofEpochMilli(rs.getLong(4)), Duration.ofMillis(rs.getLong(5)),
                     Instant.ofEpochMilli(rs.getLong(6)), rs.getLong(8), JsonAttributes.decode(rs.getString(9)));
         } catch (IllegalArgumentException e) {
-            throw new SessionStoreException("row of session " + redact(id) + " in table " + table
+            throw new SessionStoreException("row of session " + SessionIds.redact(id) + " in table " + table
                     + " cannot be read: " + e.getMessage(), e);
         }
     }
@@ -561,7 +562,7 @@ public final class JdbcSessionStore implements SessionStore {
         try {
             return s.expiresAt().toEpochMilli();
         } catch (ArithmeticException | DateTimeException e) {
-            throw new IllegalArgumentException("expiry of session " + redact(s.id())
+            throw new IllegalArgumentException("expiry of session " + SessionIds.redact(s.id())
                     + " is outside the range of epoch milliseconds", e);
         }
     }
@@ -623,10 +624,6 @@ public final class JdbcSessionStore implements SessionStore {
             throw new IllegalArgumentException("cursor '" + SessionIds.redact(cursor)
                     + "' was not issued by this store's list()", e);
         }
-    }
-
-    private static String redact(String id) {
-        return SessionIds.redact(id);
     }
 
     // ---- execution and failures ---------------------------------------------------------------------

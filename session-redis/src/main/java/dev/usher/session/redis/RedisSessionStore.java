@@ -1,5 +1,6 @@
 package dev.usher.session.redis;
 
+import dev.usher.session.SessionIds;
 import dev.usher.session.OwnerLimit;
 import dev.usher.session.OwnerLimitedWrite;
 import dev.usher.session.Session;
@@ -215,7 +216,7 @@ public final class RedisSessionStore implements SessionStore {
     private OwnerLimitedWrite ownerLimitedInsert(Session session, String retiringId, OwnerLimit limit, Instant now) {
         int shard = keys.shardOf(session.id());
         if (session.owner() == null || shard != keys.shardOf(session.owner())) {
-            throw new IllegalArgumentException("session " + redact(session.id()) + " of owner '" + session.owner()
+            throw new IllegalArgumentException("session " + SessionIds.redact(session.id()) + " of owner '" + session.owner()
                     + "' has an id outside the owner's shard; ids for owned sessions come from newSessionId(owner)");
         }
         List<String> k = List.of(keys.sessionKey(session.id()), keys.expiryKey(shard), keys.idsKey(shard),
@@ -248,10 +249,6 @@ public final class RedisSessionStore implements SessionStore {
 
     private static List<String> idsOf(List<Session> sessions) {
         return sessions.stream().map(Session::id).toList();
-    }
-
-    private static String redact(String id) {
-        return id.length() <= 6 ? "…" : id.substring(0, 6) + "…";
     }
 
     @Override

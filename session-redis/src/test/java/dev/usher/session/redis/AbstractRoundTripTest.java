@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.session.Session;
 import dev.usher.session.SessionManager;
+import dev.usher.session.TestClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -166,13 +167,20 @@ abstract class AbstractRoundTripTest {
 
     @Test
     void managerTouchIsALoadPlusOneWriteAndUpdateTheSame() {
-        SessionManager manager = SessionManager.builder(store).sweepInterval(Duration.ZERO).touchThreshold(0).build();
+        TestClock clock = new TestClock();
+        SessionManager manager = SessionManager.builder(store).clock(clock).sweepInterval(Duration.ZERO)
+                .touchThreshold(0).build();
         Session s = manager.create("bob", Map.of());
+        clock.advance(Duration.ofSeconds(1)); // a touch in the millisecond of the last access writes nothing
         Sent touch = measure(() -> assertThat(manager.touch(s.id())).isPresent());
         assertThat(touch.roundTrips()).as("touch = load + CAS write").isEqualTo(2);
         Sent update = measure(() -> manager.update(s.id(), x -> x.withAttribute("n", "1")).orElseThrow());
         assertThat(update.roundTrips()).as("update = load + CAS write").isEqualTo(2);
         assertThat(update.commands()).containsEntry("hgetall", 1L).containsEntry("evalsha", 1L);
+        Session held = manager.find(s.id()).orElseThrow();
+        Sent heldUpdate = measure(() -> manager.update(held, x -> x.withAttribute("n", "2")).orElseThrow());
+        assertThat(heldUpdate.roundTrips()).as("update of the session in hand = CAS write only").isEqualTo(1);
+        assertThat(heldUpdate.commands()).containsEntry("evalsha", 1L).doesNotContainKey("hgetall");
         manager.close();
     }
 

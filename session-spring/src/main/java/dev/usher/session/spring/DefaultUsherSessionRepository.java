@@ -1,5 +1,6 @@
 package dev.usher.session.spring;
 
+import dev.usher.session.SessionIds;
 import dev.usher.session.EndReason;
 import dev.usher.session.Session;
 import dev.usher.session.SessionListener;
@@ -141,12 +142,7 @@ final class DefaultUsherSessionRepository implements UsherSessionRepository {
     }
 
     private static IllegalStateException invalidated(String id, String consequence) {
-        return new IllegalStateException("session " + redact(id) + " was deleted or has expired; " + consequence);
-    }
-
-    /** The first six characters, as Usher logs ids: enough to correlate, too few to hijack. */
-    static String redact(String id) {
-        return id == null || id.length() <= 6 ? "…" : id.substring(0, 6) + "…";
+        return new IllegalStateException("session " + SessionIds.redact(id) + " was deleted or has expired; " + consequence);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.usher.session.spring;
 
+import dev.usher.session.SessionIds;
 import dev.usher.session.Session;
 import java.time.Duration;
 import java.time.Instant;
@@ -165,7 +166,7 @@ final class ManagedSpringSession implements UsherSpringSession {
     /** Never prints the whole id or any value: sessions end up in logs. */
     @Override
     public String toString() {
-        return "UsherSpringSession[id=" + DefaultUsherSessionRepository.redact(stored.id()) + ", owner="
+        return "UsherSpringSession[id=" + SessionIds.redact(stored.id()) + ", owner="
                 + stored.owner() + ", attributes=" + current.keySet() + ", unsaved=" + changes.keySet() + "]";
     }
 }

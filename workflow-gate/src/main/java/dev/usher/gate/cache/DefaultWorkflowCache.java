@@ -1,5 +1,6 @@
 package dev.usher.gate.cache;
 
+import dev.usher.session.SessionIds;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;

@@ -1,5 +1,7 @@
 package dev.usher.servlet;
 
+import java.util.function.UnaryOperator;
+import dev.usher.gate.http.TrustedProxies;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.gate.WorkflowGate;
@@ -79,7 +81,8 @@ class UsherFilterTest {
     /** One run at a time, {@code maxQueued} may wait; an optional rate limit. */
     private Duration maxWait = Duration.ofMinutes(5);
 
-    private void start(int maxQueued, RateLimiter limiter, UsherFilter.Builder... custom) throws Exception {
+    @SafeVarargs
+    private void start(int maxQueued, RateLimiter limiter, UnaryOperator<UsherFilter.Builder>... custom) throws Exception {
         SessionManager sessions = SessionManager.builder(new ForwardingSessionStore(new InMemorySessionStore()) {
             @Override
             public Optional<Session> load(String id) {
@@ -108,8 +111,11 @@ class UsherFilterTest {
             builder.rateLimiter(limiter);
         }
         gate = builder.build();
-        filter = custom.length > 0 ? custom[0].build()
-                : UsherFilter.builder(gate).keepAliveInterval(Duration.ofMillis(50)).build();
+        UsherFilter.Builder filterBuilder = UsherFilter.builder(gate).keepAliveInterval(Duration.ofMillis(50));
+        for (UnaryOperator<UsherFilter.Builder> c : custom) {
+            filterBuilder = c.apply(filterBuilder);
+        }
+        filter = filterBuilder.build();
         tomcat = new TomcatHarness(filter, new WorkServlet());
     }
 
@@ -240,6 +246,26 @@ class UsherFilterTest {
         tomcat = new TomcatHarness(filter, new WorkServlet(), true);
         String setCookie = get("/work/run").headers().firstValue("Set-Cookie").orElseThrow();
         assertThat(setCookie).startsWith("USHER_SESSION=").contains("Secure").contains("HttpOnly").contains("SameSite=Lax");
+    }
+
+    @Test
+    void behindATrustedProxyEachForwardedClientIsLimitedOnItsOwn() throws Exception {
+        start(10, RateLimiter.builder().name("test").limit(Limit.of("burst", 1, Duration.ofMinutes(1))).build(),
+                b -> b.trustedProxies(TrustedProxies.parse("127.0.0.1, ::1")));
+        assertThat(get("/work/run", "X-Forwarded-For", "203.0.113.7").statusCode()).isEqualTo(200);
+        assertThat(get("/work/run", "X-Forwarded-For", "203.0.113.7").statusCode()).isEqualTo(429);
+        assertThat(get("/work/run", "X-Forwarded-For", "198.51.100.9").statusCode()).as("another client").isEqualTo(200);
+        assertThat(get("/work/run", "X-Forwarded-For", "198.51.100.9, 203.0.113.7").statusCode())
+                .as("the right-most untrusted address counts, not a spoofed left-most one").isEqualTo(429);
+    }
+
+    @Test
+    void forwardedHeadersFromAnUntrustedPeerAreIgnored() throws Exception {
+        start(10, RateLimiter.builder().name("test").limit(Limit.of("burst", 1, Duration.ofMinutes(1))).build(),
+                b -> b.trustedProxies(TrustedProxies.parse("10.0.0.0/8")));
+        assertThat(get("/work/run", "X-Forwarded-For", "203.0.113.7").statusCode()).isEqualTo(200);
+        assertThat(get("/work/run", "X-Forwarded-For", "198.51.100.9").statusCode())
+                .as("the socket's address counts: the peer is no trusted proxy").isEqualTo(429);
     }
 
     @Test

@@ -73,7 +73,10 @@ final class DefaultUsherSessionRepository implements UsherSessionRepository {
             id = loggedIn.id();
         }
         String savedId = id;
-        Session saved = sessions.update(id, stored -> stored.withAttributes(merge(stored.attributes(), changes)))
+        // The compare-and-set is tried on the session this request loaded (one round trip); only when another
+        // request changed it meanwhile is it re-read and the changes merged into the newer version.
+        Session saved = sessions.update(mine.storedValue(),
+                        stored -> stored.withAttributes(merge(stored.attributes(), changes)))
                 .orElseThrow(() -> invalidated(savedId, "its changes to " + changes.keySet() + " were not saved"));
         mine.stored(saved);
     }

@@ -196,6 +196,8 @@ final class QueuedWait implements Runnable, AsyncListener {
             event.put("type", type);
             event.put("position", position);
             event.put("estimatedWaitSeconds", eta.map(UsherFilter::ceilSeconds).orElse(null));
+            // Milliseconds too, so a page can count down smoothly between two events.
+            event.put("estimatedWaitMillis", eta.map(Duration::toMillis).orElse(null));
             write(type, event);
         } catch (IOException e) {
             gone.set(true);

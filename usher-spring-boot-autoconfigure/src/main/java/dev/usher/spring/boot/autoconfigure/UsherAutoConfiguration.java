@@ -1,5 +1,6 @@
 package dev.usher.spring.boot.autoconfigure;
 
+import dev.usher.gate.http.TrustedProxies;
 import dev.usher.gate.WorkflowGate;
 import dev.usher.gate.WorkflowGateMetrics;
 import dev.usher.gate.admission.AdmissionQueue;
@@ -344,6 +345,10 @@ public class UsherAutoConfiguration {
             UsherFilter.Builder builder = UsherFilter.builder(gate).cookie(cookie);
             Settings.build("usher.servlet.keep-alive-interval", () -> builder.keepAliveInterval(s.getKeepAliveInterval()));
             Settings.build("usher.servlet.unavailable-retry-after", () -> builder.unavailableRetryAfter(s.getUnavailableRetryAfter()));
+            if (!s.getTrustedProxies().isEmpty()) {
+                TrustedProxies proxies = Settings.build("usher.servlet.trusted-proxies", () -> TrustedProxies.of(s.getTrustedProxies()));
+                builder.trustedProxies(proxies);
+            }
             customizers.orderedStream().forEach(c -> c.customize(builder));
             return builder.build();
         }

@@ -493,6 +493,20 @@ public class UsherProperties {
         private Duration unavailableRetryAfter = Duration.ofSeconds(5);
         /** The filter's order among the application's filters. */
         private int order = 0;
+        /**
+         * Addresses and CIDR ranges of the reverse proxies in front of this application (e.g. 10.0.0.0/8, ::1).
+         * X-Forwarded-For is believed only from them, taking the right-most address that is not a proxy; empty
+         * (the default): the socket's address is the client's.
+         */
+        private List<String> trustedProxies = new ArrayList<>();
+
+        public List<String> getTrustedProxies() {
+            return trustedProxies;
+        }
+
+        public void setTrustedProxies(List<String> trustedProxies) {
+            this.trustedProxies = trustedProxies;
+        }
 
         public List<String> getUrlPatterns() {
             return urlPatterns;

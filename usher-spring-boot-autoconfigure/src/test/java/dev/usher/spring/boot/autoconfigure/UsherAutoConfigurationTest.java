@@ -230,6 +230,14 @@ class UsherAutoConfigurationTest {
     }
 
     @Test
+    void trustedProxiesAreCheckedAtStartUp() {
+        webRunner().withPropertyValues("usher.servlet.trusted-proxies=10.0.0.0/8,::1")
+                .run(context -> assertThat(context).hasNotFailed().hasSingleBean(UsherFilter.class));
+        webRunner().withPropertyValues("usher.servlet.trusted-proxies=10.0.0.0/99")
+                .run(context -> assertThat(failure(context)).contains("usher.servlet.trusted-proxies is invalid"));
+    }
+
+    @Test
     void clusterQueueWithoutRedisUriFailsNamingTheProperty() {
         runner().withPropertyValues("usher.session.store=memory", "usher.queue.type=redis").run(context ->
                 assertThat(failure(context)).contains("usher.queue.redis-uri is required when usher.queue.type=redis"));

@@ -16,10 +16,10 @@ import redis.clients.jedis.Jedis;
  * A three-master Redis Cluster of one test's own (three redis-server processes joined with
  * {@code redis-cli --cluster create}), for counting what reaches each node without other clients' traffic.
  */
-final class DedicatedCluster implements AutoCloseable {
+public final class DedicatedCluster implements AutoCloseable {
     private final List<DedicatedRedis> nodes = new ArrayList<>();
 
-    DedicatedCluster() throws IOException, InterruptedException {
+    public DedicatedCluster() throws IOException, InterruptedException {
         try {
             for (int i = 0; i < 3; i++) {
                 nodes.add(new DedicatedRedis(portWithFreeBusPort(), List.of("--cluster-enabled", "yes",
@@ -78,11 +78,11 @@ final class DedicatedCluster implements AutoCloseable {
         }
     }
 
-    Set<HostAndPort> seeds() {
+    public Set<HostAndPort> seeds() {
         return nodes.stream().map(n -> new HostAndPort("127.0.0.1", n.port())).collect(Collectors.toSet());
     }
 
-    List<DedicatedRedis> nodes() {
+    public List<DedicatedRedis> nodes() {
         return nodes;
     }
 

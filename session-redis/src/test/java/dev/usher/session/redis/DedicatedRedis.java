@@ -17,43 +17,43 @@ import redis.clients.jedis.Jedis;
  * shared servers. Data is kept in an append-only file fsynced on every write, so a {@code kill -9} loses
  * nothing that was acknowledged. Stopped by its process (PID), never by name.
  */
-final class DedicatedRedis implements AutoCloseable {
+public final class DedicatedRedis implements AutoCloseable {
     private final int port;
     private final Path dir;
     private final List<String> extraArgs;
     private Process process;
 
-    DedicatedRedis() throws IOException {
+    public DedicatedRedis() throws IOException {
         this(freePort(), List.of());
     }
 
-    DedicatedRedis(int port, List<String> extraArgs) throws IOException {
+    public DedicatedRedis(int port, List<String> extraArgs) throws IOException {
         this.port = port;
         this.extraArgs = List.copyOf(extraArgs);
         this.dir = Files.createTempDirectory("usher-redis-");
         start();
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket probe = new ServerSocket(0)) {
             return probe.getLocalPort();
         }
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
-    String uri() {
+    public String uri() {
         return "redis://127.0.0.1:" + port;
     }
 
-    long pid() {
+    public long pid() {
         return process.pid();
     }
 
     /** Starts (or restarts, on the same port and data) the server and waits until it answers PING. */
-    void start() throws IOException {
+    public void start() throws IOException {
         String binary = System.getProperty("usher.test.redis.server", "redis-server");
         List<String> command = new ArrayList<>(List.of(binary, "--port", Integer.toString(port), "--bind",
                 "127.0.0.1", "--dir", dir.toString(), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
@@ -80,17 +80,17 @@ final class DedicatedRedis implements AutoCloseable {
     }
 
     /** SIGKILL: no shutdown, no goodbye to clients. */
-    void kill9() throws InterruptedException {
+    public void kill9() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
     /** SIGSTOP / SIGCONT: the server keeps its sockets but stops answering, like a hung host. */
-    void freeze() throws IOException, InterruptedException {
+    public void freeze() throws IOException, InterruptedException {
         signal("STOP");
     }
 
-    void thaw() throws IOException, InterruptedException {
+    public void thaw() throws IOException, InterruptedException {
         signal("CONT");
     }
 
@@ -101,7 +101,7 @@ final class DedicatedRedis implements AutoCloseable {
         }
     }
 
-    Jedis connect() {
+    public Jedis connect() {
         return new Jedis(new HostAndPort("127.0.0.1", port));
     }
 
@@ -124,7 +124,7 @@ final class DedicatedRedis implements AutoCloseable {
         }
     }
 
-    static void sleepBriefly() {
+    public static void sleepBriefly() {
         // Polling a process we just launched for readiness; there is nothing to wait on instead.
         try {
             Thread.sleep(25);

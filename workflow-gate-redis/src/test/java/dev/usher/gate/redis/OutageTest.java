@@ -1,5 +1,7 @@
 package dev.usher.gate.redis;
 
+import dev.usher.session.redis.DedicatedCluster;
+import dev.usher.session.redis.DedicatedRedis;
 import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 

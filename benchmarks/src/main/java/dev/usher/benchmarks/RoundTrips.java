@@ -22,6 +22,9 @@ final class RoundTrips {
             String ns = redis.namespace();
             counted.add(new Report.RoundTrip("Redis", "Usher RedisSessionStore touch (SessionManager.touch)",
                     monitor.commandsPerOperation(ns, times, () -> redis.usherTouch(cursor))));
+            // Before the plain update, which would leave the held sessions behind the stored versions.
+            counted.add(new Report.RoundTrip("Redis", "Usher RedisSessionStore update of a held session (SessionManager.update(Session, change))",
+                    monitor.commandsPerOperation(ns, times, () -> redis.usherUpdateHeld(cursor))));
             counted.add(new Report.RoundTrip("Redis", "Usher RedisSessionStore update (SessionManager.update)",
                     monitor.commandsPerOperation(ns, times, () -> redis.usherUpdate(cursor))));
             counted.add(new Report.RoundTrip("Redis", "Spring RedisSessionRepository touch (findById + save)",
@@ -42,6 +45,9 @@ final class RoundTrips {
         try (PostgresStatements statements = new PostgresStatements()) {
             counted.add(new Report.RoundTrip("PostgreSQL", "Usher JdbcSessionStore touch (SessionManager.touch)",
                     statements.statementsPerOperation(times, () -> jdbc.usherTouch(cursor))));
+            // Before the plain update, which would leave the held sessions behind the stored versions.
+            counted.add(new Report.RoundTrip("PostgreSQL", "Usher JdbcSessionStore update of a held session (SessionManager.update(Session, change))",
+                    statements.statementsPerOperation(times, () -> jdbc.usherUpdateHeld(cursor))));
             counted.add(new Report.RoundTrip("PostgreSQL", "Usher JdbcSessionStore update (SessionManager.update)",
                     statements.statementsPerOperation(times, () -> jdbc.usherUpdate(cursor))));
             counted.add(new Report.RoundTrip("PostgreSQL", "Spring JdbcIndexedSessionRepository touch (findById + save)",

@@ -49,6 +49,24 @@ public final class Durations {
         return out.toString();
     }
 
+    /**
+     * {@code value}, checked for a setting that must be at least {@code min}; builders call this so that
+     * every such refusal reads alike: {@code "<setting> must be at least <min> but was <value>"}.
+     *
+     * @throws NullPointerException     if {@code value} is null (the message names the setting)
+     * @throws IllegalArgumentException if {@code value} is shorter than {@code min}
+     */
+    public static Duration requireAtLeast(String setting, Duration value, Duration min) {
+        if (value == null) {
+            throw new NullPointerException(setting);
+        }
+        if (value.compareTo(min) < 0) {
+            throw new IllegalArgumentException(setting + " must be at least " + format(min) + " but was "
+                    + format(value));
+        }
+        return value;
+    }
+
     /** {@code amount / unit} with at most one decimal, and none when it is zero: 30ms, 1.5ms. */
     private static String decimal(long amount, long unit) {
         long tenths = Math.round(amount * 10.0 / unit);

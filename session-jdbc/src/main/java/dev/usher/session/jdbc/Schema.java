@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -16,7 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates and versions the store's tables. Each version's DDL is a classpath resource written for the
+ * Creates and versions the store's tables, and checks the engine and the table when the store starts. Each version's DDL is a classpath resource written for the
  * default table name {@code usher_session}, so a host that runs its own migrations can apply the very
  * same file. Applied versions are recorded in {@code <table>_schema_version}. Two stores starting at once
  * are serialised by the database (a transaction-scoped advisory lock on PostgreSQL, {@code BEGIN IMMEDIATE}
@@ -32,6 +33,51 @@ final class Schema {
     private static final long ADVISORY_LOCK_TAG = 0x5553_4852L << 32;
 
     private Schema() {
+    }
+
+    /**
+     * Checks the engine, then creates or migrates the schema of the store's table, or with
+     * {@code createSchema} false only checks that the host made the table with the expected columns.
+     */
+    static void start(Database db, String probeSql, boolean createSchema) {
+        Dialect dialect = db.dialect;
+        String table = db.table;
+        db.write("start", c -> {
+            if (dialect == Dialect.SQLITE) {
+                checkSqlite(c, table);
+            }
+            if (createSchema) {
+                migrate(c, dialect, table);
+            } else {
+                try (Statement st = c.createStatement()) {
+                    st.executeQuery(probeSql).close();
+                } catch (SQLException e) {
+                    if (EngineErrors.isUnavailable(dialect, e)) {
+                        throw e;
+                    }
+                    throw new SessionStoreException("table " + table + " is missing or lacks the expected columns ("
+                            + e.getMessage() + "); with createSchema(false) the host applies "
+                            + resource(dialect, 1) + " to " + resource(dialect, VERSION) + " first", e);
+                }
+            }
+            return null;
+        });
+    }
+
+    private static void checkSqlite(Connection c, String table) throws SQLException {
+        DatabaseMetaData meta = c.getMetaData();
+        int major = meta.getDatabaseMajorVersion();
+        int minor = meta.getDatabaseMinorVersion();
+        if (major < 3 || (major == 3 && minor < 35)) {
+            throw new SessionStoreException("SQLite " + meta.getDatabaseProductVersion()
+                    + " is too old: JdbcSessionStore needs 3.35 or later (RETURNING)");
+        }
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("PRAGMA journal_mode")) {
+            if (rs.next() && !"wal".equalsIgnoreCase(rs.getString(1))) {
+                log.warn("SQLite session store {} runs in journal_mode={}, not WAL: readers will wait for writers",
+                        table, rs.getString(1));
+            }
+        }
     }
 
     /** The classpath resource holding the DDL of {@code version} for {@code dialect}. */

@@ -46,7 +46,14 @@ import org.springframework.transaction.support.TransactionTemplate;
 public class JdbcSessionBenchmark {
     /** Fewer than elsewhere: every one is a durable insert, and the set-up must stay short. */
     static final int SESSIONS = 1 << 8;
-    static final String SPRING_TABLE = "BENCH_SPRING_SESSION";
+    /**
+     * Tables of this process only: several people may run the suite against one PostgreSQL at once, and
+     * each run creates its tables fresh and drops them at the end.
+     */
+    static final String SUFFIX = "_" + ProcessHandle.current().pid();
+    static final String SPRING_TABLE = "BENCH_SPRING_SESSION" + SUFFIX;
+    static final String USHER_TABLE = "bench_usher_session" + SUFFIX;
+    static final String RAW_TABLE = "bench_raw_session" + SUFFIX;
     private static final String[] VALUES = {"a", "b", "c", "d", "e", "f", "g", "h"};
 
     @Param({"sqlite", "postgresql"})
@@ -66,7 +73,7 @@ public class JdbcSessionBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws SQLException {
         dataSource = dataSource(engine, serverPrepared);
-        JdbcSessionStore.Builder store = JdbcSessionStore.builder().tableName("bench_usher_session");
+        JdbcSessionStore.Builder store = JdbcSessionStore.builder().tableName(USHER_TABLE);
         if (engine.equals("sqlite")) {
             store.jdbcUrl(dataSource.getJdbcUrl());
         } else {
@@ -77,7 +84,7 @@ public class JdbcSessionBenchmark {
                 .sweepInterval(Duration.ZERO)
                 .build();
         try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
-            s.execute("DELETE FROM bench_usher_session");
+            s.execute("DELETE FROM " + USHER_TABLE);
         }
         for (int i = 0; i < SESSIONS; i++) {
             usherHeld[i] = usher.create("user-" + i, Map.of("plan", "pro"));
@@ -103,9 +110,16 @@ public class JdbcSessionBenchmark {
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() {
+    public void tearDown() throws SQLException {
         usher.close();
-        dataSource.close();
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+            for (String table : new String[] {USHER_TABLE, USHER_TABLE + "_schema_version", RAW_TABLE,
+                    SPRING_TABLE + "_ATTRIBUTES", SPRING_TABLE}) {
+                s.execute("DROP TABLE IF EXISTS " + table);
+            }
+        } finally {
+            dataSource.close();
+        }
     }
 
     @Benchmark
@@ -169,10 +183,10 @@ public class JdbcSessionBenchmark {
         }
     }
 
-    static final String RAW_SELECT = "SELECT last_accessed_at, version, attributes FROM bench_raw_session WHERE id = ?";
-    static final String RAW_UPSERT = "INSERT INTO bench_raw_session (id, last_accessed_at, version, attributes) VALUES (?, ?, 1, ?) "
+    static final String RAW_SELECT = "SELECT last_accessed_at, version, attributes FROM " + RAW_TABLE + " WHERE id = ?";
+    static final String RAW_UPSERT = "INSERT INTO " + RAW_TABLE + " (id, last_accessed_at, version, attributes) VALUES (?, ?, 1, ?) "
             + "ON CONFLICT (id) DO UPDATE SET last_accessed_at = excluded.last_accessed_at, "
-            + "version = bench_raw_session.version + 1, attributes = excluded.attributes";
+            + "version = " + RAW_TABLE + ".version + 1, attributes = excluded.attributes";
 
     private static void bindUpsert(PreparedStatement upsert, String id, String value) throws SQLException {
         upsert.setString(1, id);
@@ -190,8 +204,8 @@ public class JdbcSessionBenchmark {
 
     static void createRawTable(DataSource dataSource) throws SQLException {
         try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
-            s.execute("DROP TABLE IF EXISTS bench_raw_session");
-            s.execute("CREATE TABLE bench_raw_session (id VARCHAR(64) PRIMARY KEY, last_accessed_at BIGINT NOT NULL, "
+            s.execute("DROP TABLE IF EXISTS " + RAW_TABLE);
+            s.execute("CREATE TABLE " + RAW_TABLE + " (id VARCHAR(64) PRIMARY KEY, last_accessed_at BIGINT NOT NULL, "
                     + "version BIGINT NOT NULL, attributes TEXT NOT NULL)");
         }
     }

@@ -3,8 +3,6 @@ package dev.usher.session;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -53,25 +51,7 @@ public record Session(
         if (idleTimeout.getNano() % 1_000_000 != 0) {
             idleTimeout = Duration.ofMillis(idleTimeout.toMillis()); // else shared: one Duration for all sessions
         }
-        attributes = copyOf(attributes);
-    }
-
-    private static Map<String, String> copyOf(Map<String, String> attributes) {
-        if (attributes.isEmpty()) {
-            return Map.of();
-        }
-        if (attributes.size() == 1) {
-            // The common small case without a hash table: a fifth of the heap of a one-entry LinkedHashMap.
-            Map.Entry<String, String> e = attributes.entrySet().iterator().next();
-            String name = Objects.requireNonNull(e.getKey(), "attribute name");
-            return Collections.singletonMap(name, Objects.requireNonNull(e.getValue(),
-                    () -> "value of attribute '" + name + "'"));
-        }
-        Map<String, String> copy = new LinkedHashMap<>(attributes.size() * 2);
-        attributes.forEach((name, value) -> copy.put(
-                Objects.requireNonNull(name, "attribute name"),
-                Objects.requireNonNull(value, () -> "value of attribute '" + name + "'")));
-        return Collections.unmodifiableMap(copy);
+        attributes = Attributes.copyOf(attributes);
     }
 
     /** The owner, if the session has one. */
@@ -115,9 +95,7 @@ public record Session(
     }
 
     public Session withAttribute(String name, String value) {
-        Map<String, String> copy = new LinkedHashMap<>(attributes);
-        copy.put(name, value);
-        return withAttributes(copy);
+        return withAttributes(Attributes.with(attributes, name, value));
     }
 
     public <T> Session withAttribute(SessionAttribute<T> key, T value) {
@@ -128,9 +106,7 @@ public record Session(
         if (!attributes.containsKey(name)) {
             return this;
         }
-        Map<String, String> copy = new LinkedHashMap<>(attributes);
-        copy.remove(name);
-        return withAttributes(copy);
+        return withAttributes(Attributes.without(attributes, name));
     }
 
     public Session withAttributes(Map<String, String> newAttributes) {

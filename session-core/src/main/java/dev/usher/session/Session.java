@@ -83,6 +83,16 @@ public record Session(
         }
     }
 
+    /** {@link #isExpired} for an instant in epoch milliseconds, without making Instants: every touch asks it. */
+    boolean isExpiredAt(long nowMillis) {
+        try {
+            long idleEnd = Math.addExact(lastAccessedAt.toEpochMilli(), idleTimeout.toMillis());
+            return nowMillis >= Math.min(idleEnd, absoluteExpiry.toEpochMilli());
+        } catch (ArithmeticException e) {
+            return isExpired(Instant.ofEpochMilli(nowMillis));
+        }
+    }
+
     /** The raw value of an attribute. */
     public Optional<String> attribute(String name) {
         return Optional.ofNullable(attributes.get(name));

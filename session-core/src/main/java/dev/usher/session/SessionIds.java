@@ -15,6 +15,11 @@ public final class SessionIds {
     /** Length of an encoded id: 32 bytes in unpadded base64url. */
     static final int LENGTH = 43;
 
+    /** Bits 0-63: '-' (45) and '0'-'9' (48-57). */
+    private static final long ALPHABET_BELOW_64 = (1L << '-') | (0x3FFL << '0');
+    /** Bits 64-127 (shifted down by 64): 'A'-'Z' (65-90), '_' (95), 'a'-'z' (97-122). */
+    private static final long ALPHABET_FROM_64 = (0x3FFFFFFL << ('A' - 64)) | (1L << ('_' - 64)) | (0x3FFFFFFL << ('a' - 64));
+
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
 
@@ -32,10 +37,12 @@ public final class SessionIds {
         if (id == null || id.length() != LENGTH) {
             return false;
         }
+        // One bit test per character (every request checks its id): bit c of the mask pair is set for the
+        // 64 characters of base64url, all below 128.
         for (int i = 0; i < LENGTH; i++) {
             char c = id.charAt(i);
-            boolean ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-            if (!ok) {
+            long mask = c < 64 ? ALPHABET_BELOW_64 : c < 128 ? ALPHABET_FROM_64 : 0;
+            if ((mask & (1L << c)) == 0) {
                 return false;
             }
         }

@@ -45,13 +45,18 @@ public record Session(
         if (idleTimeout.isNegative() || idleTimeout.isZero()) {
             throw new IllegalArgumentException("idleTimeout must be positive but was " + Durations.format(idleTimeout));
         }
-        createdAt = createdAt.truncatedTo(ChronoUnit.MILLIS);
-        lastAccessedAt = lastAccessedAt.truncatedTo(ChronoUnit.MILLIS);
-        absoluteExpiry = absoluteExpiry.truncatedTo(ChronoUnit.MILLIS);
+        createdAt = toMillis(createdAt);
+        lastAccessedAt = toMillis(lastAccessedAt);
+        absoluteExpiry = toMillis(absoluteExpiry);
         if (idleTimeout.getNano() % 1_000_000 != 0) {
             idleTimeout = Duration.ofMillis(idleTimeout.toMillis()); // else shared: one Duration for all sessions
         }
         attributes = Attributes.copyOf(attributes);
+    }
+
+    /** The instant truncated to the millisecond; the common whole-millisecond one as it is, without truncatedTo's divisions. */
+    private static Instant toMillis(Instant instant) {
+        return instant.getNano() % 1_000_000 == 0 ? instant : instant.truncatedTo(ChronoUnit.MILLIS);
     }
 
     /** The owner, if the session has one. */

@@ -15,10 +15,14 @@ public final class SessionIds {
     /** Length of an encoded id: 32 bytes in unpadded base64url. */
     static final int LENGTH = 43;
 
-    /** Bits 0-63: '-' (45) and '0'-'9' (48-57). */
-    private static final long ALPHABET_BELOW_64 = (1L << '-') | (0x3FFL << '0');
-    /** Bits 64-127 (shifted down by 64): 'A'-'Z' (65-90), '_' (95), 'a'-'z' (97-122). */
-    private static final long ALPHABET_FROM_64 = (0x3FFFFFFL << ('A' - 64)) | (1L << ('_' - 64)) | (0x3FFFFFFL << ('a' - 64));
+    /** The base64url alphabet by character: true at the 64 characters an id may hold. */
+    private static final boolean[] BASE64URL = new boolean[128];
+
+    static {
+        for (char c : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".toCharArray()) {
+            BASE64URL[c] = true;
+        }
+    }
 
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
@@ -37,12 +41,11 @@ public final class SessionIds {
         if (id == null || id.length() != LENGTH) {
             return false;
         }
-        // One bit test per character (every request checks its id): bit c of the mask pair is set for the
-        // 64 characters of base64url, all below 128.
+        // One table lookup per character (every request checks its id): several times faster than
+        // comparing each character against the alphabet's four ranges.
         for (int i = 0; i < LENGTH; i++) {
             char c = id.charAt(i);
-            long mask = c < 64 ? ALPHABET_BELOW_64 : c < 128 ? ALPHABET_FROM_64 : 0;
-            if ((mask & (1L << c)) == 0) {
+            if (c >= 128 || !BASE64URL[c]) {
                 return false;
             }
         }

@@ -66,6 +66,9 @@ import java.util.function.UnaryOperator;
  * a session or owner, waiting at most {@link ProcessLocks#WAIT}, retried by the {@link CompareAndSetLoop}),
  * {@link OwnerLimits} (owner checks and the store's owner-limited writes), {@link SessionEvents} (listeners and
  * end counts), {@link ExpirySweep} (the sweep and its thread) and {@link LockedActions} ({@link #withLock}).
+ * About 450 lines only because of this guide and the nested {@link Builder} (every setting documented with
+ * its default, nested so that {@code SessionManager.Builder} stays the public name): the methods between
+ * them check input and delegate.
  *
  * <pre>{@code
  * SessionManager sessions = SessionManager.builder(new InMemorySessionStore())
@@ -184,13 +187,8 @@ public final class SessionManager implements AutoCloseable {
      * <p>{@code current} must be a session as this manager returned it: its id, owner, timestamps and
      * version are taken as the stored ones when the version matches.
      *
-     * @return the stored session, or empty if the session does not exist or has expired
-     * @throws SessionConflictException    after the bounded number of attempts all lost the race
-     * @throws SessionLimitException       if the new attributes exceed a limit (nothing is written)
-     * @throws IllegalArgumentException    if the new attributes have an illegal name or an unpaired surrogate
-     *                                     (nothing is written)
-     * @throws NullPointerException        if {@code current}, {@code change} or its result is null
-     * @throws SessionLockTimeoutException if this process's lock on the session is not obtained within 30 s
+     * <p>Returns and throws as {@link #update(String, UnaryOperator)}, and {@link NullPointerException} for
+     * a null {@code current}.
      */
     public Optional<Session> update(Session current, UnaryOperator<Session> change) {
         checkOpen();
@@ -376,13 +374,13 @@ public final class SessionManager implements AutoCloseable {
 
         /** How long a session lives without access (default 30 minutes). */
         public Builder idleTimeout(Duration idleTimeout) {
-            this.idleTimeout = positive("idleTimeout", idleTimeout);
+            this.idleTimeout = Settings.atLeastOneMilli("idleTimeout", idleTimeout);
             return this;
         }
 
         /** How long a session lives at most, whatever its use (default 12 hours). */
         public Builder absoluteTimeout(Duration absoluteTimeout) {
-            this.absoluteTimeout = positive("absoluteTimeout", absoluteTimeout);
+            this.absoluteTimeout = Settings.atLeastOneMilli("absoluteTimeout", absoluteTimeout);
             return this;
         }
 
@@ -392,48 +390,32 @@ public final class SessionManager implements AutoCloseable {
          * every touch.
          */
         public Builder touchThreshold(double fraction) {
-            if (!(fraction >= 0 && fraction < 1)) {
-                throw new IllegalArgumentException("touchThreshold must be in [0, 1) but was " + fraction);
-            }
-            this.touchThreshold = fraction;
+            this.touchThreshold = Settings.fraction("touchThreshold", fraction);
             return this;
         }
 
         /** Compare-and-set attempts of one {@code update} before a {@link SessionConflictException} (default 100). */
         public Builder maxUpdateAttempts(int attempts) {
-            if (attempts < 1) {
-                throw new IllegalArgumentException("maxUpdateAttempts must be at least 1 but was " + attempts);
-            }
-            this.maxUpdateAttempts = attempts;
+            this.maxUpdateAttempts = Settings.atLeast("maxUpdateAttempts", 1, attempts);
             return this;
         }
 
         /** Most live sessions per owner and what happens past it (default: no limit). */
         public Builder maxSessionsPerOwner(int max, OwnerLimitPolicy policy) {
-            if (max < 1) {
-                throw new IllegalArgumentException("maxSessionsPerOwner must be at least 1 but was " + max);
-            }
-            this.maxSessionsPerOwner = max;
+            this.maxSessionsPerOwner = Settings.atLeast("maxSessionsPerOwner", 1, max);
             this.ownerLimitPolicy = Objects.requireNonNull(policy, "policy");
             return this;
         }
 
         /** How often the sweeper removes expired sessions (default 30 s; {@link Duration#ZERO} for no sweeper thread). */
         public Builder sweepInterval(Duration interval) {
-            Objects.requireNonNull(interval, "sweepInterval");
-            if (interval.isNegative()) {
-                throw new IllegalArgumentException("sweepInterval must not be negative but was " + Durations.format(interval));
-            }
-            this.sweepInterval = interval;
+            this.sweepInterval = Settings.notNegative("sweepInterval", interval);
             return this;
         }
 
         /** Sessions removed per store call while sweeping (default 500). */
         public Builder sweepBatchSize(int size) {
-            if (size < 1) {
-                throw new IllegalArgumentException("sweepBatchSize must be at least 1 but was " + size);
-            }
-            this.sweepBatchSize = size;
+            this.sweepBatchSize = Settings.atLeast("sweepBatchSize", 1, size);
             return this;
         }
 
@@ -476,14 +458,6 @@ public final class SessionManager implements AutoCloseable {
                         + Durations.format(idleTimeout) + ") but was " + Durations.format(absoluteTimeout));
             }
             return new SessionManager(this);
-        }
-
-        private static Duration positive(String name, Duration d) {
-            Objects.requireNonNull(d, name);
-            if (d.isNegative() || d.isZero() || d.toMillis() == 0) {
-                throw new IllegalArgumentException(name + " must be at least 1ms but was " + Durations.format(d));
-            }
-            return d;
         }
     }
 }

@@ -3,8 +3,6 @@ package dev.usher.session;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -47,31 +45,18 @@ public record Session(
         if (idleTimeout.isNegative() || idleTimeout.isZero()) {
             throw new IllegalArgumentException("idleTimeout must be positive but was " + Durations.format(idleTimeout));
         }
-        createdAt = createdAt.truncatedTo(ChronoUnit.MILLIS);
-        lastAccessedAt = lastAccessedAt.truncatedTo(ChronoUnit.MILLIS);
-        absoluteExpiry = absoluteExpiry.truncatedTo(ChronoUnit.MILLIS);
+        createdAt = toMillis(createdAt);
+        lastAccessedAt = toMillis(lastAccessedAt);
+        absoluteExpiry = toMillis(absoluteExpiry);
         if (idleTimeout.getNano() % 1_000_000 != 0) {
             idleTimeout = Duration.ofMillis(idleTimeout.toMillis()); // else shared: one Duration for all sessions
         }
-        attributes = copyOf(attributes);
+        attributes = Attributes.copyOf(attributes);
     }
 
-    private static Map<String, String> copyOf(Map<String, String> attributes) {
-        if (attributes.isEmpty()) {
-            return Map.of();
-        }
-        if (attributes.size() == 1) {
-            // The common small case without a hash table: a fifth of the heap of a one-entry LinkedHashMap.
-            Map.Entry<String, String> e = attributes.entrySet().iterator().next();
-            String name = Objects.requireNonNull(e.getKey(), "attribute name");
-            return Collections.singletonMap(name, Objects.requireNonNull(e.getValue(),
-                    () -> "value of attribute '" + name + "'"));
-        }
-        Map<String, String> copy = new LinkedHashMap<>(attributes.size() * 2);
-        attributes.forEach((name, value) -> copy.put(
-                Objects.requireNonNull(name, "attribute name"),
-                Objects.requireNonNull(value, () -> "value of attribute '" + name + "'")));
-        return Collections.unmodifiableMap(copy);
+    /** The instant truncated to the millisecond; the common whole-millisecond one as it is, without truncatedTo's divisions. */
+    private static Instant toMillis(Instant instant) {
+        return instant.getNano() % 1_000_000 == 0 ? instant : instant.truncatedTo(ChronoUnit.MILLIS);
     }
 
     /** The owner, if the session has one. */
@@ -103,6 +88,16 @@ public record Session(
         }
     }
 
+    /** {@link #isExpired} for an instant in epoch milliseconds, without making Instants: every touch asks it. */
+    boolean isExpiredAt(long nowMillis) {
+        try {
+            long idleEnd = Math.addExact(lastAccessedAt.toEpochMilli(), idleTimeout.toMillis());
+            return nowMillis >= Math.min(idleEnd, absoluteExpiry.toEpochMilli());
+        } catch (ArithmeticException e) {
+            return isExpired(Instant.ofEpochMilli(nowMillis));
+        }
+    }
+
     /** The raw value of an attribute. */
     public Optional<String> attribute(String name) {
         return Optional.ofNullable(attributes.get(name));
@@ -115,9 +110,7 @@ public record Session(
     }
 
     public Session withAttribute(String name, String value) {
-        Map<String, String> copy = new LinkedHashMap<>(attributes);
-        copy.put(name, value);
-        return withAttributes(copy);
+        return withAttributes(Attributes.with(attributes, name, value));
     }
 
     public <T> Session withAttribute(SessionAttribute<T> key, T value) {
@@ -128,9 +121,7 @@ public record Session(
         if (!attributes.containsKey(name)) {
             return this;
         }
-        Map<String, String> copy = new LinkedHashMap<>(attributes);
-        copy.remove(name);
-        return withAttributes(copy);
+        return withAttributes(Attributes.without(attributes, name));
     }
 
     public Session withAttributes(Map<String, String> newAttributes) {

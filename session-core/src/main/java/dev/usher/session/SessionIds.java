@@ -15,6 +15,15 @@ public final class SessionIds {
     /** Length of an encoded id: 32 bytes in unpadded base64url. */
     static final int LENGTH = 43;
 
+    /** The base64url alphabet by character: true at the 64 characters an id may hold. */
+    private static final boolean[] BASE64URL = new boolean[128];
+
+    static {
+        for (char c : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".toCharArray()) {
+            BASE64URL[c] = true;
+        }
+    }
+
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
 
@@ -32,10 +41,11 @@ public final class SessionIds {
         if (id == null || id.length() != LENGTH) {
             return false;
         }
+        // One table lookup per character (every request checks its id): several times faster than
+        // comparing each character against the alphabet's four ranges.
         for (int i = 0; i < LENGTH; i++) {
             char c = id.charAt(i);
-            boolean ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-            if (!ok) {
+            if (c >= 128 || !BASE64URL[c]) {
                 return false;
             }
         }

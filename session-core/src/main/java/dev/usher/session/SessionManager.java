@@ -2,8 +2,6 @@ package dev.usher.session;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -63,13 +61,14 @@ import java.util.function.UnaryOperator;
  * </ul>
  * A malformed or unknown id is never an exception: lookups and writes answer empty (or false).
  *
- * <p><b>Inside</b>: this class holds the policy (ids, expiry, what a write contains) and delegates the rest
- * to package-private parts: {@link ProcessLocks} (this process's locks on a session or owner, waiting at most
- * {@link ProcessLocks#WAIT}), {@link CompareAndSetLoop} (the retry loop with randomised back-off shared by
- * touch, update, changeId and login), {@link OwnerLimits} (owner checks and the store's owner-limited
- * writes), {@link SessionEvents} (listeners and end counts) and {@link PeriodicTask} (the sweeper thread).
- * It is longer than ~400 lines only because of the nested {@link Builder} (every setting documented with its
- * default, kept nested so that {@code SessionManager.Builder} stays the public name) and this guide.
+ * <p><b>Inside</b>: this class checks input and holds the API; the work is done by package-private parts:
+ * {@link SessionAccess} (lookups and compare-and-set writes, under {@link ProcessLocks}, this process's locks on
+ * a session or owner, waiting at most {@link ProcessLocks#WAIT}, retried by the {@link CompareAndSetLoop}),
+ * {@link OwnerLimits} (owner checks and the store's owner-limited writes), {@link SessionEvents} (listeners and
+ * end counts), {@link ExpirySweep} (the sweep and its thread) and {@link LockedActions} ({@link #withLock}).
+ * About 450 lines only because of this guide and the nested {@link Builder} (every setting documented with
+ * its default, nested so that {@code SessionManager.Builder} stays the public name): the methods between
+ * them check input and delegate.
  *
  * <pre>{@code
  * SessionManager sessions = SessionManager.builder(new InMemorySessionStore())
@@ -81,22 +80,13 @@ import java.util.function.UnaryOperator;
  * }</pre>
  */
 public final class SessionManager implements AutoCloseable {
-    private static final int MAX_ID_ATTEMPTS = 3;
-
     private final SessionStore store;
-    private final Clock clock;
     private final Duration idleTimeout;
-    private final Duration absoluteTimeout;
-    private final long touchThresholdMillis;
-    private final int maxUpdateAttempts;
-    private final int sweepBatchSize;
     private final AttributeLimits attributeLimits;
-    private final SessionLocks sessionLocks;
+    private final LockedActions lockedActions;
     private final SessionEvents events;
-    private final OwnerLimits ownerLimits;
-    private final ProcessLocks processLocks;
-    private final CompareAndSetLoop casLoop;
-    private final PeriodicTask sweeper;
+    private final SessionAccess access;
+    private final ExpirySweep sweep;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private final LongAdder casConflicts = new LongAdder();
@@ -105,22 +95,17 @@ public final class SessionManager implements AutoCloseable {
 
     private SessionManager(Builder b) {
         this.store = b.store;
-        this.clock = b.clock;
         this.idleTimeout = b.idleTimeout;
-        this.absoluteTimeout = b.absoluteTimeout;
-        this.touchThresholdMillis = (long) (b.idleTimeout.toMillis() * b.touchThreshold);
-        this.maxUpdateAttempts = b.maxUpdateAttempts;
-        this.sweepBatchSize = b.sweepBatchSize;
         this.attributeLimits = b.attributeLimits;
-        this.sessionLocks = b.sessionLocks;
+        this.lockedActions = new LockedActions(b.sessionLocks, lockWaits);
         this.events = new SessionEvents(b.listeners);
-        this.ownerLimits = new OwnerLimits(b.maxSessionsPerOwner > 0
+        OwnerLimits ownerLimits = new OwnerLimits(b.maxSessionsPerOwner > 0
                 ? new OwnerLimit(b.maxSessionsPerOwner, b.ownerLimitPolicy) : null, store, events);
-        this.processLocks = new ProcessLocks(lockWaits);
-        this.casLoop = new CompareAndSetLoop(b.maxUpdateAttempts, casConflicts);
+        this.access = new SessionAccess(store, b.clock, b.idleTimeout, b.absoluteTimeout,
+                (long) (b.idleTimeout.toMillis() * b.touchThreshold), b.maxUpdateAttempts, b.attributeLimits,
+                events, ownerLimits, new ProcessLocks(lockWaits), new CompareAndSetLoop(b.maxUpdateAttempts, casConflicts));
         store.onEviction(s -> events.ended(s, EndReason.EVICTED));
-        this.sweeper = b.sweepInterval.isZero() ? null
-                : PeriodicTask.start("session sweeper", b.threadFactory, b.sweepInterval, this::sweep);
+        this.sweep = new ExpirySweep(store, b.clock, b.sweepBatchSize, events, b.sweepInterval, b.threadFactory);
     }
 
     public static Builder builder(SessionStore store) {
@@ -141,46 +126,9 @@ public final class SessionManager implements AutoCloseable {
         checkOpen();
         OwnerLimits.checkOwner(owner);
         attributeLimits.check(attributes);
-        // Truncated once, so that createdAt and lastAccessedAt share one Instant in the heap.
-        Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
-        Session session = new Session(newId(owner), owner, now, now, idleTimeout,
-                now.plus(absoluteTimeout), 1, attributes);
-        if (ownerLimits.applies(owner)) {
-            // The store decides the limit in one atomic step, across instances; the local owner lock only
-            // keeps this process's callers from racing each other into the store.
-            try (KeyedLocks.Held ignored = processLocks.owner(owner)) {
-                session = insert(session, now);
-            }
-        } else {
-            session = insert(session, now);
-        }
+        Session session = access.create(owner, attributes);
         events.created(session);
         return session;
-    }
-
-    private Session insert(Session session, Instant now) {
-        // 256 random bits do not collide in practice; the loop only guards against a broken RNG.
-        for (int attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
-            boolean written = ownerLimits.applies(session.owner())
-                    ? ownerLimits.insert(session, now)
-                    : store.insert(session);
-            if (written) {
-                return session;
-            }
-            session = session.withId(newId(session.owner()));
-        }
-        throw new SessionStoreException("could not insert a session with a fresh id after " + MAX_ID_ATTEMPTS
-                + " attempts");
-    }
-
-    /** An id from the store (which may place an owner's sessions together), checked before it is used. */
-    private String newId(String owner) {
-        String id = store.newSessionId(owner);
-        if (!SessionIds.isWellFormed(id)) {
-            throw new SessionStoreException("store " + store.getClass().getName()
-                    + " returned a malformed session id from newSessionId (" + SessionIds.redact(id) + ")");
-        }
-        return id;
     }
 
     /** The live session, without recording an access. Empty for an unknown, expired or malformed id. */
@@ -189,7 +137,7 @@ public final class SessionManager implements AutoCloseable {
         if (!wellFormed(id)) {
             return Optional.empty();
         }
-        return store.load(id).filter(s -> !s.isExpired(clock.instant()));
+        return access.find(id);
     }
 
     /**
@@ -202,30 +150,7 @@ public final class SessionManager implements AutoCloseable {
         if (!wellFormed(id)) {
             return Optional.empty();
         }
-        Session[] seen = new Session[1];
-        // The common case (a read, at most one write) runs outside the loop, which allocates per call.
-        Optional<Session> touched = touchOnce(id, seen);
-        if (touched != null) {
-            return touched;
-        }
-        // Every attempt lost to a writer, each of which recorded an access: the last session seen will do.
-        return casLoop.retry(0, () -> touchOnce(id, seen), () -> Optional.ofNullable(seen[0]));
-    }
-
-    /** One touch attempt; null when its write lost the compare-and-set. */
-    private Optional<Session> touchOnce(String id, Session[] seen) {
-        Instant now = clock.instant();
-        Optional<Session> loaded = store.load(id);
-        if (loaded.isEmpty() || loaded.get().isExpired(now)) {
-            return Optional.empty();
-        }
-        Session current = loaded.get();
-        seen[0] = current;
-        if (now.toEpochMilli() - current.lastAccessedAt().toEpochMilli() <= touchThresholdMillis) {
-            return loaded;
-        }
-        Session touched = current.withLastAccessedAt(now).withVersion(current.version() + 1);
-        return store.replace(touched, current.version()) ? Optional.of(touched) : null;
+        return access.touch(id);
     }
 
     /**
@@ -249,11 +174,7 @@ public final class SessionManager implements AutoCloseable {
         if (!wellFormed(id)) {
             return Optional.empty();
         }
-        // Serialising this process's writers on the id leaves the compare-and-set to settle races between
-        // instances only, instead of spinning local threads against each other.
-        try (KeyedLocks.Held ignored = processLocks.session(id)) {
-            return casLoop.run(() -> updateOnce(id, change), () -> { throw conflict("update", id); });
-        }
+        return access.update(id, change);
     }
 
     /**
@@ -266,13 +187,8 @@ public final class SessionManager implements AutoCloseable {
      * <p>{@code current} must be a session as this manager returned it: its id, owner, timestamps and
      * version are taken as the stored ones when the version matches.
      *
-     * @return the stored session, or empty if the session does not exist or has expired
-     * @throws SessionConflictException    after the bounded number of attempts all lost the race
-     * @throws SessionLimitException       if the new attributes exceed a limit (nothing is written)
-     * @throws IllegalArgumentException    if the new attributes have an illegal name or an unpaired surrogate
-     *                                     (nothing is written)
-     * @throws NullPointerException        if {@code current}, {@code change} or its result is null
-     * @throws SessionLockTimeoutException if this process's lock on the session is not obtained within 30 s
+     * <p>Returns and throws as {@link #update(String, UnaryOperator)}, and {@link NullPointerException} for
+     * a null {@code current}.
      */
     public Optional<Session> update(Session current, UnaryOperator<Session> change) {
         checkOpen();
@@ -282,44 +198,7 @@ public final class SessionManager implements AutoCloseable {
         if (!wellFormed(id)) {
             return Optional.empty();
         }
-        try (KeyedLocks.Held ignored = processLocks.session(id)) {
-            Instant now = clock.instant();
-            // An expired snapshot may have been extended by another writer since: the loop reads the truth.
-            if (current.isExpired(now)) {
-                return casLoop.run(() -> updateOnce(id, change), () -> { throw conflict("update", id); });
-            }
-            long start = System.nanoTime();
-            Session next = changed(current, change, now);
-            if (store.replace(next, current.version())) {
-                return Optional.of(next);
-            }
-            return casLoop.retry(System.nanoTime() - start, () -> updateOnce(id, change),
-                    () -> { throw conflict("update", id); });
-        }
-    }
-
-    /** One read, change, compare-and-set attempt of an update; null when it lost. */
-    private Optional<Session> updateOnce(String id, UnaryOperator<Session> change) {
-        Instant now = clock.instant();
-        Optional<Session> loaded = store.load(id);
-        if (loaded.isEmpty() || loaded.get().isExpired(now)) {
-            return Optional.empty();
-        }
-        Session next = changed(loaded.get(), change, now);
-        return store.replace(next, loaded.get().version()) ? Optional.of(next) : null;
-    }
-
-    /** The next version of {@code current}: the change's attributes, checked, and an access at {@code now}. */
-    private Session changed(Session current, UnaryOperator<Session> change, Instant now) {
-        Session changed = Objects.requireNonNull(change.apply(current), "change returned null");
-        attributeLimits.check(changed.attributes());
-        return new Session(current.id(), current.owner(), current.createdAt(), now,
-                current.idleTimeout(), current.absoluteExpiry(), current.version() + 1, changed.attributes());
-    }
-
-    private SessionConflictException conflict(String operation, String id) {
-        return new SessionConflictException(operation + " of session " + SessionIds.redact(id) + " lost "
-                + maxUpdateAttempts + " compare-and-set attempts in a row (maxUpdateAttempts)");
+        return access.update(current, change);
     }
 
     /**
@@ -348,12 +227,7 @@ public final class SessionManager implements AutoCloseable {
     public Optional<Session> login(String id, String owner) {
         Objects.requireNonNull(owner, "owner");
         OwnerLimits.checkOwner(owner);
-        if (!ownerLimits.applies(owner)) {
-            return rotate(id, true, owner);
-        }
-        try (KeyedLocks.Held ignored = processLocks.owner(owner)) {
-            return rotate(id, true, owner);
-        }
+        return rotate(id, true, owner);
     }
 
     private Optional<Session> rotate(String id, boolean setOwner, String owner) {
@@ -361,30 +235,7 @@ public final class SessionManager implements AutoCloseable {
         if (!wellFormed(id)) {
             return Optional.empty();
         }
-        try (KeyedLocks.Held ignored = processLocks.session(id)) {
-            return casLoop.run(() -> {
-                Instant now = clock.instant();
-                Optional<Session> loaded = store.load(id);
-                if (loaded.isEmpty() || loaded.get().isExpired(now)) {
-                    return Optional.empty();
-                }
-                Session current = loaded.get();
-                String newOwner = setOwner ? owner : current.owner();
-                Session renamed = new Session(newId(newOwner), newOwner,
-                        current.createdAt(), now, current.idleTimeout(), current.absoluteExpiry(),
-                        current.version() + 1, current.attributes());
-                boolean moved = setOwner && ownerLimits.applies(newOwner)
-                        ? ownerLimits.changeId(id, renamed, current.version(), now)
-                        : store.changeId(id, renamed, current.version());
-                if (!moved) {
-                    return null;
-                }
-                events.idChanged(id, renamed);
-                return Optional.of(renamed);
-            }, () -> {
-                throw conflict("changeId", id);
-            });
-        }
+        return setOwner ? access.login(id, owner) : access.rotate(id, false, null);
     }
 
     /** Ends the session ({@link EndReason#DELETED}). False if there was nothing to end. */
@@ -415,25 +266,7 @@ public final class SessionManager implements AutoCloseable {
         if (!wellFormed(id)) {
             throw new IllegalArgumentException("malformed session id " + SessionIds.redact(id));
         }
-        SessionLocks.Held held;
-        try {
-            held = sessionLocks.acquire(id, timeout);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SessionLockTimeoutException("interrupted while waiting for the lock of session "
-                    + SessionIds.redact(id));
-        }
-        if (held == null) {
-            lockWaits.increment();
-            throw new SessionLockTimeoutException("lock of session " + SessionIds.redact(id)
-                    + " not obtained within " + Durations.format(timeout));
-        }
-        try (held) {
-            if (held.waited()) {
-                lockWaits.increment();
-            }
-            return action.get();
-        }
+        return lockedActions.run(id, timeout, action);
     }
 
     /**
@@ -445,14 +278,7 @@ public final class SessionManager implements AutoCloseable {
     public List<Session> findByOwner(String owner) {
         checkOpen();
         OwnerLimits.checkOwner(owner);
-        Instant now = clock.instant();
-        List<Session> live = new ArrayList<>();
-        for (Session s : store.findByOwner(owner)) {
-            if (!s.isExpired(now)) {
-                live.add(s);
-            }
-        }
-        return live;
+        return access.findByOwner(owner);
     }
 
     /**
@@ -465,9 +291,7 @@ public final class SessionManager implements AutoCloseable {
         if (limit <= 0) {
             throw new IllegalArgumentException("limit must be positive but was " + limit);
         }
-        SessionPage page = store.list(cursor, limit);
-        Instant now = clock.instant();
-        return new SessionPage(page.sessions().stream().filter(s -> !s.isExpired(now)).toList(), page.nextCursor());
+        return access.list(cursor, limit);
     }
 
     /**
@@ -477,24 +301,7 @@ public final class SessionManager implements AutoCloseable {
      * this call removed, batches taken over from a dead sweeper included.
      */
     public int sweep() {
-        int total = 0;
-        while (true) {
-            List<Session> batch = store.removeExpired(clock.instant(), sweepBatchSize);
-            List<String> delivered = new ArrayList<>(batch.size());
-            for (Session s : batch) {
-                events.ended(s, EndReason.EXPIRED);
-                delivered.add(s.id());
-            }
-            // Only now may the claims go: a sweeper that dies before this line leaves them to another
-            // instance's sweeper, which delivers them after the store's claim timeout.
-            if (!delivered.isEmpty()) {
-                store.acknowledgeExpired(delivered);
-            }
-            total += batch.size();
-            if (batch.size() < sweepBatchSize || closed.get()) {
-                return total;
-            }
-        }
+        return sweep.sweep();
     }
 
     public void addListener(SessionListener listener) {
@@ -520,9 +327,7 @@ public final class SessionManager implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        if (sweeper != null) {
-            sweeper.close();
-        }
+        sweep.close();
         store.close();
     }
 
@@ -569,13 +374,13 @@ public final class SessionManager implements AutoCloseable {
 
         /** How long a session lives without access (default 30 minutes). */
         public Builder idleTimeout(Duration idleTimeout) {
-            this.idleTimeout = positive("idleTimeout", idleTimeout);
+            this.idleTimeout = Settings.atLeastOneMilli("idleTimeout", idleTimeout);
             return this;
         }
 
         /** How long a session lives at most, whatever its use (default 12 hours). */
         public Builder absoluteTimeout(Duration absoluteTimeout) {
-            this.absoluteTimeout = positive("absoluteTimeout", absoluteTimeout);
+            this.absoluteTimeout = Settings.atLeastOneMilli("absoluteTimeout", absoluteTimeout);
             return this;
         }
 
@@ -585,48 +390,32 @@ public final class SessionManager implements AutoCloseable {
          * every touch.
          */
         public Builder touchThreshold(double fraction) {
-            if (!(fraction >= 0 && fraction < 1)) {
-                throw new IllegalArgumentException("touchThreshold must be in [0, 1) but was " + fraction);
-            }
-            this.touchThreshold = fraction;
+            this.touchThreshold = Settings.fraction("touchThreshold", fraction);
             return this;
         }
 
         /** Compare-and-set attempts of one {@code update} before a {@link SessionConflictException} (default 100). */
         public Builder maxUpdateAttempts(int attempts) {
-            if (attempts < 1) {
-                throw new IllegalArgumentException("maxUpdateAttempts must be at least 1 but was " + attempts);
-            }
-            this.maxUpdateAttempts = attempts;
+            this.maxUpdateAttempts = Settings.atLeast("maxUpdateAttempts", 1, attempts);
             return this;
         }
 
         /** Most live sessions per owner and what happens past it (default: no limit). */
         public Builder maxSessionsPerOwner(int max, OwnerLimitPolicy policy) {
-            if (max < 1) {
-                throw new IllegalArgumentException("maxSessionsPerOwner must be at least 1 but was " + max);
-            }
-            this.maxSessionsPerOwner = max;
+            this.maxSessionsPerOwner = Settings.atLeast("maxSessionsPerOwner", 1, max);
             this.ownerLimitPolicy = Objects.requireNonNull(policy, "policy");
             return this;
         }
 
         /** How often the sweeper removes expired sessions (default 30 s; {@link Duration#ZERO} for no sweeper thread). */
         public Builder sweepInterval(Duration interval) {
-            Objects.requireNonNull(interval, "sweepInterval");
-            if (interval.isNegative()) {
-                throw new IllegalArgumentException("sweepInterval must not be negative but was " + Durations.format(interval));
-            }
-            this.sweepInterval = interval;
+            this.sweepInterval = Settings.notNegative("sweepInterval", interval);
             return this;
         }
 
         /** Sessions removed per store call while sweeping (default 500). */
         public Builder sweepBatchSize(int size) {
-            if (size < 1) {
-                throw new IllegalArgumentException("sweepBatchSize must be at least 1 but was " + size);
-            }
-            this.sweepBatchSize = size;
+            this.sweepBatchSize = Settings.atLeast("sweepBatchSize", 1, size);
             return this;
         }
 
@@ -669,14 +458,6 @@ public final class SessionManager implements AutoCloseable {
                         + Durations.format(idleTimeout) + ") but was " + Durations.format(absoluteTimeout));
             }
             return new SessionManager(this);
-        }
-
-        private static Duration positive(String name, Duration d) {
-            Objects.requireNonNull(d, name);
-            if (d.isNegative() || d.isZero() || d.toMillis() == 0) {
-                throw new IllegalArgumentException(name + " must be at least 1ms but was " + Durations.format(d));
-            }
-            return d;
         }
     }
 }

@@ -8,15 +8,10 @@ import dev.usher.session.SessionPage;
 import dev.usher.session.SessionStore;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -24,18 +19,19 @@ import java.util.function.Consumer;
 /**
  * A {@link SessionStore} in this process's heap: fast, bounded, and gone on restart.
  *
- * <p>Thread-safe without a global lock: each session is changed atomically through its own map entry,
- * and the expiry, id and owner indexes are concurrent structures updated inside that step. At most
- * {@code maxSessions} are kept, so a flood of new sessions cannot exhaust the heap; when full, the session
- * that would expire soonest is evicted (reported through {@link #onEviction}): with the same timeouts for
- * every session, that is the least recently used one. Or the insert is refused, as configured. Sessions
- * are immutable values, so nothing mutable is ever shared with callers. Owner-limited writes (and moves of
- * a session to an owner) hold a lock of the owner's stripe, one of 64, so the count, the write and the trim
- * are one step for every caller of this store.
+ * <p>Thread-safe without a global lock: each session is changed atomically through its own map entry
+ * ({@link StoredSession}), and its indexes are updated inside that step: the {@link ExpiryWheel} (expiry, for
+ * the sweep and for eviction) and the {@link IdIndex} (ids in order, for listing and for owner lookups).
+ * At most {@code maxSessions} are kept, so a flood of new sessions cannot exhaust the heap; when full, the
+ * session that would expire soonest (to within the wheel's one second) is evicted, reported through
+ * {@link #onEviction}: with the same timeouts for every session, that is the least recently used one. Or the
+ * insert is refused, as configured. Sessions are immutable values, so nothing mutable is ever shared with
+ * callers. Owner-limited writes (and moves of a session to an owner) hold a lock of the owner's stripe, one
+ * of 64, so the count, the write and the trim are one step for every caller of this store.
  *
- * <p>About 450 lines because each of the SPI's writes keeps the expiry and id indexes and the
- * {@link OwnerIndex} consistent inside the one map step of its session; splitting those steps across
- * classes would spread one atomicity argument over several files.
+ * <p>Heap: an idle session costs its id, its {@link Session}, one entry object and the map's and the id
+ * order's nodes; the expiry index lives in the entry's two links, and owners cost nothing because the store
+ * chooses owned sessions' ids so that an owner's sessions are one range of the ordered ids.
  *
  * <pre>{@code
  * SessionStore store = InMemorySessionStore.builder().maxSessions(100_000).build();
@@ -46,53 +42,22 @@ public final class InMemorySessionStore implements SessionStore {
     /** What an insert into a full store does. */
     public enum WhenFull {
         /**
-         * End the session that would expire soonest ({@code EVICTED}) to make room: the least recently used,
-         * unless another one is closer to its absolute end.
+         * End the session that would expire soonest ({@code EVICTED}), to within a second, to make room: the
+         * least recently used, unless another one is closer to its absolute end.
          */
         EVICT_SOONEST_TO_EXPIRE,
         /** Refuse the new session with a {@link SessionLimitException}. */
         REJECT
     }
 
-    /**
-     * A stored session and the instant it is filed under in the expiry index; the same object is the map's
-     * value and the index's key (ordered by that instant, then the id), so the index costs no key object of
-     * its own. The filing instant is never later than the session's real expiry: a write that extends the
-     * expiry (every touch and update does) swaps the session in place and leaves the index alone, and the
-     * sweep re-files a session it finds filed too early. So the common write costs no index work at all.
-     * The session is swapped only inside the map's step for its id; the id, and so the key's order, never
-     * changes.
-     */
-    private static final class Stored {
-        private final long filedAt;
-        private volatile Session session;
-
-        Stored(Session session, long filedAt) {
-            this.session = session;
-            this.filedAt = filedAt;
-        }
-
-        Session session() {
-            return session;
-        }
-
-        long filedAt() {
-            return filedAt;
-        }
-    }
-
-    private static final Comparator<Stored> ORDER =
-            Comparator.comparingLong(Stored::filedAt).thenComparing(s -> s.session().id());
-
     private static final int OWNER_STRIPES = 64;
 
     private final int maxSessions;
     private final WhenFull whenFull;
     private final ReentrantLock[] ownerStripes = new ReentrantLock[OWNER_STRIPES];
-    private final ConcurrentHashMap<String, Stored> sessions = new ConcurrentHashMap<>();
-    private final ConcurrentSkipListSet<Stored> byExpiry = new ConcurrentSkipListSet<>(ORDER);
-    private final OwnerIndex byOwner = new OwnerIndex();
-    private final ConcurrentSkipListMap<String, Boolean> ids = new ConcurrentSkipListMap<>();
+    private final ConcurrentHashMap<String, StoredSession> sessions = new ConcurrentHashMap<>();
+    private final ExpiryWheel byExpiry = new ExpiryWheel();
+    private final IdIndex ids = new IdIndex();
     private final AtomicInteger size = new AtomicInteger();
     private volatile Consumer<Session> evictionListener = s -> { };
 
@@ -115,8 +80,15 @@ public final class InMemorySessionStore implements SessionStore {
 
     @Override
     public Optional<Session> load(String id) {
-        Stored stored = sessions.get(id);
-        return stored == null ? Optional.empty() : Optional.of(stored.session());
+        StoredSession stored = sessions.get(id);
+        return stored == null ? Optional.empty() : Optional.of(stored.session);
+    }
+
+    /** Random ids; an owned session's id starts with its owner's tag (see {@link IdIndex}). */
+    @Override
+    public String newSessionId(String owner) {
+        String random = SessionStore.super.newSessionId(null);
+        return owner == null ? random : ids.tagged(random, owner);
     }
 
     @Override
@@ -128,7 +100,7 @@ public final class InMemorySessionStore implements SessionStore {
         boolean[] inserted = new boolean[1];
         sessions.computeIfAbsent(session.id(), id -> {
             inserted[0] = true;
-            return index(session);
+            return index(new StoredSession(session));
         });
         if (!inserted[0]) {
             size.decrementAndGet();
@@ -155,18 +127,19 @@ public final class InMemorySessionStore implements SessionStore {
     }
 
     private void evictSoonestToExpire() {
-        Stored first = firstOrNull();
+        StoredSession first = byExpiry.first();
         if (first == null) {
             Thread.onSpinWait(); // capacity is reserved by inserts still indexing; it frees up at once
             return;
         }
-        Stored[] evicted = new Stored[1];
-        sessions.computeIfPresent(first.session().id(), (id, stored) -> {
-            if (stored != first) {
-                return stored; // filed elsewhere meanwhile
+        StoredSession[] evicted = new StoredSession[1];
+        sessions.computeIfPresent(first.session.id(), (id, stored) -> {
+            if (stored != first || stored.bucket == null) {
+                return stored; // moved or ended meanwhile
             }
-            if (stored.session().expiresAt().toEpochMilli() > first.filedAt()) {
-                return refile(stored); // filed too early: others may expire sooner
+            if (ExpiryWheel.filedTooEarly(stored)) {
+                byExpiry.fileAgain(stored); // touched since it was filed: others may expire sooner
+                return stored;
             }
             unindex(stored);
             evicted[0] = stored;
@@ -174,15 +147,7 @@ public final class InMemorySessionStore implements SessionStore {
         });
         if (evicted[0] != null) {
             size.decrementAndGet();
-            evictionListener.accept(evicted[0].session());
-        }
-    }
-
-    private Stored firstOrNull() {
-        try {
-            return byExpiry.first();
-        } catch (NoSuchElementException e) {
-            return null;
+            evictionListener.accept(evicted[0].session);
         }
     }
 
@@ -190,32 +155,19 @@ public final class InMemorySessionStore implements SessionStore {
     public boolean replace(Session session, long expectedVersion) {
         boolean[] replaced = new boolean[1];
         sessions.computeIfPresent(session.id(), (id, current) -> {
-            if (current.session().version() != expectedVersion) {
+            if (current.session.version() != expectedVersion || current.bucket == null) {
                 return current;
             }
             replaced[0] = true;
-            return rewrite(current, session);
+            Session previous = current.session;
+            current.session = session;
+            if (!Objects.equals(previous.owner(), session.owner())) {
+                ids.ownerChanged(previous, session);
+            }
+            byExpiry.fileAgainIfEarlier(current);
+            return current;
         });
         return replaced[0];
-    }
-
-    /** The new value for an entry whose session is replaced by {@code next} (same id); call inside its step. */
-    private Stored rewrite(Stored current, Session next) {
-        Session previous = current.session();
-        if (!Objects.equals(previous.owner(), next.owner())) {
-            removeFromOwner(previous);
-            addToOwner(next);
-        }
-        long expiry = next.expiresAt().toEpochMilli();
-        if (expiry >= current.filedAt()) {
-            current.session = next;
-            return current;
-        }
-        // The expiry moved earlier (unusual): file it there, or the sweep would find it late.
-        byExpiry.remove(current);
-        Stored refiled = new Stored(next, expiry);
-        byExpiry.add(refiled);
-        return refiled;
     }
 
     @Override
@@ -250,7 +202,7 @@ public final class InMemorySessionStore implements SessionStore {
         if (renamed.owner() == null) {
             return move(oldId, renamed, expectedVersion);
         }
-        // While it moves, the session is in no owner index; an owner-limited write counting then would
+        // While it moves, the session is in no owner lookup; an owner-limited write counting then would
         // miss it. The owner's lock keeps those writes out for that moment.
         ReentrantLock lock = ownerStripe(renamed.owner());
         lock.lock();
@@ -262,14 +214,15 @@ public final class InMemorySessionStore implements SessionStore {
     }
 
     private boolean move(String oldId, Session renamed, long expectedVersion) {
-        Stored current = sessions.get(oldId);
-        if (current == null || current.session().version() != expectedVersion) {
+        StoredSession current = sessions.get(oldId);
+        if (current == null || current.session.version() != expectedVersion) {
             return false;
         }
         // Claim the new id first (capacity moves with the session), then retire the old one with a
         // version check; if that check fails, give the new id back. The old id rejects every write once
-        // it is gone, so no update can land on it after the move.
-        Stored placeholder = new Stored(renamed, Long.MIN_VALUE);
+        // it is gone, so no update can land on it after the move. Until it is indexed, the claimed entry
+        // is in no bucket, and every write to it is refused.
+        StoredSession placeholder = new StoredSession(renamed);
         boolean[] claimed = new boolean[1];
         sessions.computeIfAbsent(renamed.id(), id -> {
             claimed[0] = true;
@@ -280,7 +233,7 @@ public final class InMemorySessionStore implements SessionStore {
         }
         boolean[] retired = new boolean[1];
         sessions.computeIfPresent(oldId, (id, s) -> {
-            if (s.session().version() != expectedVersion) {
+            if (s.session.version() != expectedVersion || s.bucket == null) {
                 return s;
             }
             unindex(s);
@@ -291,14 +244,17 @@ public final class InMemorySessionStore implements SessionStore {
             sessions.remove(renamed.id(), placeholder);
             return false;
         }
-        sessions.computeIfPresent(renamed.id(), (id, s) -> index(s.session()));
+        sessions.computeIfPresent(renamed.id(), (id, s) -> index(s));
         return true;
     }
 
     @Override
     public Optional<Session> remove(String id) {
-        Stored[] removed = new Stored[1];
+        StoredSession[] removed = new StoredSession[1];
         sessions.computeIfPresent(id, (k, current) -> {
+            if (current.bucket == null) {
+                return current; // a move's claim on this id, not yet a session
+            }
             unindex(current);
             removed[0] = current;
             return null;
@@ -307,24 +263,27 @@ public final class InMemorySessionStore implements SessionStore {
             return Optional.empty();
         }
         size.decrementAndGet();
-        return Optional.of(removed[0].session());
+        return Optional.of(removed[0].session);
     }
 
     @Override
     public List<Session> removeExpired(Instant now, int limit) {
         List<Session> claimed = new ArrayList<>();
-        long nowMillis = now.toEpochMilli();
-        for (Stored slot : byExpiry) {
-            if (slot.filedAt() > nowMillis || claimed.size() >= limit) {
-                break;
+        long nowMillis = StoredSession.millis(now);
+        byExpiry.forEachDue(nowMillis, slot -> {
+            if (claimed.size() >= limit) {
+                return false;
             }
-            Stored[] removed = new Stored[1];
-            sessions.computeIfPresent(slot.session().id(), (id, stored) -> {
-                if (stored != slot) {
+            StoredSession[] removed = new StoredSession[1];
+            sessions.computeIfPresent(slot.session.id(), (id, stored) -> {
+                if (stored != slot || stored.bucket == null) {
                     return stored;
                 }
-                if (!stored.session().isExpired(now)) {
-                    return refile(stored); // touched since it was filed
+                if (!stored.session.isExpired(now)) {
+                    if (ExpiryWheel.filedTooEarly(stored)) {
+                        byExpiry.fileAgain(stored); // touched since it was filed
+                    }
+                    return stored;
                 }
                 unindex(stored);
                 removed[0] = stored;
@@ -332,27 +291,20 @@ public final class InMemorySessionStore implements SessionStore {
             });
             if (removed[0] != null) {
                 size.decrementAndGet();
-                claimed.add(removed[0].session());
+                claimed.add(removed[0].session);
             }
-        }
+            return true;
+        });
         return claimed;
-    }
-
-    /** Files a session under its real expiry; call inside its step. */
-    private Stored refile(Stored stored) {
-        Stored refiled = new Stored(stored.session(), stored.session().expiresAt().toEpochMilli());
-        byExpiry.add(refiled);
-        byExpiry.remove(stored);
-        return refiled;
     }
 
     @Override
     public List<Session> findByOwner(String owner) {
         List<Session> result = new ArrayList<>();
-        byOwner.forEachId(owner, id -> {
-            Stored stored = sessions.get(id);
-            if (stored != null && owner.equals(stored.session().owner())) {
-                result.add(stored.session());
+        ids.forEachOfOwner(owner, sessions::get, stored -> {
+            Session s = stored.session;
+            if (owner.equals(s.owner()) && sessions.get(s.id()) == stored) {
+                result.add(s);
             }
         });
         return result;
@@ -361,16 +313,15 @@ public final class InMemorySessionStore implements SessionStore {
     @Override
     public SessionPage list(String cursor, int limit) {
         List<Session> page = new ArrayList<>(Math.min(limit, 1024));
-        Map<String, Boolean> tail = cursor == null ? ids : ids.tailMap(cursor, false);
         String last = null;
-        for (String id : tail.keySet()) {
+        for (StoredSession stored : ids.after(cursor).values()) {
             if (page.size() >= limit) {
                 return new SessionPage(page, last);
             }
-            Stored s = sessions.get(id);
-            if (s != null) {
-                page.add(s.session());
-                last = id;
+            Session s = stored.session;
+            if (sessions.get(s.id()) == stored) {
+                page.add(s);
+                last = s.id();
             }
         }
         return new SessionPage(page, null);
@@ -393,32 +344,26 @@ public final class InMemorySessionStore implements SessionStore {
     public void close() {
     }
 
+    /** The expiry index, for tests that check it against the sessions. */
+    ExpiryWheel expiryIndex() {
+        return byExpiry;
+    }
+
+    /** The id index, for tests that check it against the sessions. */
+    IdIndex idIndex() {
+        return ids;
+    }
+
     // Called inside the session's map-entry step, so index changes of one session never interleave.
-    private Stored index(Session s) {
-        Stored stored = new Stored(s, s.expiresAt().toEpochMilli());
-        ids.put(s.id(), Boolean.TRUE);
-        byExpiry.add(stored);
-        addToOwner(s);
+    private StoredSession index(StoredSession stored) {
+        ids.add(stored);
+        byExpiry.file(stored);
         return stored;
     }
 
-    private void unindex(Stored stored) {
-        Session s = stored.session();
-        ids.remove(s.id());
-        byExpiry.remove(stored);
-        removeFromOwner(s);
-    }
-
-    private void addToOwner(Session s) {
-        if (s.owner() != null) {
-            byOwner.add(s.owner(), s.id());
-        }
-    }
-
-    private void removeFromOwner(Session s) {
-        if (s.owner() != null) {
-            byOwner.remove(s.owner(), s.id());
-        }
+    private void unindex(StoredSession stored) {
+        ids.remove(stored.session);
+        byExpiry.unfile(stored);
     }
 
     /** Builds an {@link InMemorySessionStore}. */

@@ -46,6 +46,11 @@ final class OwnerIndex {
         }
     }
 
+    /** Number of owners indexed. */
+    int size() {
+        return byOwner.size();
+    }
+
     @SuppressWarnings("unchecked")
     private static Object withId(Object owned, String id) {
         if (owned == null) {

@@ -92,9 +92,7 @@ public final class DedicatedPostgres implements AutoCloseable {
      * they are gone. {@link #startServer()} then runs crash recovery.
      */
     public void crash() throws IOException, InterruptedException {
-        ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow(() -> new IOException("PostgreSQL " + pid + " is not running"));
-        List<ProcessHandle> all = new ArrayList<>(postmaster.descendants().toList());
-        all.add(0, postmaster);
+        List<ProcessHandle> all = postmasterAndBackends();
         signal("KILL", all);
         for (ProcessHandle p : all) {
             try {
@@ -108,20 +106,21 @@ public final class DedicatedPostgres implements AutoCloseable {
 
     /** SIGSTOP to the postmaster and every backend: sockets stay open, nothing answers, like a hung host. */
     public void freeze() throws IOException, InterruptedException {
-        ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow(() -> new IOException("PostgreSQL " + pid + " is not running"));
-        List<ProcessHandle> all = new ArrayList<>(postmaster.descendants().toList());
-        all.add(0, postmaster);
-        signal("STOP", all);
+        signal("STOP", postmasterAndBackends());
         frozen = true;
     }
 
     /** SIGCONT to the postmaster and every backend, after {@link #freeze()}. */
     public void thaw() throws IOException, InterruptedException {
+        signal("CONT", postmasterAndBackends());
+        frozen = false;
+    }
+
+    private List<ProcessHandle> postmasterAndBackends() throws IOException {
         ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow(() -> new IOException("PostgreSQL " + pid + " is not running"));
         List<ProcessHandle> all = new ArrayList<>(postmaster.descendants().toList());
         all.add(0, postmaster);
-        signal("CONT", all);
-        frozen = false;
+        return all;
     }
 
     /** Signals each process that is still alive (a backend may exit between listing and signalling). */

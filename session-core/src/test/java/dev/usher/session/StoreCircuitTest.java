@@ -1,20 +1,19 @@
 package dev.usher.session;
 
+import static dev.usher.session.Await.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 /** The circuit on its own: the stores' outage tests show it against real servers. */
 class StoreCircuitTest {
     @Test
-    void opensOnATripFailsFastWithTheCauseAndClosesWhenTheProbeSucceeds() {
+    void opensOnATripFailsFastWithTheCauseAndClosesWhenTheProbeSucceeds() throws Exception {
         AtomicBoolean reachable = new AtomicBoolean(false);
         AtomicInteger probes = new AtomicInteger();
         try (StoreCircuit circuit = StoreCircuit.create("test store", Duration.ofMillis(10), () -> {
@@ -30,30 +29,30 @@ class StoreCircuitTest {
             assertThatThrownBy(circuit::throwIfOpen).isInstanceOf(StoreUnavailableException.class)
                     .hasCause(cause).hasMessageContaining("test store")
                     .satisfies(e -> assertThat(((StoreUnavailableException) e).retryAfter()).contains(Duration.ofMillis(10)));
-            awaitTrue(() -> probes.get() >= 3);
+            awaitCondition(() -> probes.get() >= 3);
             assertThat(circuit.isOpen()).as("still down").isTrue();
             reachable.set(true);
-            awaitTrue(() -> !circuit.isOpen());
+            awaitCondition(() -> !circuit.isOpen());
             circuit.throwIfOpen();
             assertThat(circuit.trip(cause)).as("a second outage opens it again").isTrue();
-            awaitTrue(() -> !circuit.isOpen());
+            awaitCondition(() -> !circuit.isOpen());
         }
     }
 
     @Test
-    void closeStopsTheProbeThreadAndLaterTripsAreIgnored() {
+    void closeStopsTheProbeThreadAndLaterTripsAreIgnored() throws Exception {
         StoreCircuit circuit = StoreCircuit.create("closing store", Duration.ofMillis(5), () -> {
             throw new IOException("down");
         });
         circuit.trip(new IOException("down"));
         circuit.close();
-        awaitTrue(() -> Thread.getAllStackTraces().keySet().stream()
+        awaitCondition(() -> Thread.getAllStackTraces().keySet().stream()
                 .noneMatch(t -> t.getName().equals("usher-probe-closing-store")));
         assertThat(circuit.trip(new IOException("after close"))).isFalse();
     }
 
     @Test
-    void noProbeThreadRunsWhileTheStoreIsUp() {
+    void noProbeThreadRunsWhileTheStoreIsUp() throws Exception {
         AtomicBoolean reachable = new AtomicBoolean(false);
         try (StoreCircuit circuit = StoreCircuit.create("recovering store", Duration.ofMillis(5), () -> {
             if (!reachable.get()) {
@@ -61,10 +60,10 @@ class StoreCircuitTest {
             }
         })) {
             circuit.trip(new IOException("down"));
-            awaitTrue(() -> probeThreadAlive("usher-probe-recovering-store"));
+            awaitCondition(() -> probeThreadAlive("usher-probe-recovering-store"));
             reachable.set(true);
-            awaitTrue(() -> !circuit.isOpen());
-            awaitTrue(() -> !probeThreadAlive("usher-probe-recovering-store"));
+            awaitCondition(() -> !circuit.isOpen());
+            awaitCondition(() -> !probeThreadAlive("usher-probe-recovering-store"));
         }
     }
 
@@ -76,13 +75,5 @@ class StoreCircuitTest {
     void rejectsAProbeIntervalOutOfRangeNamingIt() {
         assertThatThrownBy(() -> StoreCircuit.create("s", Duration.ZERO, () -> { }))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("probeInterval").hasMessageContaining("0s");
-    }
-
-    private static void awaitTrue(java.util.function.BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("condition within 30 s").isLessThan(deadline);
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
-        }
     }
 }

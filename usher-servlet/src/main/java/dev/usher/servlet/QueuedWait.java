@@ -163,7 +163,7 @@ final class QueuedWait implements Runnable, AsyncListener {
                     Map<String, Object> event = new LinkedHashMap<>();
                     event.put("type", "rejected");
                     event.put("reason", rejected.reason().name().toLowerCase(Locale.ROOT));
-                    event.put("message", UsherFilter.message(rejected.reason()));
+                    event.put("message", ErrorResponses.message(rejected.reason()));
                     write("rejected", event);
                 } else if (outcome instanceof GateOutcome.Unavailable<?>) {
                     Map<String, Object> event = new LinkedHashMap<>();
@@ -195,7 +195,7 @@ final class QueuedWait implements Runnable, AsyncListener {
             Map<String, Object> event = new LinkedHashMap<>();
             event.put("type", type);
             event.put("position", position);
-            event.put("estimatedWaitSeconds", eta.map(UsherFilter::ceilSeconds).orElse(null));
+            event.put("estimatedWaitSeconds", eta.map(ErrorResponses::ceilSeconds).orElse(null));
             // Milliseconds too, so a page can count down smoothly between two events.
             event.put("estimatedWaitMillis", eta.map(Duration::toMillis).orElse(null));
             write(type, event);
@@ -251,7 +251,7 @@ final class QueuedWait implements Runnable, AsyncListener {
                 event.put("message", message);
                 write("error", event);
             } else {
-                UsherFilter.sendUnavailable(response, error, message, retryAfter);
+                ErrorResponses.unavailable(response, error, message, retryAfter);
             }
         } catch (IOException | RuntimeException e) {
             log.debug("could not send the refusal: {}", e.toString());

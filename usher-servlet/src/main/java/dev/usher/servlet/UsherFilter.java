@@ -8,6 +8,7 @@ import dev.usher.gate.GateOutcome;
 import dev.usher.gate.GateRequest;
 import dev.usher.gate.QueueObserver;
 import dev.usher.gate.WorkflowGate;
+import dev.usher.gate.background.BackgroundThreads;
 import dev.usher.gate.ratelimit.RateLimitHeaders;
 import dev.usher.session.Session;
 import dev.usher.session.StoreUnavailableException;
@@ -21,7 +22,6 @@ import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -33,7 +33,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -90,8 +89,8 @@ public final class UsherFilter implements Filter {
         this.keepAliveInterval = b.keepAliveInterval;
         this.unavailableRetryAfter = b.unavailableRetryAfter;
         this.ownsWaiters = b.waiters == null;
-        this.waiters = ownsWaiters ? Executors.newCachedThreadPool(daemonThreads("usher-servlet-wait-")) : b.waiters;
-        this.keepAlive = Executors.newSingleThreadScheduledExecutor(daemonThreads("usher-servlet-keepalive-"));
+        this.waiters = ownsWaiters ? Executors.newCachedThreadPool(BackgroundThreads.daemon("usher-servlet-wait")) : b.waiters;
+        this.keepAlive = BackgroundThreads.scheduler(BackgroundThreads.daemon("usher-servlet-keepalive"));
     }
 
     /** Starts a builder for a filter in front of {@code gate}. */
@@ -138,7 +137,7 @@ public final class UsherFilter implements Filter {
             return;
         }
         if (!admitting.get()) {
-            sendUnavailable(response, "shutting_down", "The server is shutting down.", unavailableRetryAfter);
+            ErrorResponses.unavailable(response, "shutting_down", "The server is shutting down.", unavailableRetryAfter);
             return;
         }
         Optional<StreamFormat> format = StreamFormat.requestedBy(request);
@@ -151,11 +150,11 @@ public final class UsherFilter implements Filter {
             outcome = gate.enter(gateRequest(request), QueueObserver.ignoring());
         } catch (StoreUnavailableException e) {
             log.warn("a store is unavailable: {}", e.getMessage());
-            sendUnavailable(response, "store_unavailable", "A store is unavailable; try again shortly.", unavailableRetryAfter);
+            ErrorResponses.unavailable(response, "store_unavailable", "A store is unavailable; try again shortly.", unavailableRetryAfter);
             return;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            sendUnavailable(response, "interrupted", "The server is shutting down.", unavailableRetryAfter);
+            ErrorResponses.unavailable(response, "interrupted", "The server is shutting down.", unavailableRetryAfter);
             return;
         }
         Optional<String> sent = cookie.read(request);
@@ -211,7 +210,7 @@ public final class UsherFilter implements Filter {
         try {
             waiters.execute(wait);
         } catch (RuntimeException e) { // the executor is shut down or saturated
-            sendUnavailable(response, "shutting_down", "The server is shutting down.", unavailableRetryAfter);
+            ErrorResponses.unavailable(response, "shutting_down", "The server is shutting down.", unavailableRetryAfter);
             async.complete();
         }
     }
@@ -257,49 +256,16 @@ public final class UsherFilter implements Filter {
             body.put("error", "rate_limited");
             body.put("message", "Too many requests.");
             body.put("retryAfterSeconds", Long.parseLong(headers.get(RateLimitHeaders.RETRY_AFTER)));
-            sendJson(response, 429, body);
+            ErrorResponses.json(response, 429, body);
         } else if (outcome instanceof GateOutcome.Unavailable<?> unavailable) {
             // The gate's own answer to a store that is down (its circuit is open): nothing was created or held.
             log.warn("a store is unavailable: {}", unavailable.message());
-            sendUnavailable(response, "store_unavailable", "A store is unavailable; try again shortly.", unavailableRetryAfter);
+            ErrorResponses.unavailable(response, "store_unavailable", "A store is unavailable; try again shortly.", unavailableRetryAfter);
         } else if (outcome instanceof GateOutcome.Rejected<?> rejected) {
             rejected.session().ifPresent(session -> setCookieIfNew(request, response, sent, session));
-            sendUnavailable(response, rejected.reason().name().toLowerCase(java.util.Locale.ROOT),
-                    message(rejected.reason()), rejected.retryAfter().orElse(unavailableRetryAfter));
+            ErrorResponses.unavailable(response, rejected.reason().name().toLowerCase(java.util.Locale.ROOT),
+                    ErrorResponses.message(rejected.reason()), rejected.retryAfter().orElse(unavailableRetryAfter));
         }
-    }
-
-    static String message(GateOutcome.Rejected.Reason reason) {
-        return switch (reason) {
-            case QUEUE_FULL -> "The queue is full.";
-            case TIMED_OUT -> "The wait in the queue passed its limit.";
-            case CANCELLED -> "The request left the queue.";
-        };
-    }
-
-    static void sendUnavailable(HttpServletResponse response, String error, String message, Duration retryAfter)
-            throws IOException {
-        long seconds = Math.max(1, ceilSeconds(retryAfter));
-        response.setHeader(RateLimitHeaders.RETRY_AFTER, Long.toString(seconds));
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("error", error);
-        body.put("message", message);
-        body.put("retryAfterSeconds", seconds);
-        sendJson(response, 503, body);
-    }
-
-    static void sendJson(HttpServletResponse response, int status, Map<String, Object> body) throws IOException {
-        byte[] bytes = Json.object(body).getBytes(StandardCharsets.UTF_8);
-        response.setStatus(status);
-        response.setContentType("application/json");
-        response.setCharacterEncoding("UTF-8");
-        response.setContentLength(bytes.length);
-        response.getOutputStream().write(bytes);
-        response.flushBuffer();
-    }
-
-    static long ceilSeconds(Duration d) {
-        return d.getSeconds() + (d.getNano() > 0 ? 1 : 0);
     }
 
     @Override
@@ -316,15 +282,6 @@ public final class UsherFilter implements Filter {
                 Thread.currentThread().interrupt();
             }
         }
-    }
-
-    private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
-        AtomicLong counter = new AtomicLong();
-        return r -> {
-            Thread t = new Thread(r, prefix + counter.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.usher.gate;
 
+import static dev.usher.session.Await.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -18,7 +19,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -104,16 +104,6 @@ class WorkflowGateKeepAliveTest {
         threads.add(t);
     }
 
-    private static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout + " waiting until " + what);
-            }
-            Thread.sleep(10);
-        }
-    }
-
     private List<GateOutcome.Admitted<AutoCloseable>> runsThatNeverEnd(int n) throws InterruptedException {
         List<GateOutcome.Admitted<AutoCloseable>> runs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -137,7 +127,7 @@ class WorkflowGateKeepAliveTest {
             clients.add(c);
             request("user-" + i, c, outcomes);
         }
-        await("all " + waiters + " wait and were told so", Duration.ofSeconds(60),
+        awaitCondition("all " + waiters + " wait and were told so", Duration.ofSeconds(60),
                 () -> gate.queue().stats().queued() == waiters && clients.stream().allMatch(c -> c.writes.get() > 0));
 
         // Everybody leaves but a few spread through the line.
@@ -147,21 +137,21 @@ class WorkflowGateKeepAliveTest {
         }
         long leftAt = System.nanoTime();
         clients.stream().filter(c -> !stay.contains(c)).forEach(c -> c.connected = false);
-        await("only the connected wait", Duration.ofSeconds(60), () -> gate.queue().stats().queued() == staying);
+        awaitCondition("only the connected wait", Duration.ofSeconds(60), () -> gate.queue().stats().queued() == staying);
         Duration gone = Duration.ofNanos(System.nanoTime() - leftAt);
         assertThat(gone).as("time until the departed had left the line").isLessThanOrEqualTo(keepAlive.multipliedBy(2));
         // The line did not move (the runs never end), yet those still there are told their new places.
-        await("the remaining waiters are told positions 1.." + staying, Duration.ofSeconds(30),
+        awaitCondition("the remaining waiters are told positions 1.." + staying, Duration.ofSeconds(30),
                 () -> stay.stream().map(c -> c.lastPosition).distinct().count() == staying
                         && stay.stream().allMatch(c -> c.lastPosition >= 1 && c.lastPosition <= staying));
 
         leftAt = System.nanoTime();
         stay.forEach(c -> c.connected = false);
-        await("nobody waits", Duration.ofSeconds(60), () -> gate.queue().stats().queued() == 0);
+        awaitCondition("nobody waits", Duration.ofSeconds(60), () -> gate.queue().stats().queued() == 0);
         gone = Duration.ofNanos(System.nanoTime() - leftAt);
         assertThat(gone).as("time until the last departed had left the line").isLessThanOrEqualTo(keepAlive.multipliedBy(2));
 
-        await("every request returned", Duration.ofSeconds(30), () -> outcomes.size() == waiters);
+        awaitCondition("every request returned", Duration.ofSeconds(30), () -> outcomes.size() == waiters);
         assertThat(outcomes).containsOnly("left");
         AdmissionStats stats = gate.queue().stats();
         assertThat(stats.cancelled()).isEqualTo(waiters);
@@ -190,18 +180,18 @@ class WorkflowGateKeepAliveTest {
         Client slow = new Client(700); // each write takes seven keep-alive intervals
         ConcurrentLinkedQueue<String> outcomes = new ConcurrentLinkedQueue<>();
         request("fast", fast, outcomes);
-        await("the fast client waits", Duration.ofSeconds(30), () -> fast.writes.get() > 0);
+        awaitCondition("the fast client waits", Duration.ofSeconds(30), () -> fast.writes.get() > 0);
         request("slow", slow, outcomes);
         // Nothing changes in the line, yet both keep hearing from the gate.
-        await("ticks reach both clients", Duration.ofSeconds(60), () -> fast.writes.get() >= 20 && slow.writes.get() >= 4);
+        awaitCondition("ticks reach both clients", Duration.ofSeconds(60), () -> fast.writes.get() >= 20 && slow.writes.get() >= 4);
         assertThat(fast.lastPosition).isEqualTo(1);
         assertThat(slow.lastPosition).isEqualTo(2);
         assertThat(gate.queue().stats().queued()).isEqualTo(2);
         assertThat(gate.queue().stats().cancelled()).isZero();
 
         runs.get(0).close();
-        await("the fast client ran", Duration.ofSeconds(30), () -> outcomes.contains("admitted"));
-        await("the slow client ran", Duration.ofSeconds(30), () -> outcomes.size() == 2);
+        awaitCondition("the fast client ran", Duration.ofSeconds(30), () -> outcomes.contains("admitted"));
+        awaitCondition("the slow client ran", Duration.ofSeconds(30), () -> outcomes.size() == 2);
         assertThat(outcomes).containsExactly("admitted", "admitted");
         assertThat(gate.queue().stats().cancelled()).isZero();
     }

@@ -1,5 +1,6 @@
 package dev.usher.gate;
 
+import static dev.usher.session.Await.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.gate.admission.AdmissionQueue;
@@ -134,7 +135,7 @@ class WorkflowGateMetricsTest {
                     return null;
                 }));
             }
-            WorkflowGateTest.awaitCondition(() -> gate.queue().stats().queued() == 3);
+            awaitCondition(() -> gate.queue().stats().queued() == 3);
             first.close();
             for (Future<?> w : waiters) {
                 w.get(30, TimeUnit.SECONDS);
@@ -153,7 +154,7 @@ class WorkflowGateMetricsTest {
         // Each had an estimate (the initial run duration) to compare with its actual wait.
         assertThat(registry.get("usher.queue.estimate.error").timer().count()).isEqualTo(3);
         FunctionCounter admittedCount = registry.get("usher.queue.admitted").functionCounter();
-        WorkflowGateTest.awaitCondition(() -> admittedCount.count() == 4.0);
+        awaitCondition(() -> admittedCount.count() == 4.0);
     }
 
     @Test

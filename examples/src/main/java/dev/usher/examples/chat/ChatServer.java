@@ -78,6 +78,11 @@ import redis.clients.jedis.UnifiedJedis;
  * <p>Safe behind a reverse proxy: the client's address and scheme come from {@link TrustedProxies} (headers
  * believed only from the configured proxies); rate limits and the limit on new sessions are per client
  * address; the admin API is off without a token and never shows a session id; the cookie is Secure over TLS.
+ *
+ * <p>Why this class is long: it is the example a host reads to learn the wiring, so every endpoint stays in
+ * this one file, each a short handler method, in the order of the list above. What is not wiring has its own
+ * class: settings ({@link Config}), the cookie ({@link SessionCookie}), admin handles ({@link AdminHandles}),
+ * the NDJSON stream ({@link NdjsonStream}), HTTP helpers ({@link Http}) and the model ({@link SimulatedModel}).
  */
 public final class ChatServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ChatServer.class);

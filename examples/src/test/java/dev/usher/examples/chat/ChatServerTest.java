@@ -1,5 +1,6 @@
 package dev.usher.examples.chat;
 
+import static dev.usher.session.Await.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.gate.admission.AdmissionStats;
@@ -9,7 +10,6 @@ import java.io.InputStreamReader;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -18,7 +18,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -240,15 +239,5 @@ class ChatServerTest {
         again.useSession(id);
         assertThat(server.gate().sessions().find(id).orElseThrow().owner()).isEqualTo("alice");
         assertThat(again.get("/api/workspace/files/keep.txt").body()).isEqualTo("kept");
-    }
-
-    static void awaitCondition(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("condition not met within 30 s");
-            }
-            Thread.sleep(20); // polling for an event the server causes, not waiting for time to pass
-        }
     }
 }

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * position changes meanwhile). The server runs in its own JVM, so client and server sockets each count
  * against their own process's open-file limit; the clients are non-blocking NIO channels on one thread.
  */
+@Tag("slow")
 class DepartedClientsTest {
     private static final int CLIENTS = Integer.getInteger("usher.test.departedClients", 10_000);
     private static final byte[] REQUEST_BODY = "{\"prompt\":\"hello\"}".getBytes(StandardCharsets.UTF_8);

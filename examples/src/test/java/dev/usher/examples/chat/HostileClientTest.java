@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Every session id the server ever hands out is collected, and the log output of the whole class is
  * checked for any of them at the end.
  */
+@Tag("slow")
 class HostileClientTest {
     private static final String TOKEN = "hostile-test-admin-token-" + new SecureRandom().nextInt(1_000_000);
     private static final Pattern SET_COOKIE_ID = Pattern.compile("USHER_SESSION=([A-Za-z0-9_-]+)");

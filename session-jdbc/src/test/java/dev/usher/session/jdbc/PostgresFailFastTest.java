@@ -1,5 +1,6 @@
 package dev.usher.session.jdbc;
 
+import dev.usher.session.DedicatedPostgres;
 import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -3,6 +3,7 @@ package dev.usher.session.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.usher.session.DedicatedPostgres;
 import dev.usher.session.Session;
 import dev.usher.session.SessionAttribute;
 import dev.usher.session.SessionManager;

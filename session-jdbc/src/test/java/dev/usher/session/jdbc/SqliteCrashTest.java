@@ -14,6 +14,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * over on the same file. After each kill, a new store finds every write the child had acknowledged, and
  * {@code PRAGMA integrity_check} reports ok.
  */
+@Tag("slow")
 class SqliteCrashTest {
     private static final int ACKS_BEFORE_KILL = 1_500;
 

@@ -6,8 +6,10 @@ import dev.usher.session.SessionStore;
 import dev.usher.session.jdbc.JdbcSessionStore.Dialect;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 
 /** Owner limit and expiry claims across JVM processes on one Sqlite table. */
+@Tag("slow")
 class SqliteCrossProcessTest extends CrossProcessContract {
     private TestEngine engine;
 

@@ -15,7 +15,8 @@ import redis.clients.jedis.Jedis;
 /**
  * A redis-server of one test's own, on a free loopback port, for tests that kill, stop or count: never the
  * shared servers. Data is kept in an append-only file fsynced on every write, so a {@code kill -9} loses
- * nothing that was acknowledged. Stopped by its process (PID), never by name.
+ * nothing that was acknowledged. Stopped by its process (PID), never by name. Shared with the other modules'
+ * tests through session-redis's test-jar.
  */
 public final class DedicatedRedis implements AutoCloseable {
     private final int port;
@@ -77,6 +78,14 @@ public final class DedicatedRedis implements AutoCloseable {
             sleepBriefly();
         }
         throw new IOException("redis-server on port " + port + " did not answer PING", last);
+    }
+
+    /** SIGTERM, and returns once the server has exited; {@link #start()} starts it again. */
+    public void stop() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            kill9();
+        }
     }
 
     /** SIGKILL: no shutdown, no goodbye to clients. */

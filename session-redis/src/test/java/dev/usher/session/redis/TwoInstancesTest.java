@@ -9,18 +9,14 @@ import dev.usher.session.SessionAttribute;
 import dev.usher.session.SessionListener;
 import dev.usher.session.SessionManager;
 import dev.usher.session.SessionStore;
-import java.time.Clock;
+import dev.usher.session.TestClock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -49,30 +45,6 @@ class TwoInstancesTest {
             } else {
                 RedisTestSupport.deleteClusterKeys(prefix);
             }
-        }
-    }
-
-    /** A clock the test moves; starts at real time so Redis TTLs stay in the future. */
-    private static final class MovableClock extends Clock {
-        private final AtomicLong millis = new AtomicLong(System.currentTimeMillis());
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(millis.get());
-        }
-
-        void advance(Duration d) {
-            millis.addAndGet(d.toMillis());
-        }
-
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException();
         }
     }
 
@@ -109,7 +81,7 @@ class TwoInstancesTest {
     @EnumSource(Target.class)
     void sweepersOfTwoInstancesEndEachExpiredSessionOnce(Target target) throws Exception {
         String prefix = RedisTestSupport.uniquePrefix("two-sweepers-" + target);
-        MovableClock clock = new MovableClock();
+        TestClock clock = new TestClock();
         int sessions = 1_000;
         Map<String, Integer> ends = new ConcurrentHashMap<>();
         CountDownLatch allEnded = new CountDownLatch(sessions);

@@ -1,5 +1,6 @@
 package dev.usher.session.spring;
 
+import dev.usher.session.redis.DedicatedRedis;
 import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -5,6 +5,7 @@ import dev.usher.gate.admission.AdmissionStats;
 import dev.usher.gate.admission.QueueFullException;
 import dev.usher.gate.admission.Ticket;
 import dev.usher.gate.admission.TicketUpdate;
+import dev.usher.gate.background.BackgroundThreads;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,10 +16,8 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -52,6 +51,15 @@ import org.slf4j.LoggerFactory;
  * call. An instance that finds its own lease gone takes a new instance id, fails its waiters with
  * {@link AdmissionUnavailableException}, and closing its old permits is a no-op: a slot is never released
  * twice.
+ *
+ * <h2>Why this class is long</h2>
+ * The separable jobs have their own classes: the scripts and their replies ({@link QueueProtocol}), bounded
+ * calls and the circuit ({@link RedisCalls}), the subscription ({@link Subscriber}), a waiter's state
+ * ({@link RedisTicket}), what is owed to Redis after an outage ({@link PendingDeliveries}) and the wait
+ * statistics ({@link LocalWaits}). What stays here is one job: routing this instance's tickets between
+ * Redis's answers, the timer thread and the listeners. Enter, withdraw, wake-up, refresh, departure and
+ * lease loss all read and change the same map of waiting tickets under the same rules (compare-and-set on
+ * the ticket, Redis decides first), and splitting them would spread those rules over several classes.
  */
 final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
     private static final Logger log = LoggerFactory.getLogger(DefaultRedisAdmissionQueue.class);
@@ -69,8 +77,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
     private final ScheduledThreadPoolExecutor timer;
     private final ExecutorService listeners;
     private final ConcurrentHashMap<String, RedisTicket> waiting = new ConcurrentHashMap<>();
-    private final ConcurrentLinkedQueue<String> pendingReleases = new ConcurrentLinkedQueue<>();
-    private final ConcurrentLinkedQueue<String> pendingWithdrawals = new ConcurrentLinkedQueue<>();
+    private final PendingDeliveries pending = new PendingDeliveries();
     private final ConcurrentLinkedQueue<RedisTicket> departed = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean departuresScheduled = new AtomicBoolean();
     private final AtomicLong seq = new AtomicLong();
@@ -91,11 +98,10 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         String prefix = "usher:q:{" + b.name + "}:";
         this.redis = new QueueProtocol(new RedisCalls(b.redis, name, prefix + "m", b.commandTimeout, b.probeInterval),
                 prefix, b, newInstanceId());
-        this.timer = new ScheduledThreadPoolExecutor(1, daemon("usher-redis-queue-" + name));
-        timer.setRemoveOnCancelPolicy(true);
+        this.timer = BackgroundThreads.scheduler(BackgroundThreads.daemon("usher-redis-queue-" + name));
         timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         timer.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
-        this.listeners = Executors.newSingleThreadExecutor(daemon("usher-redis-queue-" + name + "-listeners"));
+        this.listeners = BackgroundThreads.serial(BackgroundThreads.daemon("usher-redis-queue-" + name + "-listeners"));
         try {
             redis.registerProbe();
         } catch (AdmissionUnavailableException e) {
@@ -107,14 +113,6 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         long periodNanos = b.notificationPeriod.toNanos();
         timer.scheduleWithFixedDelay(this::heartbeat, renewNanos, renewNanos, TimeUnit.NANOSECONDS);
         timer.scheduleWithFixedDelay(this::refreshAll, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
-    }
-
-    private static ThreadFactory daemon(String threadName) {
-        return r -> {
-            Thread t = new Thread(r, threadName);
-            t.setDaemon(true);
-            return t;
-        };
     }
 
     private static String newInstanceId() {
@@ -170,7 +168,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
                 entered = redis.enter(key, ticket.id);
             } catch (AdmissionUnavailableException e) {
                 waiting.remove(ticket.id);
-                pendingWithdrawals.add(ticket.id); // the script may have run: undo it once Redis answers
+                pending.withdrawLater(ticket.id); // the script may have run: undo it once Redis answers
                 throw e;
             } catch (RuntimeException e) {
                 waiting.remove(ticket.id);
@@ -268,7 +266,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
     /** Redis is away: leave now locally; Redis is told (and a permit granted meanwhile returned) later. */
     private boolean leaveLocally(RedisTicket ticket, Ticket.State outcome) {
         if (ticket.withdrawn(outcome, cause(outcome))) {
-            pendingWithdrawals.add(ticket.id);
+            pending.withdrawLater(ticket.id);
             return true;
         }
         return false;
@@ -286,7 +284,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         try {
             redis.close(permitId, false);
         } catch (AdmissionUnavailableException | IllegalStateException e) {
-            pendingReleases.add(permitId);
+            pending.releaseLater(permitId);
         }
     }
 
@@ -322,16 +320,7 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
 
     private void retryPending() {
         try {
-            for (String id; (id = pendingWithdrawals.peek()) != null; ) {
-                if (redis.cancel(id, false, true).result() == QueueProtocol.Withdrawal.Result.ADMITTED) {
-                    redis.close(id, true);
-                }
-                pendingWithdrawals.remove(id);
-            }
-            for (String id; (id = pendingReleases.peek()) != null; ) {
-                redis.close(id, true);
-                pendingReleases.remove(id);
-            }
+            pending.deliver(redis);
         } catch (RuntimeException e) {
             log.debug("RedisAdmissionQueue '{}': pending releases wait for Redis: {}", name, e.getMessage());
         }

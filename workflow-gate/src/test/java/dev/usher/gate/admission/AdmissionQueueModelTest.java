@@ -3,6 +3,7 @@ package dev.usher.gate.admission;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.usher.session.FakeTicker;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;

@@ -3,6 +3,7 @@ package dev.usher.gate.admission;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.usher.session.FakeTicker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;

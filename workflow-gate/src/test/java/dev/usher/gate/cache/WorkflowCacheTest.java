@@ -3,6 +3,7 @@ package dev.usher.gate.cache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.usher.session.FakeTicker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,7 @@
 package dev.usher.gate.ratelimit;
 
+import dev.usher.session.DedicatedPostgres;
+import dev.usher.session.redis.DedicatedRedis;
 import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -38,7 +40,7 @@ class LimiterOutageTest {
 
     @Test
     void frozenRedisTheFailClosedPolicyAppliesAtOnceAndTheGateAnswersUnavailable() throws Exception {
-        try (DedicatedRedis redis = DedicatedRedis.start();
+        try (DedicatedRedis redis = new DedicatedRedis();
                 RedisClient jedis = RedisClient.create(URI.create(redis.uri()))) {
             RateLimiter limiter = RateLimiter.builder().name(TestServers.unique("frozen"))
                     .limit(100, Duration.ofMinutes(1))
@@ -138,7 +140,7 @@ class LimiterOutageTest {
     @Test
     void twoInstancesWithHalfShareGrantTheQuotaBetweenThemWhileTheStoreIsDown() throws Exception {
         String name = TestServers.unique("share");
-        try (DedicatedRedis redis = DedicatedRedis.start();
+        try (DedicatedRedis redis = new DedicatedRedis();
                 RedisClient jedis = RedisClient.create(URI.create(redis.uri()))) {
             List<RateLimiter> instances = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
@@ -149,7 +151,7 @@ class LimiterOutageTest {
                         .localFallbackShare(0.5)
                         .build());
             }
-            redis.stopProcess();
+            redis.stop();
             int allowed = 0;
             for (int round = 0; round < 20; round++) {
                 for (RateLimiter instance : instances) {

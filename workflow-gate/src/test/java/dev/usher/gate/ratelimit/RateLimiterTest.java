@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class RateLimiterTest {
@@ -127,6 +128,7 @@ class RateLimiterTest {
     }
 
     @Test
+    @Tag("slow")
     void aFloodOfAMillionDistinctKeysStaysWithinTheKeyBoundAndAnActiveKeyKeepsItsLimit() {
         var limiter = (DefaultRateLimiter) RateLimiter.builder()
                 .limit(10, Duration.ofMinutes(1))

@@ -3,6 +3,8 @@ package dev.usher.gate.ratelimit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.usher.session.DedicatedPostgres;
+import dev.usher.session.redis.DedicatedRedis;
 import io.github.bucket4j.distributed.proxy.ProxyManager;
 import java.net.URI;
 import java.time.Duration;
@@ -103,17 +105,17 @@ class StoreDownPolicyTest {
 
     @Test
     void redisStoppedAndStartedAgain() throws Exception {
-        try (DedicatedRedis redis = DedicatedRedis.start();
+        try (DedicatedRedis redis = new DedicatedRedis();
                 RedisClient jedis = RedisClient.create(URI.create(redis.uri()))) {
             exerciseAllPolicies(limiters(RedisBuckets.proxyManager(jedis)), new Stoppable() {
                 @Override
                 public void stop() throws Exception {
-                    redis.stopProcess();
+                    redis.stop();
                 }
 
                 @Override
                 public void start() throws Exception {
-                    redis.startProcess();
+                    redis.start();
                 }
             });
         }

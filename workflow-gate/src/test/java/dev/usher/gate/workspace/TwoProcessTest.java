@@ -21,10 +21,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A second JVM shares the root: names stay unique across processes, and a killed writer tears nothing. */
+@Tag("slow")
 class TwoProcessTest {
     private static final int PER_PROCESS = 50;
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.usher.session.Session;
 import dev.usher.session.SessionManager;
+import dev.usher.session.TestClock;
 import dev.usher.session.memory.InMemorySessionStore;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -32,14 +33,14 @@ class WorkspaceAllocatorTest {
     @TempDir
     Path tmp;
     Path root;
-    MutableClock clock;
+    TestClock clock;
     SessionManager sessions;
     WorkspaceAllocator allocator;
 
     @BeforeEach
     void setUp() {
         root = tmp.resolve("workspaces");
-        clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+        clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
         sessions = SessionManager.builder(new InMemorySessionStore()).clock(clock)
                 .idleTimeout(Duration.ofDays(1)).absoluteTimeout(Duration.ofDays(2))
                 .sweepInterval(Duration.ZERO).build();

@@ -54,6 +54,12 @@ import redis.clients.jedis.RedisClient;
  *
  * <p>The cluster queue ({@code usher.queue.type=redis}, on {@code usher.queue.redis-uri}) needs the
  * workflow-gate-redis module on the classpath; without it the start fails, naming the property.
+ *
+ * <p>Why this class is long: it is one job, turning properties into beans, one short method per bean, with
+ * the alternatives that depend on an optional module (session stores, the cluster queue, shared rate-limit
+ * buckets, the servlet filter) as nested configurations so that their conditions and back-off rules read in
+ * one place. The checks shared by two beans live in {@code QueueSettings} and {@code Settings}; the
+ * lifecycle in {@code UsherLifecycle}.
  */
 @AutoConfiguration(afterName = "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration")
 @ConditionalOnClass(WorkflowGate.class)
@@ -82,19 +88,12 @@ public class UsherAutoConfiguration {
     @ConditionalOnProperty(name = "usher.queue.type", havingValue = "local", matchIfMissing = true)
     AdmissionQueue usherAdmissionQueue(UsherProperties properties) {
         UsherProperties.Queue q = properties.getQueue();
-        int maxRunning = Settings.atLeast("usher.queue.max-running", q.getMaxRunning(), 1);
-        int maxQueued = Settings.atLeast("usher.queue.max-queued", q.getMaxQueued(), 0);
-        Duration maxWait = Settings.atLeast("usher.queue.max-wait", q.getMaxWait(), Duration.ofMillis(1));
-        int perSession = Settings.atLeast("usher.queue.max-running-per-session", q.getMaxRunningPerSession(), 0);
-        if (perSession > maxRunning) {
-            throw new UsherConfigurationException("usher.queue.max-running-per-session",
-                    "must be at most usher.queue.max-running (" + maxRunning + ") but was " + perSession);
-        }
-        Duration initial = Settings.atLeast("usher.queue.initial-run-duration", q.getInitialRunDuration(), Duration.ofMillis(1));
-        AdmissionQueue.Builder builder = Settings.build("usher.queue.name", () -> AdmissionQueue.builder(maxRunning).name(q.getName()));
-        builder.maxQueued(maxQueued).maxWait(maxWait).initialRunDuration(initial);
-        if (perSession > 0) {
-            builder.maxRunningPerKey(perSession);
+        QueueSettings limits = QueueSettings.of(q);
+        AdmissionQueue.Builder builder = Settings.build("usher.queue.name",
+                () -> AdmissionQueue.builder(limits.maxRunning()).name(q.getName()));
+        builder.maxQueued(limits.maxQueued()).maxWait(limits.maxWait()).initialRunDuration(limits.initialRunDuration());
+        if (limits.maxRunningPerSession() > 0) {
+            builder.maxRunningPerKey(limits.maxRunningPerSession());
         }
         return builder.build();
     }
@@ -275,22 +274,14 @@ public class UsherAutoConfiguration {
         @ConditionalOnMissingBean
         AdmissionQueue usherClusterQueue(UsherProperties properties, ClusterQueueClient client) {
             UsherProperties.Queue q = properties.getQueue();
-            int maxRunning = Settings.atLeast("usher.queue.max-running", q.getMaxRunning(), 1);
-            int maxQueued = Settings.atLeast("usher.queue.max-queued", q.getMaxQueued(), 0);
-            Duration maxWait = Settings.atLeast("usher.queue.max-wait", q.getMaxWait(), Duration.ofMillis(1));
-            int perSession = Settings.atLeast("usher.queue.max-running-per-session", q.getMaxRunningPerSession(), 0);
-            if (perSession > maxRunning) {
-                throw new UsherConfigurationException("usher.queue.max-running-per-session",
-                        "must be at most usher.queue.max-running (" + maxRunning + ") but was " + perSession);
-            }
-            Duration initial = Settings.atLeast("usher.queue.initial-run-duration", q.getInitialRunDuration(),
-                    Duration.ofMillis(1));
+            QueueSettings limits = QueueSettings.of(q);
             return Settings.build("usher.queue.name", () -> {
                 dev.usher.gate.redis.RedisAdmissionQueue.Builder builder = dev.usher.gate.redis.RedisAdmissionQueue
-                        .builder(client.redis(), q.getName(), maxRunning)
-                        .maxQueued(maxQueued).maxWait(maxWait).initialRunDuration(initial);
-                if (perSession > 0) {
-                    builder.maxRunningPerKey(perSession);
+                        .builder(client.redis(), q.getName(), limits.maxRunning())
+                        .maxQueued(limits.maxQueued()).maxWait(limits.maxWait())
+                        .initialRunDuration(limits.initialRunDuration());
+                if (limits.maxRunningPerSession() > 0) {
+                    builder.maxRunningPerKey(limits.maxRunningPerSession());
                 }
                 return builder.build();
             });

@@ -11,6 +11,11 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 /**
  * The {@code usher.*} settings. Every value is checked when the context starts; a bad one fails the start
  * with an {@link UsherConfigurationException} naming the property, the value and the limit.
+ *
+ * <p>Why this class is long: it is the property tree itself, one nested class per {@code usher.<group>}
+ * with the getter and setter pair Spring Boot binds by, and no logic (the checks are in
+ * {@code UsherAutoConfiguration} and {@code Settings}). Moving the groups into files of their own would
+ * rename public types ({@code UsherProperties.Queue}…) without giving any of them a second job to lose.
  */
 @ConfigurationProperties("usher")
 public class UsherProperties {

@@ -94,9 +94,11 @@ final class LocalBuckets {
             BucketState before = holder.state;
             BucketState after = before.copy();
             boolean consumed;
+            long available;
             while (true) {
                 after.refillAllBandwidth(now);
-                if (after.getAvailableTokens() < tokens) {
+                available = after.getAvailableTokens();
+                if (available < tokens) {
                     consumed = false; // a denial changes nothing, so there is nothing to swap in
                     break;
                 }
@@ -113,7 +115,7 @@ final class LocalBuckets {
                 if (holder.epoch != e) {
                     holder.epoch = e;
                 }
-                return consumed ? allowedDecision(after, now) : deniedDecision(after, tokens, now);
+                return consumed ? allowedDecision(after, available - tokens, now) : deniedDecision(after, tokens, now);
             }
             // A sweep is deciding about this bucket: its verdict is final once we hold the bin lock.
             Holder settled = holder;
@@ -123,14 +125,15 @@ final class LocalBuckets {
                 return current;
             });
             if (kept[0]) {
-                return consumed ? allowedDecision(after, now) : deniedDecision(after, tokens, now);
+                return consumed ? allowedDecision(after, available - tokens, now) : deniedDecision(after, tokens, now);
             }
         }
     }
 
-    private Decision allowedDecision(BucketState state, long now) {
+    /** {@code remaining}: the tokens left under the tightest limit, as the consumption computed them. */
+    private Decision allowedDecision(BucketState state, long remaining, long now) {
         if (single != null) {
-            long available = available(single, state.getAvailableTokens());
+            long available = available(single, remaining);
             Duration reset = reset(single, available);
             return new Decision(true, available, Duration.ZERO, reset,
                     List.of(new Decision.LimitState(single, available, reset)), degraded);

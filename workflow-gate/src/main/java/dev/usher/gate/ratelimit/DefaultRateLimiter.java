@@ -63,7 +63,8 @@ final class DefaultRateLimiter implements RateLimiter {
         this.storeDownPolicy = b.storeDownPolicy;
         this.storeDownRetryAfter = b.storeDownRetryAfter;
         this.localLimits = shared == null ? limits : fallbackLimits(limits, b.localFallbackShare);
-        this.local = new LocalBuckets(shared == null ? configuration : configurationOf(localLimits), b.maximumKeys, b.ticker);
+        this.local = new LocalBuckets(localLimits, shared == null ? configuration : configurationOf(localLimits),
+                shared != null, b.maximumKeys, b.ticker);
         if (shared == null) {
             this.circuit = null;
         } else {
@@ -111,9 +112,7 @@ final class DefaultRateLimiter implements RateLimiter {
             throw new IllegalArgumentException("rate limiter '" + name + "': tokens must be 1 to " + smallestQuota
                     + " (the smallest quota) but was " + tokens);
         }
-        Decision decision = shared != null ? sharedDecision(key, tokens)
-                : limits.size() == 1 ? fromSingleLimitProbe(local.tryConsumeSingleLimit(key, tokens), limits.get(0))
-                : fromProbe(local.tryConsume(key, tokens), limits, false);
+        Decision decision = shared == null ? local.tryAcquire(key, tokens) : sharedDecision(key, tokens);
         (decision.allowed() ? allowed : denied).increment();
         return decision;
     }
@@ -145,7 +144,7 @@ final class DefaultRateLimiter implements RateLimiter {
         if (storeDown.compareAndSet(true, false)) {
             log.info("rate limiter '{}': shared store reachable again", name);
         }
-        return fromProbe(result, limits, false);
+        return fromProbe(result);
     }
 
     private Decision storeDownDecision(String key, long tokens) {
@@ -156,7 +155,7 @@ final class DefaultRateLimiter implements RateLimiter {
             case LOCAL_FALLBACK -> tokens > smallestFallbackQuota()
                     // More than this instance's share can ever hold: deny until the shared store is back.
                     ? new Decision(false, 0, storeDownRetryAfter, Duration.ZERO, List.of(), true)
-                    : fromProbe(local.tryConsume(key, tokens), localLimits, true);
+                    : local.tryAcquire(key, tokens);
         };
     }
 
@@ -195,25 +194,8 @@ final class DefaultRateLimiter implements RateLimiter {
         return false;
     }
 
-    /**
-     * With one limit the probe's remaining tokens are that limit's, so Bucket4j's diagnostics (an array and
-     * two more objects per decision) are not needed; the time until full is that limit's reset.
-     */
-    private static Decision fromSingleLimitProbe(ConsumptionProbe probe, Limit limit) {
-        long available = Math.max(0, Math.min(limit.quota(), probe.getRemainingTokens()));
-        Duration reset = reset(limit, available);
-        Duration retryAfter = probe.isConsumed() ? Duration.ZERO : Duration.ofNanos(probe.getNanosToWaitForRefill());
-        return new Decision(probe.isConsumed(), available, retryAfter, reset,
-                List.of(new Decision.LimitState(limit, available, reset)), false);
-    }
-
-    /** Greedy refill: the missing tokens come back at quota per window. */
-    private static Duration reset(Limit limit, long available) {
-        double missingShare = (double) (limit.quota() - available) / limit.quota();
-        return Duration.ofNanos((long) Math.ceil(missingShare * limit.window().toNanos()));
-    }
-
-    private Decision fromProbe(VerboseResult<ConsumptionProbe> result, List<Limit> limits, boolean degradedDecision) {
+    /** A decision of the shared store, from Bucket4j's verbose result. */
+    private Decision fromProbe(VerboseResult<ConsumptionProbe> result) {
         ConsumptionProbe probe = result.getValue();
         long[] perLimit = result.getDiagnostics().getAvailableTokensPerEachBandwidth();
         // An immutable list from the start: Decision's List.copyOf then keeps it as it is.
@@ -221,12 +203,12 @@ final class DefaultRateLimiter implements RateLimiter {
         for (int i = 0; i < limits.size(); i++) {
             Limit limit = limits.get(i);
             long available = Math.max(0, Math.min(limit.quota(), perLimit[i]));
-            states[i] = new Decision.LimitState(limit, available, reset(limit, available));
+            states[i] = new Decision.LimitState(limit, available, LocalBuckets.reset(limit, available));
         }
         Duration retryAfter = probe.isConsumed() ? Duration.ZERO : Duration.ofNanos(probe.getNanosToWaitForRefill());
         Duration untilFull = Duration.ofNanos(result.getDiagnostics().calculateFullRefillingTime());
         return new Decision(probe.isConsumed(), Math.max(0, probe.getRemainingTokens()), retryAfter, untilFull,
-                List.of(states), degradedDecision);
+                List.of(states), false);
     }
 
     static String fingerprint(List<Limit> limits) {

@@ -1,26 +1,31 @@
 package dev.usher.gate.ratelimit;
 
 import com.github.benmanes.caffeine.cache.Ticker;
-import io.github.bucket4j.Bandwidth;
-import io.github.bucket4j.Bucket;
 import io.github.bucket4j.BucketConfiguration;
-import io.github.bucket4j.ConsumptionProbe;
-import io.github.bucket4j.TimeMeter;
-import io.github.bucket4j.VerboseResult;
-import io.github.bucket4j.local.LocalBucket;
-import io.github.bucket4j.local.LocalBucketBuilder;
+import io.github.bucket4j.BucketState;
+import io.github.bucket4j.MathType;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
 
 /**
- * Bucket4j lock-free local buckets in a {@link ConcurrentHashMap}, bounded by {@code maximumKeys}.
+ * Local token buckets, one per key in a {@link ConcurrentHashMap}, bounded by {@code maximumKeys}, and the
+ * decisions made on them.
  *
- * <p><b>The decision</b> is one lock-free map lookup and the bucket's own compare-and-set; a key seen for
- * the first time also takes the map's bin lock once to insert its bucket. Nothing else happens on a hit:
- * no expiry bookkeeping, no access order beyond an int written only when it changes.
+ * <p><b>The decision</b> is one lock-free map lookup and one compare-and-set of the key's Bucket4j
+ * {@link BucketState}: the same state and arithmetic as a Bucket4j {@code LockFreeBucket} (copy, refill,
+ * consume, swap), held directly in a small {@link Holder} instead of behind the bucket object, its
+ * {@code AtomicReference} and its five views, which an idle key would otherwise keep (an idle key here
+ * costs its map node, the holder and the state, well under a raw Bucket4j bucket). A key seen for the first
+ * time also takes the map's bin lock once to insert its bucket. Nothing else happens on a hit: no expiry
+ * bookkeeping, no access order beyond an int written only when it changes.
  *
  * <p><b>Removal happens off the decision</b>, in a sweep run by one caller at a time (a
  * {@link ReentrantLock#tryLock} that nobody waits for) when a new key finds the map at its bound, or when a
@@ -38,16 +43,20 @@ import java.util.concurrent.locks.ReentrantLock;
  * key's new bucket. (A bucket found full was full at the sweep's read; tokens taken before that read had
  * been refilled already, so taking them again errs by at most those tokens, towards denying.)
  *
- * <p>Rejected: a Caffeine cache with a per-key expiry of "until full" (this class's predecessor): every
- * decision was an {@code asMap().compute} plus expiry and access-order updates, 7 to 20 times the raw
- * bucket's cost.
+ * <p>Rejected: a Caffeine cache with a per-key expiry of "until full": every decision was an
+ * {@code asMap().compute} plus expiry and access-order updates, 7 to 20 times the raw bucket's cost; and
+ * Bucket4j {@code LocalBucket}s in the map: a quarter more heap per idle key than the raw bucket it wraps,
+ * and a consumption probe to allocate and translate on every decision.
  */
 final class LocalBuckets {
     static final long FULL_SWEEP_SECONDS = 10;
     private static final long FULL_SWEEP_NANOS = TimeUnit.SECONDS.toNanos(FULL_SWEEP_SECONDS);
 
     private final BucketConfiguration configuration;
-    private final TimeMeter timeMeter;
+    private final List<Limit> limits;
+    /** The only limit, or null when there are several. */
+    private final Limit single;
+    private final boolean degraded;
     private final Ticker ticker;
     private final long maximumKeys;
     /** What a sweep for room brings the count down to. */
@@ -58,53 +67,55 @@ final class LocalBuckets {
     private volatile int epoch;
     private volatile long lastSweepNanos;
 
-    LocalBuckets(BucketConfiguration configuration, long maximumKeys, Ticker ticker) {
+    /**
+     * Buckets for {@code limits} (whose Bucket4j form is {@code configuration}); their decisions are marked
+     * {@code degraded} when these are the fallback of a shared store.
+     */
+    LocalBuckets(List<Limit> limits, BucketConfiguration configuration, boolean degraded, long maximumKeys,
+            Ticker ticker) {
+        this.limits = limits;
+        this.single = limits.size() == 1 ? limits.get(0) : null;
         this.configuration = configuration;
+        this.degraded = degraded;
         this.ticker = ticker;
         this.maximumKeys = maximumKeys;
         this.sweepTarget = maximumKeys - Math.max(1, maximumKeys / 4);
-        this.timeMeter = new TimeMeter() {
-            @Override
-            public long currentTimeNanos() {
-                return ticker.read();
-            }
-
-            @Override
-            public boolean isWallClockBased() {
-                return false;
-            }
-        };
         this.lastSweepNanos = ticker.read();
     }
 
-    /** Takes {@code tokens}, with the state of every limit (diagnostics). */
-    VerboseResult<ConsumptionProbe> tryConsume(String key, long tokens) {
-        return consume(key, tokens, (bucket, n) -> bucket.asVerbose().tryConsumeAndReturnRemaining(n));
-    }
-
-    /** Takes {@code tokens}; enough when there is one limit, and cheaper (no diagnostics). */
-    ConsumptionProbe tryConsumeSingleLimit(String key, long tokens) {
-        return consume(key, tokens, LocalBucket::tryConsumeAndReturnRemaining);
-    }
-
-    /** One consumption on a bucket (a CAS loop inside Bucket4j). */
-    private interface Consumption<R> {
-        R apply(LocalBucket bucket, long tokens);
-    }
-
-    private <R> R consume(String key, long tokens, Consumption<R> consumption) {
+    /** Takes {@code tokens} for {@code key} if every limit has that many. */
+    Decision tryAcquire(String key, long tokens) {
         while (true) {
             Holder holder = buckets.get(key);
             if (holder == null) {
                 holder = insert(key);
             }
-            R result = consumption.apply(holder.bucket, tokens);
+            long now = ticker.read();
+            BucketState before = holder.state;
+            BucketState after = before.copy();
+            boolean consumed;
+            long available;
+            while (true) {
+                after.refillAllBandwidth(now);
+                available = after.getAvailableTokens();
+                if (available < tokens) {
+                    consumed = false; // a denial changes nothing, so there is nothing to swap in
+                    break;
+                }
+                after.consume(tokens);
+                if (Holder.STATE.compareAndSet(holder, before, after)) {
+                    consumed = true;
+                    break;
+                }
+                before = holder.state;
+                after.copyStateFrom(before);
+            }
             if (!holder.retired) {
                 int e = epoch;
                 if (holder.epoch != e) {
                     holder.epoch = e;
                 }
-                return result;
+                return consumed ? allowedDecision(after, available - tokens, now) : deniedDecision(after, tokens, now);
             }
             // A sweep is deciding about this bucket: its verdict is final once we hold the bin lock.
             Holder settled = holder;
@@ -114,9 +125,51 @@ final class LocalBuckets {
                 return current;
             });
             if (kept[0]) {
-                return result;
+                return consumed ? allowedDecision(after, available - tokens, now) : deniedDecision(after, tokens, now);
             }
         }
+    }
+
+    /** {@code remaining}: the tokens left under the tightest limit, as the consumption computed them. */
+    private Decision allowedDecision(BucketState state, long remaining, long now) {
+        if (single != null) {
+            long available = available(single, remaining);
+            Duration reset = reset(single, available);
+            return new Decision(true, available, Duration.ZERO, reset,
+                    List.of(new Decision.LimitState(single, available, reset)), degraded);
+        }
+        return decision(true, state, Duration.ZERO, now);
+    }
+
+    private Decision deniedDecision(BucketState state, long tokens, long now) {
+        Duration retryAfter = Duration.ofNanos(state.calculateDelayNanosAfterWillBePossibleToConsume(tokens, now, true));
+        return decision(false, state, retryAfter, now);
+    }
+
+    private Decision decision(boolean consumed, BucketState state, Duration retryAfter, long now) {
+        Decision.LimitState[] states = new Decision.LimitState[limits.size()];
+        for (int i = 0; i < states.length; i++) {
+            Limit limit = limits.get(i);
+            long available = available(limit, state.getCurrentSize(i));
+            states[i] = new Decision.LimitState(limit, available, reset(limit, available));
+        }
+        Duration untilFull = single != null ? states[0].reset()
+                : Duration.ofNanos(state.calculateFullRefillingTime(now));
+        return new Decision(consumed, Math.max(0, state.getAvailableTokens()), retryAfter, untilFull,
+                List.of(states), degraded);
+    }
+
+    private static long available(Limit limit, long tokens) {
+        return Math.max(0, Math.min(limit.quota(), tokens));
+    }
+
+    /** Greedy refill: the missing tokens come back at quota per window. */
+    static Duration reset(Limit limit, long available) {
+        if (available >= limit.quota()) {
+            return Duration.ZERO;
+        }
+        double missingShare = (double) (limit.quota() - available) / limit.quota();
+        return Duration.ofNanos((long) Math.ceil(missingShare * limit.window().toNanos()));
     }
 
     private Holder insert(String key) {
@@ -124,7 +177,8 @@ final class LocalBuckets {
         if (buckets.size() >= maximumKeys || now - lastSweepNanos >= FULL_SWEEP_NANOS) {
             sweep(false);
         }
-        return buckets.computeIfAbsent(key, k -> new Holder(newBucket(), epoch));
+        return buckets.computeIfAbsent(key,
+                k -> new Holder(BucketState.createInitialState(configuration, MathType.INTEGER_64_BITS, now), epoch));
     }
 
     /**
@@ -138,11 +192,12 @@ final class LocalBuckets {
             return;
         }
         try {
-            lastSweepNanos = ticker.read();
+            long now = ticker.read();
+            lastSweepNanos = now;
             int previous = epoch;
             epoch = previous + 1;
             for (String key : buckets.keySet()) {
-                buckets.computeIfPresent(key, (k, h) -> removeIfFull(h) ? null : h);
+                buckets.computeIfPresent(key, (k, h) -> removeIfFull(h, now) ? null : h);
             }
             if (buckets.size() >= maximumKeys) {
                 // Not used since the previous sweep first, then any.
@@ -154,7 +209,7 @@ final class LocalBuckets {
         }
     }
 
-    private void evictDownToTarget(java.util.function.Predicate<Holder> candidate) {
+    private void evictDownToTarget(Predicate<Holder> candidate) {
         Iterator<Map.Entry<String, Holder>> it = buckets.entrySet().iterator();
         while (buckets.size() > sweepTarget && it.hasNext()) {
             Map.Entry<String, Holder> e = it.next();
@@ -171,21 +226,15 @@ final class LocalBuckets {
     }
 
     /** Called inside the key's compute; see the class comment for the order of the two reads. */
-    private static boolean removeIfFull(Holder h) {
+    private static boolean removeIfFull(Holder h, long now) {
         h.retired = true;
-        if (h.bucket.asVerbose().getAvailableTokens().getDiagnostics().calculateFullRefillingTime() <= 0) {
+        BucketState state = h.state.copy();
+        state.refillAllBandwidth(now);
+        if (state.calculateFullRefillingTime(now) <= 0) {
             return true;
         }
         h.retired = false;
         return false;
-    }
-
-    private LocalBucket newBucket() {
-        LocalBucketBuilder builder = Bucket.builder().withCustomTimePrecision(timeMeter);
-        for (Bandwidth bandwidth : configuration.getBandwidths()) {
-            builder.addLimit(bandwidth);
-        }
-        return builder.build();
     }
 
     long size() {
@@ -201,15 +250,27 @@ final class LocalBuckets {
         return buckets.containsKey(key);
     }
 
+    /** One key's bucket: its state, swapped whole by each decision that takes tokens. */
     private static final class Holder {
-        final LocalBucket bucket;
+        static final VarHandle STATE;
+
+        static {
+            try {
+                STATE = MethodHandles.lookup().findVarHandle(Holder.class, "state", BucketState.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        /** Never changed once swapped in: a decision changes a copy. */
+        volatile BucketState state;
         /** Set by a sweep deciding about this bucket; stays set once it is removed. */
         volatile boolean retired;
         /** The sweep epoch of the last decision; a plain int, a stale read only makes eviction less exact. */
         int epoch;
 
-        Holder(LocalBucket bucket, int epoch) {
-            this.bucket = bucket;
+        Holder(BucketState state, int epoch) {
+            this.state = state;
             this.epoch = epoch;
         }
     }

@@ -321,6 +321,11 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
 
     // -------------------------------------------------------------------------------------- positions
 
+    /** For tests: how many tasks the queue's thread has run (each run of a periodic task counts). */
+    long queueThreadTasksRun() {
+        return thread == null ? 0 : thread.getCompletedTaskCount();
+    }
+
     int positionOf(TicketImpl t) {
         if (t.state != Ticket.State.QUEUED) {
             return 0;

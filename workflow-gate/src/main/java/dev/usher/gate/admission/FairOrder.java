@@ -86,7 +86,7 @@ final class FairOrder {
                 round = c.round;
             } else {
                 keyOrder = ks.order;
-                round = Math.max(c.round, ks.lastAdmittedRound + 1);
+                round = Math.max(c.round, ks.lastAdmittedRoundNow() + 1);
                 if (round == c.round && keyOrder <= c.order) {
                     round++;
                 }

@@ -46,7 +46,7 @@ final class KeyState {
     TicketImpl tail;
     int count;
     volatile int running;
-    volatile long lastAdmittedRound = -1;
+    long lastAdmittedRound = -1; // raised by compare-and-set on the fast path
     boolean inAdmissible;
     // While the fast path runs: the key's permits, newest first, linked by PermitImpl.below; released ones
     // are unlinked lazily. Under the lock (fast path stopped) it is empty: the estimator holds the permits.
@@ -91,12 +91,17 @@ final class KeyState {
 
     /** The key has its new order: it counts its first permit. Only its own fast admission calls this. */
     void cameBack() {
-        running = 1;
+        RUNNING.setRelease(this, 1); // publishes the key's new order to the next call that counts on it
+    }
+
+    /** The last admitted round, read without the lock (another fast admission may be raising it). */
+    long lastAdmittedRoundNow() {
+        return (long) LAST_ADMITTED_ROUND.getAcquire(this);
     }
 
     void raiseLastAdmittedRound(long round) {
         while (true) {
-            long last = lastAdmittedRound;
+            long last = (long) LAST_ADMITTED_ROUND.getAcquire(this);
             if (last >= round || LAST_ADMITTED_ROUND.compareAndSet(this, last, round)) {
                 return;
             }

@@ -23,8 +23,10 @@ final class PermitImpl implements Permit {
     final long admittedAt;
     private final long waitedNanos;
     private volatile boolean closed;
-    // The slot is given back: set by the fast path inside its window (closed is set before, outside it).
-    volatile boolean released;
+    // The slot is given back: set by the fast path inside its window (closed is set before, outside it). A
+    // plain field: the lock holder reads it after the window's end on the fast path's word, which publishes
+    // it; another fast call may see it late, which only leaves a released permit on a key's stack longer.
+    boolean released;
     // The next older permit of the same key on its fast stack (see KeyState).
     PermitImpl below;
     // A tie-break among permits with the same start in the estimator's tree; given under the lock.

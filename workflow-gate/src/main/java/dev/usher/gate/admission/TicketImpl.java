@@ -48,9 +48,10 @@ final class TicketImpl implements Ticket {
     long lastNotifiedAt;
     int lastPosition;
     long lastEstimate;
-    // Written under the lock; volatile so state() needs no lock.
-    volatile State state = State.QUEUED;
-    volatile PermitImpl permit;
+    // Written under the lock (or before the ticket is returned); volatile so state() needs no lock. The permit
+    // is written before the state that announces it, and read only after that state.
+    volatile State state;
+    PermitImpl permit;
 
     TicketImpl(DefaultAdmissionQueue queue, KeyState keyState, long seq, long enteredAt,
             Consumer<TicketUpdate> listener) {
@@ -60,6 +61,7 @@ final class TicketImpl implements Ticket {
         this.enteredAt = enteredAt;
         this.listener = listener;
         this.future = new PermitFuture(this);
+        this.state = State.QUEUED;
     }
 
     /** A ticket born admitted by the fast path: no sequence, no future until asked for. */
@@ -76,7 +78,7 @@ final class TicketImpl implements Ticket {
     /** The permit's future, made (already completed) on first use for a ticket born admitted. */
     PermitFuture future() {
         PermitFuture f = future;
-        if (f == null) {
+        if (f == null && state == State.ADMITTED) { // only a ticket born admitted has none
             PermitFuture made = new PermitFuture(this);
             made.admitted(permit);
             f = (PermitFuture) FUTURE.compareAndExchange(this, null, made);

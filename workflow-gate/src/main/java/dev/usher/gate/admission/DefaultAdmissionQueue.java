@@ -26,11 +26,18 @@ import org.slf4j.LoggerFactory;
  *       refresh;</li>
  *   <li>{@link WaitEstimator}: the moving average of run durations, the running permits by start time and
  *       the wait and estimate-error statistics;</li>
- *   <li>{@link TicketImpl}, {@link PermitImpl} and {@link PermitFuture}: what a caller holds.</li>
+ *   <li>{@link TicketImpl}, {@link PermitImpl} and {@link PermitFuture}: what a caller holds;</li>
+ *   <li>{@link FastPath}: while nobody waits, enter and close without the lock (below).</li>
  * </ul>
  *
  * <h2>Locking</h2>
- * One {@link ReentrantLock} guards all queue state. It is held only for in-memory work of O(log n) in
+ * One {@link java.util.concurrent.locks.ReentrantLock ReentrantLock}, a {@link QueueLock}, guards all queue
+ * state. While a slot is free and nobody waits, {@code enter} and {@code close} do not take it: the
+ * {@link FastPath} admits a ticket born admitted (no future unless asked for, no queue-thread wake, a
+ * listener hears ADMITTED on the caller's thread) and gives a slot back with a few atomic steps. Taking the
+ * lock stops the fast path and waits for its calls in flight, so everything below holds for the lock
+ * holder exactly as if every call had taken the lock; the lock stays the only way in once anyone waits,
+ * and the fast path restarts when the last waiter leaves. It is held only for in-memory work of O(log n) in
  * the number of waiters (tree inserts, removals and ranks, hash-map and linked-list updates, appending to
  * the event list), plus the periodic position refresh, which takes it in batches of {@value #FLUSH_BATCH}
  * tickets so no single hold grows with the queue. Nothing slow ever runs under it: futures are completed

@@ -162,9 +162,11 @@ class AdmissionFastPathTest {
         for (int i = 0; i < MAX_RUNNING; i++) {
             running.add(queue.enter("filler" + i).await(Duration.ofMinutes(1)));
         }
+        // One waiter per key (the five keys used above and three new ones), so no key's own limit holds one
+        // back and the positions must give the admission order exactly.
         List<Ticket> waiting = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
-            waiting.add(queue.enter("k" + ThreadLocalRandom.current().nextInt(5)));
+            waiting.add(queue.enter("k" + i));
         }
         Map<Integer, Ticket> byPosition = new ConcurrentHashMap<>();
         for (Ticket t : waiting) {
@@ -266,6 +268,48 @@ class AdmissionFastPathTest {
             p.close();
             p.close();
             assertThat(queue.stats().running()).isZero();
+        }
+    }
+
+    @Test
+    void idleKeysBeyondTheKeptNumberLeaveTheMapWhileOtherThreadsComeBackOnThem() throws Exception {
+        int keys = FastPath.IDLE_KEYS_KEPT + 2_000;
+        try (DefaultAdmissionQueue queue = (DefaultAdmissionQueue) AdmissionQueue.builder(4).maxRunningPerKey(1)
+                .manualMaintenance().build()) {
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            AtomicLong admitted = new AtomicLong();
+            List<Thread> threads = new ArrayList<>();
+            for (int w = 0; w < 3; w++) {
+                int offset = w * 7;
+                Thread t = new Thread(() -> {
+                    try {
+                        for (int i = 0; i < 4 * keys; i++) {
+                            // The threads walk the same keys a few apart, so they meet on keys coming back.
+                            Ticket ticket = queue.enter("user-" + ((i + offset) % keys));
+                            try (Permit p = ticket.await(Duration.ofMinutes(1))) {
+                                admitted.incrementAndGet();
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+                threads.add(t);
+                t.start();
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            assertThat(queue.order.keys.size()).as("idle keys kept").isLessThanOrEqualTo(FastPath.IDLE_KEYS_KEPT + 4);
+            AdmissionInvariants.check(queue);
+            AdmissionStats stats = queue.stats();
+            assertThat(stats.running()).isZero();
+            assertThat(stats.queued()).isZero();
+            assertThat(stats.admitted()).isEqualTo(admitted.get());
+            assertThat(queue.order.keys).as("idle keys are forgotten once the lock takes over").isEmpty();
         }
     }
 }

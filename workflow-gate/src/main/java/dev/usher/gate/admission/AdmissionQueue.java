@@ -19,12 +19,15 @@ import java.util.function.LongSupplier;
  * }</pre>
  *
  * <p>Thread-safe; share one per kind of run. Whoever builds it owns it and closes it. {@code enter} never
- * blocks (it returns a ticket or throws); {@link Ticket#await} is the one blocking call. {@code enter},
- * admission and {@code position()} cost
- * O(log n) in the number of waiters and hold the queue's one internal lock only for in-memory work;
- * listeners and future completions run after it is released. Listeners run on the queue's own thread
- * ({@code usher-admission-<name>}), one at a time, so they must be quick. {@link #close()} stops that
- * thread and cancels every queued ticket; permits already out stay valid until closed.
+ * blocks (it returns a ticket or throws); {@link Ticket#await} is the one blocking call. While a slot is
+ * free and nobody waits, {@code enter} and {@link Permit#close()} take no lock and wake no other thread: the
+ * ticket is born admitted. Otherwise {@code enter}, admission and {@code position()} cost O(log n) in the
+ * number of waiters and hold the queue's one internal lock only for in-memory work; listeners and future
+ * completions run after it is released. Listeners run on the queue's own thread
+ * ({@code usher-admission-<name>}), one at a time, so they must be quick; the one exception is the
+ * {@code ADMITTED} of a ticket admitted at once, which its listener hears on the caller's thread before
+ * {@code enter} returns. {@link #close()} stops that thread and cancels every queued ticket; permits already
+ * out stay valid until closed.
  */
 public interface AdmissionQueue extends AutoCloseable {
 
@@ -46,7 +49,9 @@ public interface AdmissionQueue extends AutoCloseable {
     /**
      * Enters the queue; {@code listener} is told {@link TicketUpdate.Kind#QUEUED} (unless admitted at
      * once), then position changes at most once per notification period, then exactly one of admitted,
-     * cancelled or timed out. It runs on the queue's thread; an exception it throws is logged and ignored.
+     * cancelled or timed out. It runs on the queue's thread, except when the ticket is admitted at once: then
+     * it hears {@link TicketUpdate.Kind#ADMITTED} on the calling thread, before this returns. An exception it
+     * throws is logged and ignored.
      *
      * @throws QueueFullException when the ticket would have to wait and {@code maxQueued} tickets already do
      * @throws IllegalArgumentException when the key is empty or longer than 256 characters

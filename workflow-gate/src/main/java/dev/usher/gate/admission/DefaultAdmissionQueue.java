@@ -10,7 +10,6 @@ import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -27,11 +26,18 @@ import org.slf4j.LoggerFactory;
  *       refresh;</li>
  *   <li>{@link WaitEstimator}: the moving average of run durations, the running permits by start time and
  *       the wait and estimate-error statistics;</li>
- *   <li>{@link TicketImpl}, {@link PermitImpl} and {@link PermitFuture}: what a caller holds.</li>
+ *   <li>{@link TicketImpl}, {@link PermitImpl} and {@link PermitFuture}: what a caller holds;</li>
+ *   <li>{@link FastPath}: while nobody waits, enter and close without the lock (below).</li>
  * </ul>
  *
  * <h2>Locking</h2>
- * One {@link ReentrantLock} guards all queue state. It is held only for in-memory work of O(log n) in
+ * One {@link java.util.concurrent.locks.ReentrantLock ReentrantLock}, a {@link QueueLock}, guards all queue
+ * state. While a slot is free and nobody waits, {@code enter} and {@code close} do not take it: the
+ * {@link FastPath} admits a ticket born admitted (no future unless asked for, no queue-thread wake, a
+ * listener hears ADMITTED on the caller's thread) and gives a slot back with a few atomic steps. Taking the
+ * lock stops the fast path and waits for its calls in flight, so everything below holds for the lock
+ * holder exactly as if every call had taken the lock; the lock stays the only way in once anyone waits,
+ * and the fast path restarts when the last waiter leaves. It is held only for in-memory work of O(log n) in
  * the number of waiters (tree inserts, removals and ranks, hash-map and linked-list updates, appending to
  * the event list), plus the periodic position refresh, which takes it in batches of {@value #FLUSH_BATCH}
  * tickets so no single hold grows with the queue. Nothing slow ever runs under it: futures are completed
@@ -103,13 +109,14 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     private final ScheduledThreadPoolExecutor thread; // null with manual maintenance
     private volatile Thread queueThread;
 
-    final ReentrantLock lock = new ReentrantLock();
+    final QueueLock lock = new QueueLock();
+    final FastPath fastPath;
     // ---- guarded by lock ----
     final FairOrder order;
     final EnterOrder enterOrder;
     final WaitEstimator estimator;
     private final Notifier notifier;
-    int running;
+    int running; // exact while the lock is held; the fast path's word holds it otherwise
     private long seq;
     private long admitted;
     private long rejected;
@@ -141,6 +148,8 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         this.estimator = new WaitEstimator(maxRunning, b.smoothing,
                 b.initialRunDuration == null ? 0 : saturatedNanos(b.initialRunDuration));
         this.notifier = new Notifier(this, thread, periodNanos);
+        this.fastPath = new FastPath(this, order, estimator, maxRunning);
+        lock.stops(fastPath);
         if (thread != null) {
             thread.scheduleWithFixedDelay(notifier::refreshPositions, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
         }
@@ -165,8 +174,14 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             throw new IllegalArgumentException("key must be 1 to " + MAX_KEY_LENGTH + " characters but was "
                     + key.length() + " characters");
         }
+        TicketImpl ticket = fastPath.tryEnter(key, listener);
+        if (ticket != null) {
+            if (listener != null) {
+                tellAdmittedAtOnce(ticket);
+            }
+            return ticket;
+        }
         List<TicketImpl> admittedNow = new ArrayList<>(1);
-        TicketImpl ticket;
         lock.lock();
         try {
             if (closed) {
@@ -197,6 +212,21 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         }
         afterUnlock(admittedNow);
         return ticket;
+    }
+
+    /** A listener of a ticket born admitted on the fast path hears it on the caller's thread. */
+    private void tellAdmittedAtOnce(TicketImpl t) {
+        try {
+            t.listener.accept(new TicketUpdate(TicketUpdate.Kind.ADMITTED, t.key(), 0, Optional.of(Duration.ZERO)));
+        } catch (RuntimeException e) {
+            log.warn("a ticket listener of AdmissionQueue '{}' threw; ignored", name, e);
+        }
+    }
+
+    /** Counts the tickets the fast path admitted at once, each with a wait of zero. Caller holds the lock. */
+    void admittedAtOnce(long n) {
+        admitted += n;
+        estimator.admittedAtOnce(n);
     }
 
     // -------------------------------------------------------------------------------------- admission
@@ -237,7 +267,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
 
     private void afterUnlock(List<TicketImpl> admittedNow) {
         for (TicketImpl t : admittedNow) {
-            t.future.admitted(t.permit);
+            t.future().admitted(t.permit);
         }
         notifier.signal();
     }
@@ -250,6 +280,9 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
      * admission and withdrawal cannot both win.
      */
     boolean withdraw(TicketImpl t, Ticket.State outcome, Throwable cause) {
+        if (t.state != Ticket.State.QUEUED) {
+            return false; // final states never change: no need to stop the fast path to see it
+        }
         lock.lock();
         try {
             if (t.state != Ticket.State.QUEUED) {
@@ -259,7 +292,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         } finally {
             lock.unlock();
         }
-        t.future.failed(cause);
+        t.future().failed(cause);
         notifier.signal();
         return true;
     }
@@ -295,7 +328,15 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
 
     // -------------------------------------------------------------------------------------- positions
 
+    /** For tests: how many tasks the queue's thread has run (each run of a periodic task counts). */
+    long queueThreadTasksRun() {
+        return thread == null ? 0 : thread.getCompletedTaskCount();
+    }
+
     int positionOf(TicketImpl t) {
+        if (t.state != Ticket.State.QUEUED) {
+            return 0;
+        }
         lock.lock();
         try {
             return t.state == Ticket.State.QUEUED ? order.position(t) : 0;
@@ -305,6 +346,10 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
     }
 
     Optional<Duration> estimateOf(TicketImpl t) {
+        Ticket.State state = t.state;
+        if (state != Ticket.State.QUEUED) {
+            return state == Ticket.State.ADMITTED ? Optional.of(Duration.ZERO) : Optional.empty();
+        }
         lock.lock();
         try {
             switch (t.state) {
@@ -356,7 +401,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             lock.unlock();
         }
         for (TicketImpl t : withdrawn) {
-            t.future.failed(new CancellationException("AdmissionQueue '" + name + "' was closed"));
+            t.future().failed(new CancellationException("AdmissionQueue '" + name + "' was closed"));
         }
         if (thread != null) {
             thread.shutdown();

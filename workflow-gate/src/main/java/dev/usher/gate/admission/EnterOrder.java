@@ -94,7 +94,7 @@ final class EnterOrder {
                 queue.lock.unlock();
             }
             for (TicketImpl t : expired) {
-                t.future.failed(new TimeoutException("ticket waited longer than maxWait "
+                t.future().failed(new TimeoutException("ticket waited longer than maxWait "
                         + Durations.format(Duration.ofNanos(maxWaitNanos)) + " in AdmissionQueue '"
                         + queue.name() + "'"));
             }

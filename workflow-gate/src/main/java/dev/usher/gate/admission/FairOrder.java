@@ -2,15 +2,19 @@ package dev.usher.gate.admission;
 
 import dev.usher.gate.admission.KeyState.Slot;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The admission order of a {@link DefaultAdmissionQueue}: every queued ticket's tag, the live keys and, for
  * each key below its per-key limit, its first slot in the admissible set. How tags are given and why they
  * never change while queued is in {@link DefaultAdmissionQueue}'s class comment. Every method costs
- * O(log n) in the number of waiters. Not thread-safe: guarded by the queue's lock; the caller holds it.
+ * O(log n) in the number of waiters. Not thread-safe: guarded by the queue's lock; the caller holds it. The
+ * {@link FastPath} reads and adds keys and admits without it while nobody waits ({@link #admitAtOnce}),
+ * hence the concurrent map and the one atomic {@link Cursor}; under the lock the fast path is stopped, so
+ * both are as still as the rest.
  */
 final class FairOrder {
     static final Comparator<Slot> TAG_ORDER = Comparator
@@ -22,10 +26,15 @@ final class FairOrder {
     // Package-private for the invariant checker in the tests; never modified outside this class.
     final RankedTree<Slot> waiting = new RankedTree<>(TAG_ORDER);
     final TreeSet<Slot> admissible = new TreeSet<>(TAG_ORDER);
-    final Map<String, KeyState> keys = new HashMap<>();
-    private long keyOrders;
-    private long curRound;
-    private long curOrder;
+    final Map<String, KeyState> keys = new ConcurrentHashMap<>();
+    private final AtomicReference<Cursor> cursor = new AtomicReference<>(new Cursor(0, 0, 0));
+
+    /**
+     * "Now", the largest tag admitted so far {@code (round, order)}, and the last key order given: one value,
+     * so that a fast admission moves "now" and, for a key that comes back, takes its key order in one step.
+     */
+    record Cursor(long round, long order, long keyOrders) {
+    }
 
     FairOrder(Ordering ordering, int maxRunningPerKey) {
         this.ordering = ordering;
@@ -41,10 +50,62 @@ final class FairOrder {
     KeyState liveKey(String key) {
         KeyState ks = keys.get(key);
         if (ks == null) {
-            ks = new KeyState(key, ++keyOrders, ordering == Ordering.FAIR_BY_KEY);
+            ks = new KeyState(key, nextKeyOrder(), slotsPerKey());
             keys.put(key, ks);
         }
         return ks;
+    }
+
+    /** The order of a key that appears now: after every key that appeared before. Caller holds the lock. */
+    private long nextKeyOrder() {
+        Cursor c = cursor.get();
+        cursor.set(new Cursor(c.round, c.order, c.keyOrders + 1));
+        return c.keyOrders + 1;
+    }
+
+    /**
+     * The fast path's admission of a ticket of {@code ks} while nobody waits, without the lock: what
+     * {@link #enqueue} and {@link #admitNext} do for a ticket admitted at once, i.e. the key's next tag becomes
+     * "now" and the key's last admitted round. A key that {@code comesBack} from idle (or is new) first gets
+     * the newest key order, as {@link #liveKey} gives it. One compare-and-set on the cursor orders concurrent
+     * fast admissions; a key's own fields are only read by another fast admission of the same key after
+     * "now" already covers this one's tag, which gives it the same round (see the class comment of
+     * FastPath).
+     */
+    void admitAtOnce(KeyState ks, boolean comesBack) {
+        if (ordering == Ordering.FIFO) {
+            return; // FIFO tags are enter sequences: nothing of the cursor or the key is used
+        }
+        while (true) {
+            Cursor c = cursor.get();
+            long keyOrder;
+            long round;
+            long keyOrders = c.keyOrders;
+            if (comesBack) {
+                keyOrder = ++keyOrders;
+                round = c.round;
+            } else {
+                keyOrder = ks.order;
+                round = Math.max(c.round, ks.lastAdmittedRoundNow() + 1);
+                if (round == c.round && keyOrder <= c.order) {
+                    round++;
+                }
+            }
+            // The tag is always after "now": a new key order is the newest, and a known key's tag moves on.
+            if (cursor.compareAndSet(c, new Cursor(round, keyOrder, keyOrders))) {
+                if (comesBack) {
+                    ks.order = keyOrder;
+                    ks.lastAdmittedRound = round;
+                } else {
+                    ks.raiseLastAdmittedRound(round);
+                }
+                return;
+            }
+        }
+    }
+
+    boolean slotsPerKey() {
+        return ordering == Ordering.FAIR_BY_KEY;
     }
 
     /** Whether a ticket of {@code ks} (null: a new key) would be admitted at once if a slot were free. */
@@ -75,8 +136,9 @@ final class FairOrder {
         if (ordering == Ordering.FIFO) {
             return new Slot(ks, 0, t.seq);
         }
-        long round = Math.max(curRound, ks.lastRound() + 1);
-        if (round == curRound && ks.order <= curOrder) {
+        Cursor now = cursor.get();
+        long round = Math.max(now.round, ks.lastRound() + 1);
+        if (round == now.round && ks.order <= now.order) {
             // This key's slot in the current round has passed (or was just used): next round.
             round++;
         }
@@ -111,10 +173,10 @@ final class FairOrder {
         ks.inAdmissible = false;
         waiting.remove(ks.unlink(t, true));
         ks.running++;
-        ks.lastAdmittedRound = Math.max(ks.lastAdmittedRound, slot.round);
-        if (slot.round > curRound || (slot.round == curRound && slot.keyOrder > curOrder)) {
-            curRound = slot.round;
-            curOrder = slot.keyOrder;
+        ks.raiseLastAdmittedRound(slot.round);
+        Cursor now = cursor.get();
+        if (slot.round > now.round || (slot.round == now.round && slot.keyOrder > now.order)) {
+            cursor.set(new Cursor(slot.round, slot.keyOrder, now.keyOrders));
         }
         makeAdmissibleIfPossible(ks);
         return t;

@@ -24,6 +24,9 @@ final class Notifier {
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     // Guarded by the queue's lock.
     private ArrayDeque<Notification> notifications = new ArrayDeque<>();
+    // Whether notifications may hold something: read without the lock so that nothing to deliver wakes no
+    // thread and takes no lock.
+    private volatile boolean pending;
 
     private record Notification(Consumer<TicketUpdate> listener, TicketUpdate update) {
     }
@@ -39,12 +42,13 @@ final class Notifier {
         if (t.listener != null) {
             notifications.add(new Notification(t.listener,
                     new TicketUpdate(kind, t.key(), position, WaitEstimator.toDuration(estimateNanos))));
+            pending = true;
         }
     }
 
     /** Has the queue's thread deliver what was recorded; at most one delivery is scheduled at a time. */
     void signal() {
-        if (thread != null && drainScheduled.compareAndSet(false, true)) {
+        if (thread != null && pending && drainScheduled.compareAndSet(false, true)) {
             try {
                 thread.execute(this::deliver);
             } catch (RejectedExecutionException shuttingDown) {
@@ -56,9 +60,13 @@ final class Notifier {
     /** Calls listeners with everything recorded so far; runs on the queue's thread (or in close/maintain). */
     void deliver() {
         drainScheduled.set(false);
+        if (!pending) {
+            return;
+        }
         ArrayDeque<Notification> batch;
         queue.lock.lock();
         try {
+            pending = false;
             if (notifications.isEmpty()) {
                 return;
             }
@@ -83,6 +91,9 @@ final class Notifier {
      * under the lock, and consecutive tickets in that order have consecutive positions.
      */
     void refreshPositions() {
+        if (!queue.fastPath.stopped()) {
+            return; // nobody waits: nothing to refresh, and taking the lock would stop the fast path
+        }
         FairOrder order = queue.order;
         Slot last = null;
         while (true) {

@@ -35,6 +35,10 @@ final class RankedTree<T> {
         return size(root);
     }
 
+    void clear() {
+        root = null;
+    }
+
     void add(T value) {
         Halves<T> halves = split(root, value);
         root = merge(merge(halves.smaller, new Node<>(value, random.nextInt())), halves.rest);

@@ -3,21 +3,25 @@ package dev.usher.gate.admission;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The wait estimates of a {@link DefaultAdmissionQueue} and the statistics that judge them: the moving
  * average of run durations, the running permits by start time (so an estimate counts what runs in progress
- * have already run), and histograms of waits and of estimate errors. Not thread-safe: guarded by the
- * queue's lock; the caller holds it.
+ * have already run), and histograms of waits and of estimate errors. Guarded by the queue's lock; the caller
+ * holds it, except for {@link #runEnded(long)}, which the {@link FastPath} calls without it: the average is
+ * one atomic word, so runs that end on the fast path and under the lock feed it in one order.
  */
 final class WaitEstimator {
     private final int maxRunning;
     private final double smoothing;
     private final long initialRunNanos; // 0: none
-    // Running permits, oldest first: the k-th is expected to free its slot k-th (see estimateNanos).
+    // Running permits, oldest first: the k-th is expected to free its slot k-th (see estimateNanos). While
+    // the fast path runs it is empty and the keys hold the permits (see FastPath).
     final RankedTree<PermitImpl> runningByStart = new RankedTree<>(
-            Comparator.comparingLong((PermitImpl p) -> p.admittedAt).thenComparingLong(p -> p.ticket.seq));
-    private double averageRunNanos = Double.NaN;
+            Comparator.comparingLong((PermitImpl p) -> p.admittedAt).thenComparingLong(p -> p.treeId));
+    private long treeIds;
+    private final AtomicLong averageRunBits = new AtomicLong(Double.doubleToRawLongBits(Double.NaN));
     private final WaitHistogram waits = new WaitHistogram();
     private final WaitHistogram estimateAbsErrors = new WaitHistogram();
     private final WaitHistogram estimateRelativeErrorsPpm = new WaitHistogram(); // |error| / wait, in millionths
@@ -33,7 +37,7 @@ final class WaitEstimator {
 
     /** A run started after its ticket waited {@code waited}; compares that with the estimate given at enter. */
     void started(PermitImpl permit, long waited, long estimateAtEnter) {
-        runningByStart.add(permit);
+        track(permit);
         waits.record(waited);
         if (estimateAtEnter >= 0) {
             long error = waited - estimateAtEnter;
@@ -47,11 +51,34 @@ final class WaitEstimator {
         }
     }
 
+    /** Counts a running permit (admitted under the lock, or taken over from the fast path). */
+    void track(PermitImpl permit) {
+        permit.treeId = ++treeIds;
+        runningByStart.add(permit);
+    }
+
+    /** Tickets the fast path admitted at once since the last call: each waited zero. */
+    void admittedAtOnce(long n) {
+        waits.recordZeros(n);
+    }
+
     /** A run ended: its duration feeds the moving average. */
     void ended(PermitImpl permit, long now) {
         runningByStart.remove(permit);
-        long ran = Math.max(0, now - permit.admittedAt);
-        averageRunNanos = Double.isNaN(averageRunNanos) ? ran : averageRunNanos + smoothing * (ran - averageRunNanos);
+        runEnded(now - permit.admittedAt);
+    }
+
+    /** A run of {@code ranNanos} ended; safe without the lock. */
+    void runEnded(long ranNanos) {
+        long ran = Math.max(0, ranNanos);
+        while (true) {
+            long bits = averageRunBits.get();
+            double average = Double.longBitsToDouble(bits);
+            double next = Double.isNaN(average) ? ran : average + smoothing * (ran - average);
+            if (averageRunBits.compareAndSet(bits, Double.doubleToRawLongBits(next))) {
+                return;
+            }
+        }
     }
 
     int running() {
@@ -59,6 +86,7 @@ final class WaitEstimator {
     }
 
     Optional<Double> averageRunNanos() {
+        double averageRunNanos = Double.longBitsToDouble(averageRunBits.get());
         if (!Double.isNaN(averageRunNanos)) {
             return Optional.of(averageRunNanos);
         }

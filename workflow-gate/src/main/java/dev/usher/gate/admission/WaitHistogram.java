@@ -22,6 +22,12 @@ final class WaitHistogram {
         max = Math.max(max, v);
     }
 
+    /** Records {@code n} waits of zero at once. */
+    void recordZeros(long n) {
+        counts[0] += n;
+        total += n;
+    }
+
     /** The value at or below which {@code fraction} of the samples lie; zero when empty. */
     Duration percentile(double fraction) {
         if (total == 0) {

@@ -171,13 +171,15 @@ final class Report {
         out.append("|---|---|---:|---:|---|---:|---:|---:|\n");
         for (Measurement m : gate) {
             double spread = Double.isNaN(m.error()) ? Double.NaN
+                    : m.opsPerSecond() <= m.error() ? Double.POSITIVE_INFINITY
                     : m.threads() * 1e6 / (m.opsPerSecond() - m.error()) - m.micros();
             double cpuRatio = m.processCpu() / m.callerCpu();
             out.append("| ").append(m.benchmark())
                     .append(" | ").append(m.params())
                     .append(" | ").append(m.threads())
                     .append(" | ").append(String.format(Locale.ROOT, "%.2f", m.micros()))
-                    .append(Double.isNaN(spread) ? "" : String.format(Locale.ROOT, " (+%.2f)", spread))
+                    .append(Double.isNaN(spread) ? "" : Double.isInfinite(spread) ? " (+∞)"
+                            : String.format(Locale.ROOT, " (+%.2f)", spread))
                     .append(" | ").append(latencyVerdict(m))
                     .append(" | ").append(decimal(m.processCpu()))
                     .append(" | ").append(decimal(m.callerCpu()))

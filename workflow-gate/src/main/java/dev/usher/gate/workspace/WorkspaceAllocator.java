@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import dev.usher.session.Durations;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ThreadFactory;
@@ -145,7 +146,8 @@ public final class WorkspaceAllocator implements AutoCloseable {
             Optional<Session> updated;
             try {
                 // Only an absent or the known-dead mapping is replaced; anything else is a concurrent winner.
-                updated = sessions.update(current.id(), s -> {
+                // The caller's session is compare-and-set at once (one round trip); a newer one is re-read.
+                updated = sessions.update(current, s -> {
                     Mapping m = Mapping.of(s);
                     return m == null || m.equals(stale) ? mine.applyTo(s) : s;
                 });
@@ -237,15 +239,15 @@ public final class WorkspaceAllocator implements AutoCloseable {
     }
 
     private Optional<DirectoryWorkspace> openRecorded(Session session) {
+        DirectoryWorkspace cached = openInProcess(session);
+        if (cached != null) {
+            return Optional.of(cached);
+        }
         Mapping m = Mapping.of(session);
         if (m == null || !isValidName(m.name())) {
             return Optional.empty();
         }
         Path dir = root.resolve(m.name());
-        DirectoryWorkspace cached = claims.open.get(m.name());
-        if (cached != null && cached.token().equals(m.token()) && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return Optional.of(cached);
-        }
         try {
             Claim claim = claims.read(m.name());
             if (claim == null || !claim.name().equals(m.name()) || !claim.token().equals(m.token())
@@ -261,6 +263,25 @@ public final class WorkspaceAllocator implements AutoCloseable {
         } catch (IOException e) {
             throw new WorkspaceException("cannot open workspace '" + m.name() + "': " + e, e);
         }
+    }
+
+    /**
+     * The common case of every request after a session's first: its recorded workspace is open in this
+     * process and its directory is still there. One map lookup and one stat, nothing allocated; the name
+     * needs no check since only checked or freshly claimed names are ever keys of the open map.
+     */
+    private DirectoryWorkspace openInProcess(Session session) {
+        Map<String, String> attributes = session.attributes();
+        String name = attributes.get(NAME_ATTRIBUTE);
+        if (name == null) {
+            return null;
+        }
+        DirectoryWorkspace cached = claims.open.get(name);
+        if (cached != null && cached.token().equals(attributes.get(TOKEN_ATTRIBUTE))
+                && Files.isDirectory(cached.directory(), LinkOption.NOFOLLOW_LINKS)) {
+            return cached;
+        }
+        return null;
     }
 
     /** A name from a session attribute is trusted only if the pipeline would leave it unchanged. */

@@ -137,14 +137,16 @@ final class Report {
 
     static String throughputTable(List<Measurement> measurements) {
         StringBuilder out = new StringBuilder();
-        out.append("| benchmark | params | threads | ops/s | error (99.9%) | ratio to peers, same run |\n");
-        out.append("|---|---|---:|---:|---:|---|\n");
+        out.append("| benchmark | params | threads | ops/s | error (99.9%) | CPU µs/op: process (callers) | ratio to peers, same run |\n");
+        out.append("|---|---|---:|---:|---:|---:|---|\n");
         for (Measurement m : measurements) {
             out.append("| ").append(m.benchmark())
                     .append(" | ").append(m.params())
                     .append(" | ").append(m.threads())
                     .append(" | ").append(number(m.opsPerSecond()))
                     .append(" | ").append(errorText(m))
+                    .append(" | ").append(Double.isNaN(m.processCpu()) ? "n/a"
+                            : decimal(m.processCpu()) + " (" + decimal(m.callerCpu()) + ")")
                     .append(" | ").append(ratios(m, measurements))
                     .append(" |\n");
         }

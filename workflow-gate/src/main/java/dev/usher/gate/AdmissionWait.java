@@ -4,6 +4,8 @@ import dev.usher.gate.admission.AdmissionQueue;
 import dev.usher.gate.admission.Permit;
 import dev.usher.gate.admission.Ticket;
 import dev.usher.gate.admission.TicketUpdate;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -27,13 +29,35 @@ import java.util.function.Consumer;
  * listener side ({@link #accept}) runs on the queue's thread; everything else on the request's.
  */
 final class AdmissionWait implements Consumer<TicketUpdate> {
-    private final ConcurrentLinkedQueue<TicketUpdate> updates = new ConcurrentLinkedQueue<>();
+    private static final VarHandle UPDATES;
+
+    static {
+        try {
+            UPDATES = MethodHandles.lookup().findVarHandle(AdmissionWait.class, "updates", ConcurrentLinkedQueue.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Created by whichever side needs it first: a request admitted at once never reads it. */
+    private volatile ConcurrentLinkedQueue<TicketUpdate> updates;
     /** The request's thread while it is parked waiting for an update; null otherwise. */
     private volatile Thread parked;
 
+    private ConcurrentLinkedQueue<TicketUpdate> updates() {
+        ConcurrentLinkedQueue<TicketUpdate> queue = updates;
+        if (queue == null) {
+            queue = new ConcurrentLinkedQueue<>();
+            if (!UPDATES.compareAndSet(this, null, queue)) {
+                queue = updates;
+            }
+        }
+        return queue;
+    }
+
     @Override
     public void accept(TicketUpdate update) {
-        updates.add(update);
+        updates().add(update);
         Thread waiter = parked;
         if (waiter != null) {
             LockSupport.unpark(waiter);
@@ -91,6 +115,7 @@ final class AdmissionWait implements Consumer<TicketUpdate> {
 
     /** The next update, waiting up to {@code nanos} for one; null if none came. */
     private TicketUpdate poll(long nanos) throws InterruptedException {
+        ConcurrentLinkedQueue<TicketUpdate> updates = updates();
         TicketUpdate update = updates.poll();
         if (update != null) {
             return update;

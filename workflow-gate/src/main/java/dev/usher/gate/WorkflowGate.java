@@ -4,16 +4,13 @@ import dev.usher.gate.admission.AdmissionQueue;
 import dev.usher.gate.admission.Permit;
 import dev.usher.gate.admission.QueueFullException;
 import dev.usher.gate.admission.Ticket;
-import dev.usher.gate.background.BackgroundThreads;
 import dev.usher.gate.cache.Lease;
 import dev.usher.gate.cache.WorkflowCache;
 import dev.usher.gate.ratelimit.Decision;
 import dev.usher.gate.ratelimit.RateLimiter;
 import dev.usher.gate.workspace.Workspace;
 import dev.usher.gate.workspace.WorkspaceAllocator;
-import dev.usher.session.EndReason;
 import dev.usher.session.Session;
-import dev.usher.session.SessionListener;
 import dev.usher.session.SessionManager;
 import dev.usher.session.SessionStoreException;
 import dev.usher.session.StoreUnavailableException;
@@ -23,11 +20,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The one call a host makes per workflow request: rate limit, session, admission queue, workspace and
@@ -57,12 +51,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Layout: this class runs the steps in order and owns the components; {@link AdmissionWait} waits for
  * admission and ticks the observer, {@link SessionOnDemand} creates a new session only when needed, and
- * {@link Refusals} turns denials and outages into outcomes.
+ * {@link Refusals} turns denials and outages into outcomes, and {@link SessionEndings} cleans up after
+ * sessions that end.
  *
  * @param <W> the workflow type
  */
 public final class WorkflowGate<W> implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(WorkflowGate.class);
     static final Duration DEFAULT_KEEP_ALIVE = Duration.ofSeconds(3);
 
     private final String name;
@@ -74,8 +68,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
     private final WorkspaceAllocator workspaces;
     private final AtomicLong newRequests = new AtomicLong();
     private final String gateId = Long.toHexString(new SecureRandom().nextLong());
-    private final ExecutorService releaser;
-    private final SessionListener endings;
+    private final SessionEndings<W> endings;
     private final long keepAliveNanos;
     private final AtomicBoolean closed = new AtomicBoolean();
     // Written once per bound registry, read on every request: copy-on-write keeps reads lock-free.
@@ -90,20 +83,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
         this.rateLimiter = b.rateLimiter;
         this.creationLimiter = b.creationLimiter;
         this.workspaces = b.workspaces;
-        // Releasing a workspace deletes a directory tree: keep it off the cache's closer thread.
-        this.releaser = workspaces == null ? null
-                : BackgroundThreads.serial(BackgroundThreads.daemon("usher-gate-workspace-release"));
-        this.endings = new SessionListener() {
-            @Override
-            public void ended(Session session, EndReason reason) {
-                workflows.invalidate(session.id()).whenComplete((ignored, error) -> releaseWorkspace(session));
-            }
-
-            @Override
-            public void idChanged(String oldId, Session renamed) {
-                workflows.invalidate(oldId);
-            }
-        };
+        this.endings = new SessionEndings<>(workflows, workspaces);
         sessions.addListener(endings);
     }
 
@@ -245,20 +225,6 @@ public final class WorkflowGate<W> implements AutoCloseable {
         }
     }
 
-    private void releaseWorkspace(Session session) {
-        if (workspaces == null || closed.get()) {
-            return;
-        }
-        releaser.execute(() -> {
-            try {
-                workspaces.release(session);
-            } catch (RuntimeException e) {
-                // The allocator's orphan sweep finds what could not be released now.
-                log.warn("releasing the workspace of {} failed: {}", session, e.toString());
-            }
-        });
-    }
-
     /** The gate's name, as given to {@link Builder#name(String)}: the {@code gate} tag of its metrics. */
     public String name() {
         return name;
@@ -308,13 +274,11 @@ public final class WorkflowGate<W> implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        endings.stop();
         sessions.removeListener(endings);
         queue.close();
         workflows.close();
-        if (releaser != null) {
-            BackgroundThreads.shutdownAndAwait(releaser, false, Duration.ofSeconds(30), "workspace releases");
-            workspaces.close();
-        }
+        endings.finishReleases();
         if (rateLimiter != null) {
             rateLimiter.close();
         }

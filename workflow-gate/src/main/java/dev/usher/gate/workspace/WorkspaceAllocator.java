@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * UTF-8 bytes minus room for a {@code _N} suffix, between user-perceived characters. Uniqueness ignores
  * case, so {@code Report} and {@code report} get {@code Report} and {@code report_1} on any file system.
  *
- * <p>Layout: this class maps sessions to directories; {@link WorkspaceClaims} takes, gives back and
+ * <p>Layout: this class maps sessions to directories (the mapping read and written as a
+ * {@link WorkspaceMapping}); {@link WorkspaceClaims} takes, gives back and
  * releases names under the root's lock, and {@link OrphanSweep} removes what no session maps to. It is
  * past 400 lines only because its {@link Builder} documents every setting (about 150 lines).
  *
@@ -139,16 +140,16 @@ public final class WorkspaceAllocator implements AutoCloseable {
                 counters.reused.increment();
                 return recorded.get();
             }
-            Mapping stale = Mapping.of(current);
+            WorkspaceMapping stale = WorkspaceMapping.of(current);
             Claim claim = claims.claimFreshName(
                     WorkspaceNames.sanitize(suggestedName, maxNameBytes - WorkspaceClaims.SUFFIX_BYTES, defaultName));
-            Mapping mine = new Mapping(claim.name(), claim.token());
+            WorkspaceMapping mine = new WorkspaceMapping(claim.name(), claim.token());
             Optional<Session> updated;
             try {
                 // Only an absent or the known-dead mapping is replaced; anything else is a concurrent winner.
                 // The caller's session is compare-and-set at once (one round trip); a newer one is re-read.
                 updated = sessions.update(current, s -> {
-                    Mapping m = Mapping.of(s);
+                    WorkspaceMapping m = WorkspaceMapping.of(s);
                     return m == null || m.equals(stale) ? mine.applyTo(s) : s;
                 });
             } catch (RuntimeException e) {
@@ -160,7 +161,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
                 throw new WorkspaceException("session " + current + " does not exist or has ended;"
                         + " no workspace was allocated");
             }
-            if (mine.equals(Mapping.of(updated.get()))) {
+            if (mine.equals(WorkspaceMapping.of(updated.get()))) {
                 counters.allocated.increment();
                 try {
                     DirectoryWorkspace w = DirectoryWorkspace.fresh(claim.name(), root.resolve(claim.name()),
@@ -194,7 +195,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
      */
     public boolean release(Session session) {
         checkOpen();
-        Mapping m = Mapping.of(Objects.requireNonNull(session, "session"));
+        WorkspaceMapping m = WorkspaceMapping.of(Objects.requireNonNull(session, "session"));
         if (m == null || !isValidName(m.name())) {
             return false;
         }
@@ -243,7 +244,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
         if (cached != null) {
             return Optional.of(cached);
         }
-        Mapping m = Mapping.of(session);
+        WorkspaceMapping m = WorkspaceMapping.of(session);
         if (m == null || !isValidName(m.name())) {
             return Optional.empty();
         }
@@ -292,19 +293,6 @@ public final class WorkspaceAllocator implements AutoCloseable {
     private void checkOpen() {
         if (closed.get()) {
             throw new IllegalStateException("WorkspaceAllocator is closed");
-        }
-    }
-
-    /** A session's recorded workspace: directory name and token. */
-    record Mapping(String name, String token) {
-        static Mapping of(Session s) {
-            Optional<String> name = s.attribute(NAME_ATTRIBUTE);
-            Optional<String> token = s.attribute(TOKEN_ATTRIBUTE);
-            return name.isPresent() && token.isPresent() ? new Mapping(name.get(), token.get()) : null;
-        }
-
-        Session applyTo(Session s) {
-            return s.withAttribute(NAME_ATTRIBUTE, name).withAttribute(TOKEN_ATTRIBUTE, token);
         }
     }
 

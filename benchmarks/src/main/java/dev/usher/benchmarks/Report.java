@@ -35,8 +35,9 @@ final class Report {
             this(benchmark, params, threads, opsPerSecond, error, Double.NaN, Double.NaN);
         }
 
+        /** Error bars at 10% of the score or wider; a row without error bars (smoke) is not flagged. */
         boolean noisy() {
-            return Double.isNaN(error) || error >= MAX_RELATIVE_ERROR * opsPerSecond;
+            return error >= MAX_RELATIVE_ERROR * opsPerSecond;
         }
 
         /** Wall time of one operation as each calling thread sees it. */
@@ -321,7 +322,7 @@ final class Report {
 
     private static String errorText(Measurement m) {
         if (Double.isNaN(m.error())) {
-            return "n/a" + (isUsher(m) ? " ⚠" : "");
+            return "n/a";
         }
         return "± " + number(m.error()) + " (" + percent(m.error() / m.opsPerSecond()) + ")"
                 + (isUsher(m) && m.noisy() ? " ⚠" : "");

@@ -54,8 +54,6 @@ public final class Suite {
     static final int FOOTPRINT_ENTRIES = 100_000;
     private static final int COUNTED_OPERATIONS = 200;
     private static final long MAX_BYTES_PER_IDLE_SESSION = 400;
-    /** JVM start, class loading and a benchmark's set-up, per fork, as seen on the 2-core machine. */
-    private static final long FORK_OVERHEAD_SECONDS = 3;
 
     /**
      * An idle rate-limit key: half of a 100-per-hour quota used, so its bucket stays in memory for the 30
@@ -66,16 +64,16 @@ public final class Suite {
 
     /**
      * Iteration settings. Smoke only checks that everything runs (no error bars); quick fits in 10 minutes
-     * on 2 cores; full is for numbers to quote: 2 forks of 2 × 1 s warm-up and 5 × 1 s measured, 10 samples
-     * a row, sized so that the whole suite (80 benchmark × parameter × thread runs, each fork also paying
-     * ~2 s of JVM start and set-up) ends within 30 minutes on 2 cores. The JIT has compiled these short
-     * operations well within the first warm-up second; more samples would buy a narrower interval only on a
-     * quieter machine.
+     * on 2 cores; full is for numbers to quote, within 30 minutes on 2 cores: 2 forks of 2 × 0.5 s warm-up
+     * and 5 × 0.8 s measured, 10 samples a row. The suite has 80 benchmark × parameter × thread runs and
+     * each fork pays its JVM start and set-up (2 to 12 s, {@link Group#overheadSeconds}), 160 forks in all:
+     * that leaves about 5 s of iterations per fork. The JIT has compiled these short operations within the
+     * first warm-up half second; 10 shorter samples give a narrower 99.9% interval than 8 longer ones.
      */
     enum RunMode {
         SMOKE(1, 1, TimeValue.seconds(1), 1, TimeValue.seconds(1)),
         QUICK(1, 3, TimeValue.seconds(1), 3, TimeValue.seconds(1)),
-        FULL(2, 2, TimeValue.seconds(1), 5, TimeValue.seconds(1));
+        FULL(2, 2, TimeValue.milliseconds(500), 5, TimeValue.milliseconds(800));
 
         final int forks;
         final int warmups;
@@ -92,24 +90,28 @@ public final class Suite {
         }
     }
 
-    /** A benchmark class and the thread counts it runs at. */
-    record Group(Class<?> type, int... threads) {
+    /**
+     * A benchmark class, the JVM start and set-up each of its forks pays before the first iteration
+     * (seconds, as measured in smoke runs on the 2-core machine; for the estimate only) and the thread
+     * counts it runs at.
+     */
+    record Group(Class<?> type, double overheadSeconds, int... threads) {
         String name() {
             return type.getSimpleName().replace("Benchmark", "");
         }
     }
 
     static final List<Group> GROUPS = List.of(
-            new Group(InMemorySessionBenchmark.class, 1, 2),
-            new Group(RedisSessionBenchmark.class, 1),
-            new Group(JdbcSessionBenchmark.class, 1),
-            new Group(AdmissionBenchmark.class, 1, 2),
-            new Group(AdmissionScaleBenchmark.class, 1),
-            new Group(ClusterAdmissionBenchmark.class, 1, 2),
-            new Group(RateLimiterBenchmark.class, 1, 2),
-            new Group(WorkflowCacheBenchmark.class, 1, 2),
-            new Group(GateBenchmark.class, 1, 2),
-            new Group(GatePathBenchmark.class, 1, 2));
+            new Group(InMemorySessionBenchmark.class, 4, 1, 2),
+            new Group(RedisSessionBenchmark.class, 12, 1),
+            new Group(JdbcSessionBenchmark.class, 7, 1),
+            new Group(AdmissionBenchmark.class, 2, 1, 2),
+            new Group(AdmissionScaleBenchmark.class, 2.5, 1),
+            new Group(ClusterAdmissionBenchmark.class, 2.5, 1, 2),
+            new Group(RateLimiterBenchmark.class, 2, 1, 2),
+            new Group(WorkflowCacheBenchmark.class, 2, 1, 2),
+            new Group(GateBenchmark.class, 5.5, 1, 2),
+            new Group(GatePathBenchmark.class, 12, 1, 2));
 
     private Suite() {
     }
@@ -300,16 +302,19 @@ public final class Suite {
      */
     static String estimate(RunMode mode, Pattern only) {
         int runs = 0;
+        double seconds = 0;
+        double iterations = mode.warmups * mode.warmupTime.convertTo(TimeUnit.MILLISECONDS) / 1000.0
+                + mode.iterations * mode.iterationTime.convertTo(TimeUnit.MILLISECONDS) / 1000.0;
         for (Group group : GROUPS) {
             if (only.matcher(group.name()).find()) {
-                runs += combinations(group.type()) * group.threads().length;
+                int groupRuns = combinations(group.type()) * group.threads().length;
+                runs += groupRuns;
+                seconds += groupRuns * mode.forks * (group.overheadSeconds() + iterations);
             }
         }
-        long perFork = FORK_OVERHEAD_SECONDS + mode.warmups * mode.warmupTime.convertTo(TimeUnit.SECONDS)
-                + mode.iterations * mode.iterationTime.convertTo(TimeUnit.SECONDS);
-        long seconds = runs * mode.forks * perFork;
-        return String.format(Locale.ROOT, "%d JMH runs × %d fork(s) × ~%d s ≈ %d min (plus the footprint, round-trip"
-                + " and cluster-queue measurements)", runs, mode.forks, perFork, (seconds + 59) / 60);
+        return String.format(Locale.ROOT, "%d JMH runs × %d fork(s) × (set-up + %.1f s of iterations) ≈ %.0f min"
+                + " (plus about a minute of footprint, round-trip and cluster-queue measurements)",
+                runs, mode.forks, iterations, Math.ceil(seconds / 60));
     }
 
     /** Benchmark methods × the product of the sizes of the {@code @Param} lists. */

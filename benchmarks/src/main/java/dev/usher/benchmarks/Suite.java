@@ -9,6 +9,8 @@ import io.github.resilience4j.ratelimiter.RateLimiter;
 import io.github.resilience4j.ratelimiter.RateLimiterConfig;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +27,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.results.format.ResultFormatType;
 import org.openjdk.jmh.runner.Runner;
@@ -49,6 +53,7 @@ import org.springframework.session.MapSessionRepository;
 public final class Suite {
     static final int FOOTPRINT_ENTRIES = 100_000;
     private static final int COUNTED_OPERATIONS = 200;
+    private static final long MAX_BYTES_PER_IDLE_SESSION = 400;
 
     /**
      * An idle rate-limit key: half of a 100-per-hour quota used, so its bucket stays in memory for the 30
@@ -59,12 +64,16 @@ public final class Suite {
 
     /**
      * Iteration settings. Smoke only checks that everything runs (no error bars); quick fits in 10 minutes
-     * on 2 cores; full is for numbers to quote.
+     * on 2 cores; full is for numbers to quote, within 30 minutes on 2 cores: 2 forks of 2 × 0.5 s warm-up
+     * and 5 × 0.8 s measured, 10 samples a row. The suite has 80 benchmark × parameter × thread runs and
+     * each fork pays its JVM start and set-up (2 to 12 s, {@link Group#overheadSeconds}), 160 forks in all:
+     * that leaves about 5 s of iterations per fork. The JIT has compiled these short operations within the
+     * first warm-up half second; 10 shorter samples give a narrower 99.9% interval than 8 longer ones.
      */
     enum RunMode {
         SMOKE(1, 1, TimeValue.seconds(1), 1, TimeValue.seconds(1)),
         QUICK(1, 3, TimeValue.seconds(1), 3, TimeValue.seconds(1)),
-        FULL(2, 5, TimeValue.seconds(2), 5, TimeValue.seconds(2));
+        FULL(2, 2, TimeValue.milliseconds(500), 5, TimeValue.milliseconds(800));
 
         final int forks;
         final int warmups;
@@ -81,23 +90,28 @@ public final class Suite {
         }
     }
 
-    /** A benchmark class and the thread counts it runs at. */
-    record Group(Class<?> type, int... threads) {
+    /**
+     * A benchmark class, the JVM start and set-up each of its forks pays before the first iteration
+     * (seconds, as measured in smoke runs on the 2-core machine; for the estimate only) and the thread
+     * counts it runs at.
+     */
+    record Group(Class<?> type, double overheadSeconds, int... threads) {
         String name() {
             return type.getSimpleName().replace("Benchmark", "");
         }
     }
 
     static final List<Group> GROUPS = List.of(
-            new Group(InMemorySessionBenchmark.class, 1, 2),
-            new Group(RedisSessionBenchmark.class, 1),
-            new Group(JdbcSessionBenchmark.class, 1),
-            new Group(AdmissionBenchmark.class, 1, 2),
-            new Group(AdmissionScaleBenchmark.class, 1),
-            new Group(ClusterAdmissionBenchmark.class, 1, 2),
-            new Group(RateLimiterBenchmark.class, 1, 2),
-            new Group(WorkflowCacheBenchmark.class, 1, 2),
-            new Group(GatePathBenchmark.class, 1, 2));
+            new Group(InMemorySessionBenchmark.class, 4, 1, 2),
+            new Group(RedisSessionBenchmark.class, 12, 1),
+            new Group(JdbcSessionBenchmark.class, 7, 1),
+            new Group(AdmissionBenchmark.class, 2, 1, 2),
+            new Group(AdmissionScaleBenchmark.class, 2.5, 1),
+            new Group(ClusterAdmissionBenchmark.class, 2.5, 1, 2),
+            new Group(RateLimiterBenchmark.class, 2, 1, 2),
+            new Group(WorkflowCacheBenchmark.class, 2, 1, 2),
+            new Group(GateBenchmark.class, 5.5, 1, 2),
+            new Group(GatePathBenchmark.class, 12, 1, 2));
 
     private Suite() {
     }
@@ -122,6 +136,7 @@ public final class Suite {
             clusterQueue = ClusterQueueMeasurements.latencyTable(500) + "\n"
                     + ClusterQueueMeasurements.throughputTable(Duration.ofSeconds(5), 8) + "\n";
         }
+        progress(estimate(mode, only));
         List<Report.Measurement> measurements = new ArrayList<>();
         for (Group group : GROUPS) {
             if (!only.matcher(group.name()).find()) {
@@ -141,6 +156,10 @@ public final class Suite {
                 .append("; load average before ").append(loadBefore).append(", after ").append(loadAverage()).append("\n\n");
         if (!measurements.isEmpty()) {
             report.append(Report.throughputTable(measurements)).append('\n');
+            String gate = Report.gateTable(measurements);
+            if (!gate.isEmpty()) {
+                report.append(gate).append('\n');
+            }
         }
         if (!roundTrips.isEmpty()) {
             report.append("Commands (Redis, from MONITOR) and statements (PostgreSQL, from pg_stat_statements) per operation, ")
@@ -168,6 +187,7 @@ public final class Suite {
                 .measurementIterations(mode.iterations)
                 .measurementTime(mode.iterationTime)
                 .jvmArgsAppend(forkArguments())
+                .addProfiler(ProcessCpuProfiler.class)
                 .shouldFailOnError(true)
                 .result(out.resolve(name + ".json").toString())
                 .resultFormat(ResultFormatType.JSON)
@@ -181,8 +201,11 @@ public final class Suite {
             String paramText = params.getParamsKeys().stream()
                     .map(k -> k + "=" + params.getParam(k))
                     .collect(Collectors.joining(", "));
+            var secondary = result.getSecondaryResults();
             measurements.add(new Report.Measurement(shortName, paramText, params.getThreads(),
-                    result.getPrimaryResult().getScore(), result.getPrimaryResult().getScoreError()));
+                    result.getPrimaryResult().getScore(), result.getPrimaryResult().getScoreError(),
+                    secondary.containsKey(ProcessCpuProfiler.PROCESS) ? secondary.get(ProcessCpuProfiler.PROCESS).getScore() : Double.NaN,
+                    secondary.containsKey(ProcessCpuProfiler.CALLERS) ? secondary.get(ProcessCpuProfiler.CALLERS).getScore() : Double.NaN));
         }
         measurements.sort(Comparator.comparing(Report.Measurement::benchmark));
         return measurements;
@@ -258,7 +281,58 @@ public final class Suite {
                     }
                     return limiters;
                 })));
-        return footprints;
+        return withTargets(footprints);
+    }
+
+    /** Issue 16's footprint targets: an idle session at most 400 B, an idle rate-limit key at most raw Bucket4j's. */
+    private static List<Report.Footprint> withTargets(List<Report.Footprint> measured) {
+        String bucket4j = "rate-limit key, raw Bucket4j bucket in a ConcurrentHashMap";
+        return measured.stream().map(f -> switch (f.entry()) {
+            case "session, Usher InMemorySessionStore (via SessionManager)" ->
+                    new Report.Footprint(f.entry(), f.bytes(), MAX_BYTES_PER_IDLE_SESSION, null);
+            case "rate-limit key, Usher RateLimiter (local buckets)" ->
+                    new Report.Footprint(f.entry(), f.bytes(), 0, bucket4j);
+            default -> f;
+        }).toList();
+    }
+
+    /**
+     * How long a mode takes for the groups that {@code only} selects, roughly: every benchmark method ×
+     * parameter combination × thread count runs in its own forks, each paying JVM start and set-up.
+     */
+    static String estimate(RunMode mode, Pattern only) {
+        int runs = 0;
+        double seconds = 0;
+        double iterations = mode.warmups * mode.warmupTime.convertTo(TimeUnit.MILLISECONDS) / 1000.0
+                + mode.iterations * mode.iterationTime.convertTo(TimeUnit.MILLISECONDS) / 1000.0;
+        for (Group group : GROUPS) {
+            if (only.matcher(group.name()).find()) {
+                int groupRuns = combinations(group.type()) * group.threads().length;
+                runs += groupRuns;
+                seconds += groupRuns * mode.forks * (group.overheadSeconds() + iterations);
+            }
+        }
+        return String.format(Locale.ROOT, "%d JMH runs × %d fork(s) × (set-up + %.1f s of iterations) ≈ %.0f min"
+                + " (plus about a minute of footprint, round-trip and cluster-queue measurements)",
+                runs, mode.forks, iterations, Math.ceil(seconds / 60));
+    }
+
+    /** Benchmark methods × the product of the sizes of the {@code @Param} lists. */
+    private static int combinations(Class<?> type) {
+        int methods = 0;
+        for (Method m : type.getMethods()) {
+            if (m.isAnnotationPresent(Benchmark.class)) {
+                methods++;
+            }
+        }
+        int params = 1;
+        for (Field f : type.getFields()) {
+            Param p = f.getAnnotation(Param.class);
+            if (p != null) {
+                params *= p.value().length;
+            }
+        }
+        return methods * params;
     }
 
     static void progress(String message) {

@@ -5,10 +5,11 @@ import dev.usher.gate.cache.Lease;
 import dev.usher.gate.ratelimit.Decision;
 import dev.usher.gate.workspace.Workspace;
 import dev.usher.session.Session;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * How {@link WorkflowGate#enter} ended: the host maps each kind to its response (429, 503, or the run).
@@ -81,7 +82,18 @@ public sealed interface GateOutcome<W> {
         private final Lease<W> lease;
         private final Permit permit;
         private final Runnable whenClosed;
-        private final AtomicBoolean closed = new AtomicBoolean();
+        private static final VarHandle CLOSED;
+
+        static {
+            try {
+                CLOSED = MethodHandles.lookup().findVarHandle(Admitted.class, "closed", boolean.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        // One fewer object per request than an AtomicBoolean; set once, through CLOSED.
+        private volatile boolean closed;
 
         /** {@code whenClosed} (nullable) runs once, after the lease and the permit were given back. */
         Admitted(Session session, Workspace workspace, Lease<W> lease, Permit permit, Runnable whenClosed) {
@@ -114,7 +126,7 @@ public sealed interface GateOutcome<W> {
 
         @Override
         public void close() {
-            if (closed.compareAndSet(false, true)) {
+            if (CLOSED.compareAndSet(this, false, true)) {
                 try {
                     lease.close();
                 } finally {

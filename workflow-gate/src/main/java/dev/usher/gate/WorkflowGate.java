@@ -4,35 +4,24 @@ import dev.usher.gate.admission.AdmissionQueue;
 import dev.usher.gate.admission.Permit;
 import dev.usher.gate.admission.QueueFullException;
 import dev.usher.gate.admission.Ticket;
-import dev.usher.gate.admission.TicketUpdate;
-import dev.usher.gate.background.BackgroundThreads;
 import dev.usher.gate.cache.Lease;
 import dev.usher.gate.cache.WorkflowCache;
 import dev.usher.gate.ratelimit.Decision;
 import dev.usher.gate.ratelimit.RateLimiter;
 import dev.usher.gate.workspace.Workspace;
 import dev.usher.gate.workspace.WorkspaceAllocator;
-import dev.usher.session.EndReason;
 import dev.usher.session.Session;
-import dev.usher.session.SessionListener;
 import dev.usher.session.SessionManager;
 import dev.usher.session.SessionStoreException;
 import dev.usher.session.StoreUnavailableException;
 import java.time.Duration;
 import java.security.SecureRandom;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The one call a host makes per workflow request: rate limit, session, admission queue, workspace and
@@ -60,13 +49,15 @@ import org.slf4j.LoggerFactory;
  * workspace is released after that close; when a session's id changes, the workflow cached under the
  * old id is invalidated the same way (the workspace moves with the session).
  *
+ * <p>Layout: this class runs the steps in order and owns the components; {@link AdmissionWait} waits for
+ * admission and ticks the observer, {@link SessionOnDemand} creates a new session only when needed, and
+ * {@link Refusals} turns denials and outages into outcomes, and {@link SessionEndings} cleans up after
+ * sessions that end.
+ *
  * @param <W> the workflow type
  */
 public final class WorkflowGate<W> implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(WorkflowGate.class);
     static final Duration DEFAULT_KEEP_ALIVE = Duration.ofSeconds(3);
-    /** Retry hint for a store that is down and gave none. */
-    private static final Duration DEFAULT_RETRY_AFTER = Duration.ofSeconds(1);
 
     private final String name;
     private final SessionManager sessions;
@@ -77,8 +68,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
     private final WorkspaceAllocator workspaces;
     private final AtomicLong newRequests = new AtomicLong();
     private final String gateId = Long.toHexString(new SecureRandom().nextLong());
-    private final ExecutorService releaser;
-    private final SessionListener endings;
+    private final SessionEndings<W> endings;
     private final long keepAliveNanos;
     private final AtomicBoolean closed = new AtomicBoolean();
     // Written once per bound registry, read on every request: copy-on-write keeps reads lock-free.
@@ -93,20 +83,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
         this.rateLimiter = b.rateLimiter;
         this.creationLimiter = b.creationLimiter;
         this.workspaces = b.workspaces;
-        // Releasing a workspace deletes a directory tree: keep it off the cache's closer thread.
-        this.releaser = workspaces == null ? null
-                : BackgroundThreads.serial(BackgroundThreads.daemon("usher-gate-workspace-release"));
-        this.endings = new SessionListener() {
-            @Override
-            public void ended(Session session, EndReason reason) {
-                workflows.invalidate(session.id()).whenComplete((ignored, error) -> releaseWorkspace(session));
-            }
-
-            @Override
-            public void idChanged(String oldId, Session renamed) {
-                workflows.invalidate(oldId);
-            }
-        };
+        this.endings = new SessionEndings<>(workflows, workspaces);
         sessions.addListener(endings);
     }
 
@@ -145,47 +122,53 @@ public final class WorkflowGate<W> implements AutoCloseable {
         if (rateLimiter != null) {
             Decision decision = rateLimiter.tryAcquire(request.rateKey());
             if (!decision.allowed()) {
-                return refusal(decision);
+                return Refusals.refusal(decision);
             }
         }
-        Session live;
-        try {
-            live = request.sessionId() == null ? null : sessions.touch(request.sessionId()).orElse(null);
-        } catch (StoreUnavailableException e) {
-            return unavailable(e);
-        } catch (SessionStoreException e) {
-            recorders.forEach(GateRecorder::storeFailed);
-            throw e;
+        String sessionId = request.sessionId();
+        Session live = null;
+        if (sessionId != null) {
+            try {
+                live = sessions.touch(sessionId).orElse(null);
+            } catch (StoreUnavailableException e) {
+                return unavailable(e);
+            } catch (SessionStoreException e) {
+                storeFailed();
+                throw e;
+            }
         }
         if (live == null && creationLimiter != null) {
             Decision decision = creationLimiter.tryAcquire(request.creationKey());
             if (!decision.allowed()) {
-                return refusal(decision);
+                return Refusals.refusal(decision);
             }
         }
-        SessionOnDemand session = new SessionOnDemand(live);
+        SessionOnDemand session = new SessionOnDemand(sessions, live);
         // A request without a session waits under a key of its own that no session id can equal (':' is
         // not in the id alphabet), so it is as separate from everyone else as a new session would be; the
         // gate's random prefix keeps it unique in a queue that several instances share.
         String queueKey = live != null ? live.id() : "new:" + gateId + ":" + newRequests.incrementAndGet();
 
-        LinkedBlockingQueue<TicketUpdate> updates = new LinkedBlockingQueue<>();
+        AdmissionWait wait = new AdmissionWait();
         Ticket ticket;
         try {
-            ticket = queue.enter(queueKey, updates::add);
+            ticket = queue.enter(queueKey, wait);
         } catch (QueueFullException e) {
             return new GateOutcome.Rejected<>(Optional.ofNullable(live), GateOutcome.Rejected.Reason.QUEUE_FULL,
                     e.retryAfter());
         }
+        boolean recording = !recorders.isEmpty();
         Optional<Duration> estimateAtEnter = Optional.empty();
-        if (!recorders.isEmpty() && ticket.state() == Ticket.State.QUEUED) {
+        if (recording && ticket.state() == Ticket.State.QUEUED) {
             int position = ticket.position();
             estimateAtEnter = ticket.estimatedWait();
             if (position > 0) {
-                recorders.forEach(r -> r.queued(position));
+                for (GateRecorder r : recorders) {
+                    r.queued(position);
+                }
             }
         }
-        Permit permit = awaitPermit(ticket, session, updates, observer);
+        Permit permit = wait.await(ticket, session, observer, keepAliveNanos);
         if (permit == null) {
             GateOutcome.Rejected.Reason reason = ticket.state() == Ticket.State.TIMED_OUT
                     ? GateOutcome.Rejected.Reason.TIMED_OUT : GateOutcome.Rejected.Reason.CANCELLED;
@@ -211,130 +194,35 @@ public final class WorkflowGate<W> implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             permit.close();
             if (e instanceof SessionStoreException) {
-                recorders.forEach(GateRecorder::storeFailed);
+                storeFailed();
             }
             throw e;
         }
-        if (recorders.isEmpty()) {
+        if (!recording) {
             return new GateOutcome.Admitted<>(admitted, workspace, lease, permit, null);
         }
         Duration waited = permit.waited();
-        Optional<Duration> estimate = estimateAtEnter;
-        recorders.forEach(r -> r.admitted(waited, estimate));
+        for (GateRecorder r : recorders) {
+            r.admitted(waited, estimateAtEnter);
+        }
         long admittedAt = System.nanoTime();
         return new GateOutcome.Admitted<>(admitted, workspace, lease, permit, () -> {
             Duration ran = Duration.ofNanos(System.nanoTime() - admittedAt);
-            recorders.forEach(r -> r.finished(ran));
+            for (GateRecorder r : recorders) {
+                r.finished(ran);
+            }
         });
-    }
-
-    /** A denied decision: 429 for this client, or 503 when a FAIL_CLOSED limiter's store is down. */
-    private static <W> GateOutcome<W> refusal(Decision decision) {
-        if (decision.degraded() && decision.limits().isEmpty()) {
-            // FAIL_CLOSED: denied because the limiter's store is down, not because of this client.
-            return new GateOutcome.Unavailable<>(decision.retryAfter(), "rate limiter's shared store is down");
-        }
-        return new GateOutcome.RateLimited<>(decision);
     }
 
     private GateOutcome<W> unavailable(StoreUnavailableException e) {
-        recorders.forEach(GateRecorder::storeFailed);
-        return new GateOutcome.Unavailable<>(e.retryAfter().orElse(DEFAULT_RETRY_AFTER), e.getMessage());
+        storeFailed();
+        return Refusals.unavailable(e);
     }
 
-    /** The request's session: the live one it came with, or one created on first need. Caller's thread only. */
-    private final class SessionOnDemand {
-        private Session session;
-
-        SessionOnDemand(Session live) {
-            this.session = live;
+    private void storeFailed() {
+        for (GateRecorder r : recorders) {
+            r.storeFailed();
         }
-
-        Session get() {
-            if (session == null) {
-                session = sessions.create(null, Map.of());
-            }
-            return session;
-        }
-
-        Optional<Session> existing() {
-            return Optional.ofNullable(session);
-        }
-    }
-
-    /**
-     * Relays the ticket's updates to the observer on this thread until admission, and ticks the observer
-     * when it has heard nothing for a keep-alive interval. Returns the permit, or null when the ticket
-     * ended without one (timed out, cancelled, queue closed).
-     *
-     * <p>Each waiter's next tick is drawn at random between half an interval and a whole one after the
-     * last call, so waiters that queued together do not tick together: with n waiters the gate makes
-     * between n and 2n observer calls per interval, spread over it, each costing two O(log n) reads of the
-     * queue. Ticking on the waiter's own thread (not the queue's) keeps a slow write away from everybody
-     * else, and needs nothing from the queue, so any {@link AdmissionQueue} gets it.
-     */
-    private Permit awaitPermit(Ticket ticket, SessionOnDemand session, LinkedBlockingQueue<TicketUpdate> updates,
-                               QueueObserver observer) throws InterruptedException {
-        try {
-            long nextTick = System.nanoTime() + nextKeepAlive();
-            while (true) {
-                switch (ticket.state()) {
-                    case ADMITTED:
-                        return ticket.permit().join();
-                    case CANCELLED:
-                    case TIMED_OUT:
-                        return null;
-                    case QUEUED:
-                        break;
-                }
-                long untilTick = nextTick - System.nanoTime();
-                TicketUpdate update = untilTick > 0 ? updates.poll(untilTick, TimeUnit.NANOSECONDS) : null;
-                if (update != null) {
-                    if ((update.kind() == TicketUpdate.Kind.QUEUED || update.kind() == TicketUpdate.Kind.POSITION_CHANGED)
-                            && ticket.state() == Ticket.State.QUEUED) {
-                        observer.queued(session.get(), update.position(), update.estimatedWait());
-                        nextTick = System.nanoTime() + nextKeepAlive();
-                    }
-                    continue;
-                }
-                if (System.nanoTime() - nextTick >= 0) {
-                    int position = ticket.position();
-                    Optional<Duration> estimate = ticket.estimatedWait();
-                    if (position > 0) {
-                        observer.queued(session.get(), position, estimate);
-                    }
-                    nextTick = System.nanoTime() + nextKeepAlive();
-                }
-            }
-        } catch (InterruptedException | RuntimeException | Error e) {
-            abandon(ticket);
-            throw e;
-        }
-    }
-
-    private long nextKeepAlive() {
-        return ThreadLocalRandom.current().nextLong(keepAliveNanos / 2, keepAliveNanos + 1);
-    }
-
-    /** Leaves the queue; if admission won the race, the permit goes straight back. */
-    private static void abandon(Ticket ticket) {
-        if (!ticket.cancel() && ticket.state() == Ticket.State.ADMITTED) {
-            ticket.permit().thenAccept(Permit::close);
-        }
-    }
-
-    private void releaseWorkspace(Session session) {
-        if (workspaces == null || closed.get()) {
-            return;
-        }
-        releaser.execute(() -> {
-            try {
-                workspaces.release(session);
-            } catch (RuntimeException e) {
-                // The allocator's orphan sweep finds what could not be released now.
-                log.warn("releasing the workspace of {} failed: {}", session, e.toString());
-            }
-        });
     }
 
     /** The gate's name, as given to {@link Builder#name(String)}: the {@code gate} tag of its metrics. */
@@ -386,13 +274,11 @@ public final class WorkflowGate<W> implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        endings.stop();
         sessions.removeListener(endings);
         queue.close();
         workflows.close();
-        if (releaser != null) {
-            BackgroundThreads.shutdownAndAwait(releaser, false, Duration.ofSeconds(30), "workspace releases");
-            workspaces.close();
-        }
+        endings.finishReleases();
         if (rateLimiter != null) {
             rateLimiter.close();
         }

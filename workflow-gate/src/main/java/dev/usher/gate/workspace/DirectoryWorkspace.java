@@ -7,19 +7,15 @@ import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
@@ -28,8 +24,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * A {@link Workspace} on a local directory. One instance per directory and process (the allocator keeps
  * them), so that its usage counters and lock cover every writer in the process.
  *
- * <p>Past 400 lines on purpose: it is one job (the {@link Workspace} operations), and each operation's
- * path checks and quota accounting sit under one lock whose invariants are easier to check in one file.
+ * <p>Layout: this class does the {@link Workspace} operations and their quota accounting under one lock;
+ * {@link ContainedPaths} turns a user's path into one inside the directory (symlinks checked), and
+ * {@link UsageScan} counts what an existing directory holds.
  */
 final class DirectoryWorkspace implements Workspace {
     private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
@@ -41,6 +38,7 @@ final class DirectoryWorkspace implements Workspace {
     private final long maxBytes;
     private final long maxFiles;
     private final Counters counters;
+    private final ContainedPaths paths;
 
     /** Guards the usage fields; held for quota checks and the final rename, never while copying data. */
     private final ReentrantLock lock = new ReentrantLock();
@@ -53,6 +51,7 @@ final class DirectoryWorkspace implements Workspace {
     private DirectoryWorkspace(String name, Path dir, String token, long maxBytes, long maxFiles, Counters counters) {
         this.name = name;
         this.dir = dir;
+        this.paths = new ContainedPaths(this, name, dir, counters);
         this.token = token;
         this.maxBytes = maxBytes;
         this.maxFiles = maxFiles;
@@ -72,40 +71,7 @@ final class DirectoryWorkspace implements Workspace {
     static DirectoryWorkspace existing(String name, Path dir, String token, long maxBytes, long maxFiles,
             Counters counters, Instant staleBefore) throws IOException {
         DirectoryWorkspace w = new DirectoryWorkspace(name, dir.toRealPath(), token, maxBytes, maxFiles, counters);
-        Path top = w.dir;
-        long[] totals = new long[2];
-        Files.walkFileTree(top, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
-                if (!d.equals(top)) {
-                    totals[1]++;
-                }
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                if (file.getFileName().toString().startsWith(UserPaths.TEMP_PREFIX)) {
-                    if (attrs.lastModifiedTime().toInstant().isBefore(staleBefore)) {
-                        Files.deleteIfExists(file);
-                    }
-                    return FileVisitResult.CONTINUE;
-                }
-                totals[1]++;
-                if (attrs.isRegularFile()) {
-                    totals[0] += attrs.size();
-                }
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-                if (e instanceof NoSuchFileException) {
-                    return FileVisitResult.CONTINUE; // deleted while we walked
-                }
-                throw e;
-            }
-        });
+        long[] totals = UsageScan.count(w.dir, staleBefore);
         w.bytes = totals[0];
         w.entries = totals[1];
         return w;
@@ -132,69 +98,7 @@ final class DirectoryWorkspace implements Workspace {
 
     @Override
     public Path resolve(String userPath) {
-        return resolveReal(userPath, segments(userPath));
-    }
-
-    private List<String> segments(String userPath) {
-        try {
-            return UserPaths.segments(userPath);
-        } catch (UnsafePathException e) {
-            counters.unsafePaths.increment();
-            throw e;
-        }
-    }
-
-    /**
-     * The lexical path checked against the file system: the deepest existing ancestor is resolved to its
-     * real path (following every symlink on the way) and must still be inside the workspace; the names
-     * below it do not exist yet, so no symlink can hide there.
-     */
-    private Path resolveReal(String userPath, List<String> names) {
-        checkNotReleased();
-        Path lexical = dir;
-        for (String n : names) {
-            lexical = lexical.resolve(n);
-        }
-        if (!lexical.normalize().startsWith(dir)) {
-            throw unsafe(userPath, "it leaves the workspace");
-        }
-        Deque<Path> missing = new ArrayDeque<>();
-        Path existing = lexical;
-        while (!Files.exists(existing, NOFOLLOW)) {
-            if (existing.equals(dir)) {
-                throw released();
-            }
-            missing.push(existing.getFileName());
-            existing = existing.getParent();
-        }
-        Path real;
-        try {
-            real = existing.toRealPath();
-        } catch (NoSuchFileException e) {
-            throw unsafe(userPath, "a symlink in it points to nothing");
-        } catch (IOException e) {
-            throw new WorkspaceException("cannot resolve '" + UnsafePathException.printable(userPath)
-                    + "' in workspace '" + name + "': " + e, e);
-        }
-        if (!real.startsWith(dir)) {
-            throw unsafe(userPath, "a symlink in it leads outside the workspace");
-        }
-        for (Path n : missing) {
-            real = real.resolve(n.toString());
-        }
-        return real;
-    }
-
-    /**
-     * For writes and deletes, which act on the name itself: the parent is resolved and checked, the last
-     * name is kept as it is, so a symlink there is replaced or removed, never followed.
-     */
-    private Path leafIn(String userPath) {
-        List<String> names = segments(userPath);
-        if (names.isEmpty()) {
-            throw unsafe(userPath, "it names the workspace directory itself");
-        }
-        return resolveReal(userPath, names.subList(0, names.size() - 1)).resolve(names.get(names.size() - 1));
+        return paths.resolve(userPath);
     }
 
     @Override
@@ -210,7 +114,7 @@ final class DirectoryWorkspace implements Workspace {
     }
 
     private long writeInternal(String userPath, InputStream stream, byte[] content) {
-        Path target = leafIn(userPath);
+        Path target = paths.leafIn(userPath);
         List<Path> missingDirs = new ArrayList<>();
         for (Path p = target.getParent(); !Files.exists(p, NOFOLLOW); p = p.getParent()) {
             missingDirs.add(0, p);
@@ -361,7 +265,7 @@ final class DirectoryWorkspace implements Workspace {
 
     @Override
     public boolean delete(String userPath) {
-        Path target = leafIn(userPath);
+        Path target = paths.leafIn(userPath);
         Path parent = target.getParent();
         lock.lock();
         try {
@@ -434,19 +338,14 @@ final class DirectoryWorkspace implements Workspace {
         }
     }
 
-    private void checkNotReleased() {
+    void checkNotReleased() {
         if (released) {
             throw released();
         }
     }
 
-    private WorkspaceException released() {
+    WorkspaceException released() {
         return new WorkspaceException("workspace '" + name + "' has been released");
-    }
-
-    private UnsafePathException unsafe(String userPath, String reason) {
-        counters.unsafePaths.increment();
-        return new UnsafePathException(userPath, reason);
     }
 
     /**

@@ -50,7 +50,7 @@ final class OrphanSweep {
     /** One sweep; see {@link WorkspaceAllocator#sweepOrphans()}. */
     int run() {
         Instant cutoff = clock.instant().minus(gracePeriod);
-        Set<WorkspaceAllocator.Mapping> live = liveMappings();
+        Set<WorkspaceMapping> live = liveMappings();
         int swept = 0;
         try {
             try (DirectoryStream<Path> claimFiles = Files.newDirectoryStream(claims.claimsDir())) {
@@ -62,7 +62,7 @@ final class OrphanSweep {
                         if (olderThan(file, cutoff)) {
                             Files.deleteIfExists(file);
                         }
-                    } else if (!live.contains(new WorkspaceAllocator.Mapping(c.name(), c.token()))
+                    } else if (!live.contains(new WorkspaceMapping(c.name(), c.token()))
                             && c.createdAt().isBefore(cutoff) && claims.release(c.name(), c.token())) {
                         swept++;
                     }
@@ -113,13 +113,13 @@ final class OrphanSweep {
     }
 
     /** Pairs, not a map by name: a stale session may still name a directory that a newer one now holds. */
-    private Set<WorkspaceAllocator.Mapping> liveMappings() {
-        Set<WorkspaceAllocator.Mapping> live = new HashSet<>();
+    private Set<WorkspaceMapping> liveMappings() {
+        Set<WorkspaceMapping> live = new HashSet<>();
         String cursor = null;
         do {
             SessionPage page = sessions.list(cursor, LISTING_PAGE);
             for (Session s : page.sessions()) {
-                WorkspaceAllocator.Mapping m = WorkspaceAllocator.Mapping.of(s);
+                WorkspaceMapping m = WorkspaceMapping.of(s);
                 if (m != null) {
                     live.add(m);
                 }

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import dev.usher.session.Durations;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ThreadFactory;
@@ -42,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * UTF-8 bytes minus room for a {@code _N} suffix, between user-perceived characters. Uniqueness ignores
  * case, so {@code Report} and {@code report} get {@code Report} and {@code report_1} on any file system.
  *
- * <p>Layout: this class maps sessions to directories; {@link WorkspaceClaims} takes, gives back and
+ * <p>Layout: this class maps sessions to directories (the mapping read and written as a
+ * {@link WorkspaceMapping}); {@link WorkspaceClaims} takes, gives back and
  * releases names under the root's lock, and {@link OrphanSweep} removes what no session maps to. It is
  * past 400 lines only because its {@link Builder} documents every setting (about 150 lines).
  *
@@ -138,15 +140,16 @@ public final class WorkspaceAllocator implements AutoCloseable {
                 counters.reused.increment();
                 return recorded.get();
             }
-            Mapping stale = Mapping.of(current);
+            WorkspaceMapping stale = WorkspaceMapping.of(current);
             Claim claim = claims.claimFreshName(
                     WorkspaceNames.sanitize(suggestedName, maxNameBytes - WorkspaceClaims.SUFFIX_BYTES, defaultName));
-            Mapping mine = new Mapping(claim.name(), claim.token());
+            WorkspaceMapping mine = new WorkspaceMapping(claim.name(), claim.token());
             Optional<Session> updated;
             try {
                 // Only an absent or the known-dead mapping is replaced; anything else is a concurrent winner.
-                updated = sessions.update(current.id(), s -> {
-                    Mapping m = Mapping.of(s);
+                // The caller's session is compare-and-set at once (one round trip); a newer one is re-read.
+                updated = sessions.update(current, s -> {
+                    WorkspaceMapping m = WorkspaceMapping.of(s);
                     return m == null || m.equals(stale) ? mine.applyTo(s) : s;
                 });
             } catch (RuntimeException e) {
@@ -158,7 +161,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
                 throw new WorkspaceException("session " + current + " does not exist or has ended;"
                         + " no workspace was allocated");
             }
-            if (mine.equals(Mapping.of(updated.get()))) {
+            if (mine.equals(WorkspaceMapping.of(updated.get()))) {
                 counters.allocated.increment();
                 try {
                     DirectoryWorkspace w = DirectoryWorkspace.fresh(claim.name(), root.resolve(claim.name()),
@@ -192,7 +195,7 @@ public final class WorkspaceAllocator implements AutoCloseable {
      */
     public boolean release(Session session) {
         checkOpen();
-        Mapping m = Mapping.of(Objects.requireNonNull(session, "session"));
+        WorkspaceMapping m = WorkspaceMapping.of(Objects.requireNonNull(session, "session"));
         if (m == null || !isValidName(m.name())) {
             return false;
         }
@@ -237,15 +240,15 @@ public final class WorkspaceAllocator implements AutoCloseable {
     }
 
     private Optional<DirectoryWorkspace> openRecorded(Session session) {
-        Mapping m = Mapping.of(session);
+        DirectoryWorkspace cached = openInProcess(session);
+        if (cached != null) {
+            return Optional.of(cached);
+        }
+        WorkspaceMapping m = WorkspaceMapping.of(session);
         if (m == null || !isValidName(m.name())) {
             return Optional.empty();
         }
         Path dir = root.resolve(m.name());
-        DirectoryWorkspace cached = claims.open.get(m.name());
-        if (cached != null && cached.token().equals(m.token()) && Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return Optional.of(cached);
-        }
         try {
             Claim claim = claims.read(m.name());
             if (claim == null || !claim.name().equals(m.name()) || !claim.token().equals(m.token())
@@ -263,6 +266,25 @@ public final class WorkspaceAllocator implements AutoCloseable {
         }
     }
 
+    /**
+     * The common case of every request after a session's first: its recorded workspace is open in this
+     * process and its directory is still there. One map lookup and one stat, nothing allocated; the name
+     * needs no check since only checked or freshly claimed names are ever keys of the open map.
+     */
+    private DirectoryWorkspace openInProcess(Session session) {
+        Map<String, String> attributes = session.attributes();
+        String name = attributes.get(NAME_ATTRIBUTE);
+        if (name == null) {
+            return null;
+        }
+        DirectoryWorkspace cached = claims.open.get(name);
+        if (cached != null && cached.token().equals(attributes.get(TOKEN_ATTRIBUTE))
+                && Files.isDirectory(cached.directory(), LinkOption.NOFOLLOW_LINKS)) {
+            return cached;
+        }
+        return null;
+    }
+
     /** A name from a session attribute is trusted only if the pipeline would leave it unchanged. */
     private static boolean isValidName(String name) {
         return !name.isEmpty() && WorkspaceNames.sanitize(name, 255, "-").equals(name);
@@ -271,19 +293,6 @@ public final class WorkspaceAllocator implements AutoCloseable {
     private void checkOpen() {
         if (closed.get()) {
             throw new IllegalStateException("WorkspaceAllocator is closed");
-        }
-    }
-
-    /** A session's recorded workspace: directory name and token. */
-    record Mapping(String name, String token) {
-        static Mapping of(Session s) {
-            Optional<String> name = s.attribute(NAME_ATTRIBUTE);
-            Optional<String> token = s.attribute(TOKEN_ATTRIBUTE);
-            return name.isPresent() && token.isPresent() ? new Mapping(name.get(), token.get()) : null;
-        }
-
-        Session applyTo(Session s) {
-            return s.withAttribute(NAME_ATTRIBUTE, name).withAttribute(TOKEN_ATTRIBUTE, token);
         }
     }
 

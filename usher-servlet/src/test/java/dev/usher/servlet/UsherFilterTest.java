@@ -248,6 +248,58 @@ class UsherFilterTest {
         assertThat(setCookie).startsWith("USHER_SESSION=").contains("Secure").contains("HttpOnly").contains("SameSite=Lax");
     }
 
+    private static String setCookie(HttpResponse<?> response) {
+        return response.headers().firstValue("Set-Cookie").orElseThrow();
+    }
+
+    @Test
+    void behindATrustedProxyThatSaysHttpsTheCookieIsSecure() throws Exception {
+        start(10, null, b -> b.trustedProxies(TrustedProxies.parse("127.0.0.1, ::1")));
+        HttpResponse<String> https = get("/work/run", "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Proto", "https");
+        assertThat(https.body()).as("the connection itself is plain HTTP").startsWith("ran ");
+        assertThat(setCookie(https)).startsWith("USHER_SESSION=").contains("Secure").contains("HttpOnly").contains("SameSite=Lax");
+        assertThat(setCookie(get("/work/run", "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Proto", "http")))
+                .as("the proxy says the client used plain HTTP").doesNotContain("Secure");
+        assertThat(setCookie(get("/work/run", "X-Forwarded-For", "203.0.113.7")))
+                .as("no scheme forwarded: the connection's").doesNotContain("Secure");
+        // The rotated cookie of a login is written by the same cookie, so it is Secure too.
+        String before = cookieValue(https);
+        HttpResponse<String> login = get("/work/login", "Cookie", "USHER_SESSION=" + before,
+                "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Proto", "https");
+        assertThat(setCookie(login)).startsWith("USHER_SESSION=" + login.body()).contains("Secure");
+        assertThat(filter.cookie().trustedProxies().ranges()).hasSize(2);
+        assertNothingHeld();
+    }
+
+    @Test
+    void behindATrustedProxyThatSaysHttpsInForwardedTheHostPrefixedCookieWorks() throws Exception {
+        start(10, null, b -> b.cookie(SessionCookie.named("__Host-usher"))
+                .trustedProxies(TrustedProxies.parse("127.0.0.1, ::1").usingForwardedHeader()));
+        HttpResponse<String> first = get("/work/run", "Forwarded", "for=203.0.113.7;proto=https");
+        assertThat(setCookie(first)).startsWith("__Host-usher=").contains("Secure").contains("Path=/").doesNotContain("Domain");
+        String id = setCookie(first).substring("__Host-usher=".length(), setCookie(first).indexOf(';'));
+        HttpResponse<String> again = get("/work/run", "Cookie", "__Host-usher=" + id, "Forwarded", "for=203.0.113.7;proto=https");
+        assertThat(again.body()).isEqualTo("ran " + id);
+        assertThat(again.headers().firstValue("Set-Cookie")).as("the session came back").isEmpty();
+        assertNothingHeld();
+    }
+
+    @Test
+    void anUntrustedPeerSayingHttpsGetsNoSecureCookie() throws Exception {
+        start(10, null, b -> b.trustedProxies(TrustedProxies.parse("10.0.0.0/8")));
+        assertThat(setCookie(get("/work/run", "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Proto", "https")))
+                .as("127.0.0.1 is no trusted proxy: its headers are the client's own").doesNotContain("Secure");
+        assertThat(setCookie(get("/work/run", "Forwarded", "for=203.0.113.7;proto=https"))).doesNotContain("Secure");
+        assertNothingHeld();
+    }
+
+    @Test
+    void withoutTrustedProxiesForwardedHttpsIsIgnored() throws Exception {
+        start(10, null);
+        assertThat(setCookie(get("/work/run", "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Proto", "https")))
+                .doesNotContain("Secure");
+    }
+
     @Test
     void behindATrustedProxyEachForwardedClientIsLimitedOnItsOwn() throws Exception {
         start(10, RateLimiter.builder().name("test").limit(Limit.of("burst", 1, Duration.ofMinutes(1))).build(),

@@ -18,8 +18,9 @@ import java.util.stream.Stream;
  * A PostgreSQL cluster of the test's own (initdb into a temporary folder, loopback, a free port), for tests
  * that stop the server; the shared server is never touched. Runs as {@code postgres} through
  * {@code runuser} when the JVM is root, since PostgreSQL refuses to run as root. Stopped by its recorded PID.
+ * Shared with other modules' tests through this module's test-jar.
  */
-final class DedicatedPostgres implements AutoCloseable {
+public final class DedicatedPostgres implements AutoCloseable {
     private final Path dir;
     private final Path data;
     private final Path bin;
@@ -37,7 +38,7 @@ final class DedicatedPostgres implements AutoCloseable {
     }
 
     /** Creates and starts a new cluster with a trusted user {@code usher}. */
-    static DedicatedPostgres start() throws IOException, InterruptedException {
+    public static DedicatedPostgres start() throws IOException, InterruptedException {
         boolean root = "root".equals(System.getProperty("user.name"));
         Path dir = Files.createTempDirectory("usher-pg-");
         DedicatedPostgres pg = new DedicatedPostgres(dir, binaries(), freePort(), root);
@@ -50,16 +51,16 @@ final class DedicatedPostgres implements AutoCloseable {
         return pg;
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
-    String jdbcUrl() {
+    public String jdbcUrl() {
         return "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
     }
 
     /** Starts (again) on the same port and data; returns when it accepts connections. */
-    void startServer() throws IOException, InterruptedException {
+    public void startServer() throws IOException, InterruptedException {
         runAsOwner(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", dir.resolve("server.log").toString(),
                 "-w", "-t", "60", "start", "-o", "-p " + port + " -c listen_addresses=127.0.0.1 -k " + dir
                         + " -c max_connections=50 -c fsync=off"));
@@ -67,7 +68,7 @@ final class DedicatedPostgres implements AutoCloseable {
     }
 
     /** Fast shutdown (SIGINT to the recorded PID: clients are disconnected at once); returns once it has exited. */
-    void stopServer() throws IOException, InterruptedException {
+    public void stopServer() throws IOException, InterruptedException {
         if (pid < 0) {
             return;
         }
@@ -89,7 +90,7 @@ final class DedicatedPostgres implements AutoCloseable {
      * A crash: SIGKILL to the postmaster and every backend (no shutdown, no goodbye to clients); returns once
      * they are gone. {@link #startServer()} then runs crash recovery.
      */
-    void crash() throws IOException, InterruptedException {
+    public void crash() throws IOException, InterruptedException {
         ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow(() -> new IOException("PostgreSQL " + pid + " is not running"));
         List<ProcessHandle> all = new ArrayList<>(postmaster.descendants().toList());
         all.add(0, postmaster);
@@ -105,7 +106,7 @@ final class DedicatedPostgres implements AutoCloseable {
     }
 
     /** SIGSTOP to the postmaster and every backend: sockets stay open, nothing answers, like a hung host. */
-    void freeze() throws IOException, InterruptedException {
+    public void freeze() throws IOException, InterruptedException {
         ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow(() -> new IOException("PostgreSQL " + pid + " is not running"));
         List<ProcessHandle> all = new ArrayList<>(postmaster.descendants().toList());
         all.add(0, postmaster);
@@ -114,7 +115,7 @@ final class DedicatedPostgres implements AutoCloseable {
     }
 
     /** SIGCONT to the postmaster and every backend, after {@link #freeze()}. */
-    void thaw() throws IOException, InterruptedException {
+    public void thaw() throws IOException, InterruptedException {
         ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow(() -> new IOException("PostgreSQL " + pid + " is not running"));
         List<ProcessHandle> all = new ArrayList<>(postmaster.descendants().toList());
         all.add(0, postmaster);

@@ -82,7 +82,8 @@ public final class UsherFilter implements Filter {
 
     private UsherFilter(Builder b) {
         this.gate = b.gate;
-        this.cookie = b.cookie;
+        // The proxies that name the client also say whether the client used HTTPS: one setting for both.
+        this.cookie = b.proxies != null ? b.cookie.behind(b.proxies) : b.cookie;
         this.clientAddress = b.clientAddress;
         this.rateKey = b.rateKey != null ? b.rateKey : clientAddress;
         this.workspaceName = b.workspaceName;
@@ -297,6 +298,7 @@ public final class UsherFilter implements Filter {
         private Duration keepAliveInterval = Duration.ofSeconds(15);
         private Duration unavailableRetryAfter = Duration.ofSeconds(5);
         private ExecutorService waiters;
+        private TrustedProxies proxies;
 
         private Builder(WorkflowGate<?> gate) {
             this.gate = Objects.requireNonNull(gate, "gate");
@@ -321,10 +323,13 @@ public final class UsherFilter implements Filter {
          * Behind reverse proxies: the client address is read from {@code X-Forwarded-For} (or {@code Forwarded},
          * as {@code proxies} says) only when the request comes from one of {@code proxies}, taking the right-most
          * address that is not a proxy; from anyone else the socket's address counts. Replaces
-         * {@link #clientAddress}.
+         * {@link #clientAddress}. The session cookie is then also {@code Secure} when such a proxy says the
+         * client used HTTPS ({@code X-Forwarded-Proto: https}, or {@code proto=https} in {@code Forwarded}),
+         * although the request from the proxy is plain HTTP: see {@link SessionCookie#behind}.
          */
         public Builder trustedProxies(TrustedProxies proxies) {
             Objects.requireNonNull(proxies, "proxies");
+            this.proxies = proxies;
             this.clientAddress = request -> {
                 String peer = request.getRemoteAddr();
                 try {

@@ -12,7 +12,7 @@ import org.apache.tomcat.util.descriptor.web.FilterDef;
 import org.apache.tomcat.util.descriptor.web.FilterMap;
 
 /** A real embedded Tomcat on a free loopback port with one filter and one servlet under {@code /work/*}. */
-final class TomcatHarness implements AutoCloseable {
+final class TomcatHarness implements ContainerHarness {
     private final Tomcat tomcat;
     private final int port;
 
@@ -47,12 +47,9 @@ final class TomcatHarness implements AutoCloseable {
         port = tomcat.getConnector().getLocalPort();
     }
 
-    int port() {
+    @Override
+    public int port() {
         return port;
-    }
-
-    String url(String path) {
-        return "http://127.0.0.1:" + port + path;
     }
 
     @Override

@@ -15,6 +15,7 @@ import dev.usher.session.SessionManager;
 import dev.usher.session.StoreUnavailableException;
 import dev.usher.session.memory.InMemorySessionStore;
 import jakarta.servlet.AsyncContext;
+import jakarta.servlet.Filter;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -44,7 +45,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** UsherFilter on a real embedded Tomcat, driven over real sockets. */
+/** UsherFilter on a real embedded Tomcat (and, through {@link JettyUsherFilterTest}, Jetty), driven over real sockets. */
 class UsherFilterTest {
     private static final Duration PATIENCE = Duration.ofSeconds(30);
 
@@ -59,13 +60,13 @@ class UsherFilterTest {
 
     private WorkflowGate<Object> gate;
     private UsherFilter filter;
-    private TomcatHarness tomcat;
+    private ContainerHarness container;
 
     @AfterEach
     void tearDown() throws Exception {
         hold.countDown();
-        if (tomcat != null) {
-            tomcat.close();
+        if (container != null) {
+            container.close();
         }
         if (filter != null) {
             filter.destroy();
@@ -116,7 +117,12 @@ class UsherFilterTest {
             filterBuilder = c.apply(filterBuilder);
         }
         filter = filterBuilder.build();
-        tomcat = new TomcatHarness(filter, new WorkServlet());
+        container = startContainer(filter, new WorkServlet());
+    }
+
+    /** The container the tests run on: Tomcat here, another in a subclass. */
+    ContainerHarness startContainer(Filter filter, HttpServlet servlet) throws Exception {
+        return new TomcatHarness(filter, servlet);
     }
 
     /** The host's handler: what each path does once admitted. */
@@ -141,6 +147,12 @@ class UsherFilterTest {
                 }
                 case "/fail" -> throw new IllegalStateException("the handler failed (test)");
                 case "/async" -> asyncRuns.add(req.startAsync());
+                case "/async-timeout" -> {
+                    // Set before the dispatch returns: Jetty applies a timeout set later only to the next cycle.
+                    AsyncContext async = req.startAsync();
+                    async.setTimeout(100);
+                    asyncRuns.add(async);
+                }
                 default -> {
                     if (run.streamFormat().isPresent()) {
                         res.getOutputStream().write(run.streamFormat().get() == StreamFormat.NDJSON
@@ -155,7 +167,7 @@ class UsherFilterTest {
     }
 
     private HttpResponse<String> get(String path, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(tomcat.url(path))).timeout(PATIENCE);
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(container.url(path))).timeout(PATIENCE);
         for (int i = 0; i < headers.length; i += 2) {
             b.header(headers[i], headers[i + 1]);
         }
@@ -163,7 +175,7 @@ class UsherFilterTest {
     }
 
     private CompletableFuture<HttpResponse<String>> getAsync(String path) {
-        return http.sendAsync(HttpRequest.newBuilder(URI.create(tomcat.url(path))).timeout(PATIENCE).build(),
+        return http.sendAsync(HttpRequest.newBuilder(URI.create(container.url(path))).timeout(PATIENCE).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -231,9 +243,9 @@ class UsherFilterTest {
     void hostPrefixedCookieIsAlwaysSecure() throws Exception {
         start(10, null);
         filter.destroy();
-        tomcat.close();
+        container.close();
         filter = UsherFilter.builder(gate).cookie(SessionCookie.named("__Host-usher")).build();
-        tomcat = new TomcatHarness(filter, new WorkServlet());
+        container = startContainer(filter, new WorkServlet());
         String setCookie = get("/work/run").headers().firstValue("Set-Cookie").orElseThrow();
         assertThat(setCookie).startsWith("__Host-usher=").contains("Secure").contains("Path=/").doesNotContain("Domain");
     }
@@ -241,11 +253,64 @@ class UsherFilterTest {
     @Test
     void secureRequestGetsASecureCookie() throws Exception {
         start(10, null);
-        tomcat.close(); // which destroyed the filter: a new one for the secure connector
+        container.close(); // which destroyed the filter: a new one for the secure connector
         filter = UsherFilter.builder(gate).build();
-        tomcat = new TomcatHarness(filter, new WorkServlet(), true);
+        // Tomcat's connector can report plain HTTP as secure (as behind a TLS-terminating proxy) on every run
+        container = new TomcatHarness(filter, new WorkServlet(), true);
         String setCookie = get("/work/run").headers().firstValue("Set-Cookie").orElseThrow();
         assertThat(setCookie).startsWith("USHER_SESSION=").contains("Secure").contains("HttpOnly").contains("SameSite=Lax");
+    }
+
+    private static String setCookie(HttpResponse<?> response) {
+        return response.headers().firstValue("Set-Cookie").orElseThrow();
+    }
+
+    @Test
+    void behindATrustedProxyThatSaysHttpsTheCookieIsSecure() throws Exception {
+        start(10, null, b -> b.trustedProxies(TrustedProxies.parse("127.0.0.1, ::1")));
+        HttpResponse<String> https = get("/work/run", "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Proto", "https");
+        assertThat(https.body()).as("the connection itself is plain HTTP").startsWith("ran ");
+        assertThat(setCookie(https)).startsWith("USHER_SESSION=").contains("Secure").contains("HttpOnly").contains("SameSite=Lax");
+        assertThat(setCookie(get("/work/run", "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Proto", "http")))
+                .as("the proxy says the client used plain HTTP").doesNotContain("Secure");
+        assertThat(setCookie(get("/work/run", "X-Forwarded-For", "203.0.113.7")))
+                .as("no scheme forwarded: the connection's").doesNotContain("Secure");
+        // The rotated cookie of a login is written by the same cookie, so it is Secure too.
+        String before = cookieValue(https);
+        HttpResponse<String> login = get("/work/login", "Cookie", "USHER_SESSION=" + before,
+                "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Proto", "https");
+        assertThat(setCookie(login)).startsWith("USHER_SESSION=" + login.body()).contains("Secure");
+        assertThat(filter.cookie().trustedProxies().ranges()).hasSize(2);
+        assertNothingHeld();
+    }
+
+    @Test
+    void behindATrustedProxyThatSaysHttpsInForwardedTheHostPrefixedCookieWorks() throws Exception {
+        start(10, null, b -> b.cookie(SessionCookie.named("__Host-usher"))
+                .trustedProxies(TrustedProxies.parse("127.0.0.1, ::1").usingForwardedHeader()));
+        HttpResponse<String> first = get("/work/run", "Forwarded", "for=203.0.113.7;proto=https");
+        assertThat(setCookie(first)).startsWith("__Host-usher=").contains("Secure").contains("Path=/").doesNotContain("Domain");
+        String id = setCookie(first).substring("__Host-usher=".length(), setCookie(first).indexOf(';'));
+        HttpResponse<String> again = get("/work/run", "Cookie", "__Host-usher=" + id, "Forwarded", "for=203.0.113.7;proto=https");
+        assertThat(again.body()).isEqualTo("ran " + id);
+        assertThat(again.headers().firstValue("Set-Cookie")).as("the session came back").isEmpty();
+        assertNothingHeld();
+    }
+
+    @Test
+    void anUntrustedPeerSayingHttpsGetsNoSecureCookie() throws Exception {
+        start(10, null, b -> b.trustedProxies(TrustedProxies.parse("10.0.0.0/8")));
+        assertThat(setCookie(get("/work/run", "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Proto", "https")))
+                .as("127.0.0.1 is no trusted proxy: its headers are the client's own").doesNotContain("Secure");
+        assertThat(setCookie(get("/work/run", "Forwarded", "for=203.0.113.7;proto=https"))).doesNotContain("Secure");
+        assertNothingHeld();
+    }
+
+    @Test
+    void withoutTrustedProxiesForwardedHttpsIsIgnored() throws Exception {
+        start(10, null);
+        assertThat(setCookie(get("/work/run", "X-Forwarded-For", "203.0.113.7", "X-Forwarded-Proto", "https")))
+                .doesNotContain("Secure");
     }
 
     @Test
@@ -322,7 +387,7 @@ class UsherFilterTest {
     void streamedWaitSendsPositionsThenAdmitsInNdjson() throws Exception {
         start(10, null);
         CompletableFuture<HttpResponse<String>> holder = occupyTheOnlySlot();
-        HttpResponse<Stream<String>> streamed = http.send(HttpRequest.newBuilder(URI.create(tomcat.url("/work/run")))
+        HttpResponse<Stream<String>> streamed = http.send(HttpRequest.newBuilder(URI.create(container.url("/work/run")))
                 .header("Accept", "application/x-ndjson").timeout(PATIENCE).build(), HttpResponse.BodyHandlers.ofLines());
         assertThat(streamed.statusCode()).isEqualTo(200);
         assertThat(streamed.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/x-ndjson"));
@@ -348,7 +413,7 @@ class UsherFilterTest {
     void streamedWaitSpeaksServerSentEvents() throws Exception {
         start(10, null);
         CompletableFuture<HttpResponse<String>> holder = occupyTheOnlySlot();
-        CompletableFuture<HttpResponse<String>> streamed = http.sendAsync(HttpRequest.newBuilder(URI.create(tomcat.url("/work/run")))
+        CompletableFuture<HttpResponse<String>> streamed = http.sendAsync(HttpRequest.newBuilder(URI.create(container.url("/work/run")))
                 .header("Accept", "text/event-stream").timeout(PATIENCE).build(), HttpResponse.BodyHandlers.ofString());
         await("the streamed request is queued", () -> gate.queue().stats().queued() == 1);
         hold.countDown();
@@ -388,7 +453,7 @@ class UsherFilterTest {
     void clientThatLeavesWhileQueuedLosesItsTicketAndNoPermitLeaks() throws Exception {
         start(10, null);
         CompletableFuture<HttpResponse<String>> holder = occupyTheOnlySlot();
-        try (Socket socket = new Socket("127.0.0.1", tomcat.port())) {
+        try (Socket socket = new Socket("127.0.0.1", container.port())) {
             OutputStream out = socket.getOutputStream();
             out.write(("GET /work/run HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/x-ndjson\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
@@ -412,7 +477,7 @@ class UsherFilterTest {
     @Test
     void clientThatLeavesDuringItsRunStillHasItsRunReleased() throws Exception {
         start(10, null);
-        try (Socket socket = new Socket("127.0.0.1", tomcat.port())) {
+        try (Socket socket = new Socket("127.0.0.1", container.port())) {
             socket.getOutputStream().write("GET /work/hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().flush();
             await("the run started", () -> holding.get() == 1);
@@ -450,10 +515,8 @@ class UsherFilterTest {
     @Test
     void asyncHandlerThatTimesOutIsReleased() throws Exception {
         start(10, null);
-        CompletableFuture<HttpResponse<String>> pending = getAsync("/work/async");
-        AsyncContext async = asyncRuns.poll(30, TimeUnit.SECONDS);
-        assertThat(async).isNotNull();
-        async.setTimeout(100);
+        CompletableFuture<HttpResponse<String>> pending = getAsync("/work/async-timeout");
+        assertThat(asyncRuns.poll(30, TimeUnit.SECONDS)).as("the handler went async").isNotNull();
         assertThat(pending.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(500);
         assertNothingHeld();
     }

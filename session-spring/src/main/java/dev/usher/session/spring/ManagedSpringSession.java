@@ -135,9 +135,7 @@ final class ManagedSpringSession implements UsherSpringSession {
     public void setMaxInactiveInterval(Duration interval) {
         Objects.requireNonNull(interval, "interval");
         if (!interval.equals(stored.idleTimeout())) {
-            throw new UnsupportedOperationException("maxInactiveInterval must equal the SessionManager's "
-                    + "idleTimeout " + stored.idleTimeout() + " but was " + interval
-                    + ": Usher sets the idle timeout for all sessions of a manager (SessionManager.Builder.idleTimeout)");
+            throw new MaxInactiveIntervalException(interval, stored.idleTimeout());
         }
     }
 

@@ -39,6 +39,21 @@ import org.springframework.session.Session;
  *       {@code SessionDeletedEvent} (deleted, or evicted by a full in-memory store), each published once
  *       across all instances sharing the store, by the instance that ended it.
  * </ul>
+ *
+ * <p><b>Round trips per request on Redis</b> (what Spring Session's {@code SessionRepositoryFilter} costs,
+ * counted by the server in {@code RedisRoundTripsPerRequestTest}):
+ * <ul>
+ *   <li>a request that only reads the session: <b>1</b> ({@code findById}'s {@code HGETALL}; {@code save} with
+ *       nothing changed sends nothing), plus one write once per touch threshold when the access is due to be
+ *       recorded (3 minutes with the default 30-minute idle timeout);
+ *   <li>a request that changes attributes: <b>2</b>, the load and one compare-and-set script on the version
+ *       loaded. A handler must read the session before it can change it, so one round trip is not possible
+ *       for a write; the store is read again (and the change merged) only if another request wrote the
+ *       session in between;
+ *   <li>a request that starts a session and sets attributes: 2 (the insert, then the compare-and-set);
+ *       {@code changeSessionId} adds 3 (a load and the store's atomic move).
+ * </ul>
+ * On SQL stores the same calls are one statement each.
  */
 public interface UsherSessionRepository extends FindByIndexNameSessionRepository<UsherSpringSession>, AutoCloseable {
 

@@ -14,7 +14,10 @@ import org.springframework.session.Session;
  *
  * <ul>
  *   <li>{@link #getMaxInactiveInterval()} is the session's idle timeout, set by the {@code SessionManager}
- *       ({@code idleTimeout}); {@link #setMaxInactiveInterval} accepts only that value.
+ *       ({@code idleTimeout}); {@link #setMaxInactiveInterval} accepts only that value and throws
+ *       {@link MaxInactiveIntervalException} (an {@code UnsupportedOperationException} naming both values)
+ *       for any other, changing nothing. A per-session timeout would need {@code SessionManager} to store
+ *       one; the session stores already keep one per session, but the manager gives all its own.
  *   <li>{@link #setLastAccessedTime} is kept in this object only: Usher records accesses itself, on
  *       {@code findById} (throttled) and on every {@code save} that writes.
  *   <li>{@link #isExpired()} also honours the absolute expiry, which Spring Session does not know.

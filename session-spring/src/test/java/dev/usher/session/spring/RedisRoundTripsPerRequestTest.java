@@ -6,10 +6,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.session.SessionManager;
 import dev.usher.session.TestClock;
+import dev.usher.session.redis.DedicatedRedis;
 import dev.usher.session.redis.RedisSessionStore;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.catalina.Context;
+import org.apache.catalina.startup.Tomcat;
+import org.apache.tomcat.util.descriptor.web.FilterDef;
+import org.apache.tomcat.util.descriptor.web.FilterMap;
+import org.springframework.session.web.http.SessionRepositoryFilter;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,7 +38,8 @@ import redis.clients.jedis.Jedis;
  * server (on a redis-server of this test's own, so no other client is counted): {@code total_reads_processed}
  * is one socket read per request the client sends and waits for, and {@code INFO commandstats} shows which
  * commands they were (the commands a Lua script runs are counted there too, but are not network reads). A request is what {@code SessionRepositoryFilter} does: {@code findById} (or
- * {@code createSession}), {@code setLastAccessedTime(now)}, the handler's attribute calls, {@code save}.
+ * {@code createSession}), {@code setLastAccessedTime(now)}, the handler's attribute calls, {@code save};
+ * the last test sends real HTTP requests through that filter on an embedded Tomcat.
  */
 @Tag("server")
 class RedisRoundTripsPerRequestTest {
@@ -171,5 +189,80 @@ class RedisRoundTripsPerRequestTest {
         assertThat(change.roundTrips()).isEqualTo(4);
         Sent delete = measure(() -> repository.deleteById(id));
         assertThat(delete.roundTrips()).as("deleting a gone id").isEqualTo(1);
+    }
+
+    /** A servlet that only reads the session on GET /read and changes it on GET /write. */
+    static final class CartServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+            String body = switch (req.getRequestURI()) {
+                case "/read" -> String.valueOf(req.getSession().getAttribute("cart"));
+                case "/write" -> {
+                    req.getSession().setAttribute("cart", req.getParameter("cart"));
+                    yield "saved";
+                }
+                default -> "?";
+            };
+            resp.setContentType("text/plain");
+            resp.getWriter().write(body);
+        }
+    }
+
+    @Test
+    void throughSpringSessionsFilterOnTomcatAReadIsOneRoundTripAndAWriteTwo() throws Exception {
+        Tomcat tomcat = new Tomcat();
+        tomcat.setBaseDir(Files.createTempDirectory("usher-rt-tomcat").toString());
+        tomcat.setPort(0);
+        Context context = tomcat.addContext("", null);
+        Tomcat.addServlet(context, "cart", new CartServlet());
+        context.addServletMapping("/*", "cart");
+        FilterDef filter = new FilterDef();
+        filter.setFilterName("springSessionRepositoryFilter");
+        filter.setFilter(new SessionRepositoryFilter<>(repository));
+        context.addFilterDef(filter);
+        FilterMap mapping = new FilterMap();
+        mapping.setFilterName("springSessionRepositoryFilter");
+        mapping.addURLPattern("/*");
+        context.addFilterMap(mapping);
+        tomcat.getConnector();
+        tomcat.start();
+        try {
+            HttpClient http = HttpClient.newHttpClient();
+            String base = "http://127.0.0.1:" + tomcat.getConnector().getLocalPort();
+            String id = existingSession();
+            String cookie = "SESSION=" + Base64.getEncoder().encodeToString(id.getBytes(StandardCharsets.UTF_8));
+            Map<String, String> bodies = new HashMap<>();
+            Sent read = measure(() -> bodies.put("read", send(http, base + "/read", cookie)));
+            assertThat(bodies.get("read")).isEqualTo("2 books");
+            assertThat(read.roundTrips()).as("findById's HGETALL only").isEqualTo(1);
+            assertThat(read.commands()).containsOnly(Map.entry("hgetall", 1L));
+
+            Sent write = measure(() -> bodies.put("write", send(http, base + "/write?cart=4", cookie)));
+            assertThat(bodies.get("write")).isEqualTo("saved");
+            assertThat(write.roundTrips()).as("findById, then save's compare-and-set").isEqualTo(2);
+            // (the commands the script runs inside Redis are counted in commandstats too, but are no round trips)
+            assertThat(write.commands()).containsEntry("hgetall", 1L).containsEntry("evalsha", 1L);
+            assertThat(repository.findById(id).<String>getAttribute("cart")).isEqualTo("4");
+        } finally {
+            tomcat.stop();
+            tomcat.destroy();
+        }
+    }
+
+    private static String send(HttpClient http, String url, String cookie) {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).header("Cookie", cookie).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().allValues("Set-Cookie")).as("the session came back").isEmpty();
+            return r.body();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 }

@@ -281,9 +281,18 @@ class UsherSessionRepositoryTest {
         assertThat(s.getMaxInactiveInterval()).isEqualTo(Instances.IDLE);
         s.setMaxInactiveInterval(Instances.IDLE);
         assertThatThrownBy(() -> s.setMaxInactiveInterval(Duration.ofMinutes(5)))
+                .isInstanceOfSatisfying(MaxInactiveIntervalException.class, e -> {
+                    assertThat(e.requested()).isEqualTo(Duration.ofMinutes(5));
+                    assertThat(e.idleTimeout()).isEqualTo(Instances.IDLE);
+                })
                 .isInstanceOf(UnsupportedOperationException.class)
                 .hasMessage("maxInactiveInterval must equal the SessionManager's idleTimeout PT30M but was PT5M: "
                         + "Usher sets the idle timeout for all sessions of a manager (SessionManager.Builder.idleTimeout)");
+        // The servlet's "never expires" (a negative interval, as HttpSession.setMaxInactiveInterval(-1) passes it)
+        assertThatThrownBy(() -> s.setMaxInactiveInterval(Duration.ofSeconds(-1))).isInstanceOf(MaxInactiveIntervalException.class);
+        s.setAttribute("kept", "yes");
+        repository.save(s);
+        assertThat(repository.findById(s.getId()).getMaxInactiveInterval()).as("nothing changed").isEqualTo(Instances.IDLE);
     }
 
     @ParameterizedTest

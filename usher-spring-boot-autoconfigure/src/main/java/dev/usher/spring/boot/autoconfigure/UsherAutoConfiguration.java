@@ -19,7 +19,6 @@ import dev.usher.session.SessionStore;
 import dev.usher.session.jdbc.JdbcSessionStore;
 import dev.usher.session.memory.InMemorySessionStore;
 import dev.usher.session.redis.RedisSessionStore;
-import io.github.bucket4j.distributed.proxy.ProxyManager;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import jakarta.servlet.DispatcherType;
 import java.io.IOException;
@@ -275,16 +274,18 @@ public class UsherAutoConfiguration {
         AdmissionQueue usherClusterQueue(UsherProperties properties, ClusterQueueClient client) {
             UsherProperties.Queue q = properties.getQueue();
             QueueSettings limits = QueueSettings.of(q);
-            return Settings.build("usher.queue.name", () -> {
-                dev.usher.gate.redis.RedisAdmissionQueue.Builder builder = dev.usher.gate.redis.RedisAdmissionQueue
-                        .builder(client.redis(), q.getName(), limits.maxRunning())
-                        .maxQueued(limits.maxQueued()).maxWait(limits.maxWait())
-                        .initialRunDuration(limits.initialRunDuration());
-                if (limits.maxRunningPerSession() > 0) {
-                    builder.maxRunningPerKey(limits.maxRunningPerSession());
-                }
-                return builder.build();
-            });
+            Duration leaseTime = Settings.atLeast("usher.queue.lease-time", q.getLeaseTime(), Duration.ofMillis(1));
+            Duration grace = Settings.atLeast("usher.queue.reconnect-grace", q.getReconnectGrace(), Duration.ZERO);
+            dev.usher.gate.redis.RedisAdmissionQueue.Builder builder = Settings.build("usher.queue.name",
+                    () -> dev.usher.gate.redis.RedisAdmissionQueue.builder(client.redis(), q.getName(), limits.maxRunning())
+                            .maxQueued(limits.maxQueued()).maxWait(limits.maxWait())
+                            .initialRunDuration(limits.initialRunDuration()));
+            Settings.build("usher.queue.lease-time", () -> builder.leaseTime(leaseTime));
+            Settings.build("usher.queue.reconnect-grace", () -> builder.reconnectGrace(grace));
+            if (limits.maxRunningPerSession() > 0) {
+                builder.maxRunningPerKey(limits.maxRunningPerSession());
+            }
+            return Settings.build("usher.queue.name", builder::build);
         }
     }
 
@@ -292,34 +293,14 @@ public class UsherAutoConfiguration {
     @ConditionalOnClass(value = {RedisClient.class, RedisBuckets.class}, name = "io.github.bucket4j.redis.jedis.Bucket4jJedis")
     @ConditionalOnProperty(name = "usher.rate-limit.store", havingValue = "redis")
     static class RedisRateLimitConfiguration {
-        @Bean
+        @Bean(destroyMethod = "close")
         @ConditionalOnMissingBean
         SharedBuckets usherSharedBuckets(UsherProperties properties) {
             String uri = Settings.required("usher.rate-limit.redis-uri", properties.getRateLimit().getRedisUri(),
                     "when usher.rate-limit.store=redis");
-            RedisClient jedis = Settings.build("usher.rate-limit.redis-uri", () -> RedisClient.create(java.net.URI.create(uri)));
-            ProxyManager<String> proxyManager = RedisBuckets.proxyManager(jedis);
-            return new SharedBuckets() {
-                @Override
-                public ProxyManager<String> proxyManager() {
-                    return proxyManager;
-                }
-
-                @Override
-                public void ping() {
-                    jedis.ping();
-                }
-
-                @Override
-                public String describe() {
-                    return "redis " + jedis.getPool().getClass().getSimpleName();
-                }
-
-                @Override
-                public void close() {
-                    jedis.close();
-                }
-            };
+            Duration timeout = Settings.atLeast("usher.rate-limit.redis-timeout", properties.getRateLimit().getRedisTimeout(),
+                    Duration.ofMillis(1));
+            return Settings.build("usher.rate-limit.redis-uri", () -> new RedisSharedBuckets(uri, timeout));
         }
     }
 
@@ -408,9 +389,9 @@ public class UsherAutoConfiguration {
             return () -> {
                 try {
                     buckets.ping();
-                    return Health.up().withDetail("store", "redis").build();
+                    return Health.up().withDetail("store", buckets.describe()).build();
                 } catch (RuntimeException e) {
-                    return Health.down(e).withDetail("store", "redis").build();
+                    return Health.down(e).withDetail("store", buckets.describe()).build();
                 }
             };
         }

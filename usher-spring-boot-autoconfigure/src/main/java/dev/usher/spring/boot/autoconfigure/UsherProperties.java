@@ -273,6 +273,14 @@ public class UsherProperties {
          * Cluster nodes; required with type=redis. Every instance with the same name and Redis shares the queue.
          */
         private String redisUri;
+        /**
+         * With type=redis: how long a permit or a waiting ticket outlives its instance. Live instances renew
+         * theirs; those of an instance that died (kill -9, a lost host) are freed this long after its last
+         * renewal, and the next waiters on the other instances are admitted.
+         */
+        private Duration leaseTime = Duration.ofSeconds(15);
+        /** With type=redis: how long a departed waiter's place is kept for its session to reconnect (0 = not kept). */
+        private Duration reconnectGrace = Duration.ofSeconds(30);
 
         public String getRedisUri() {
             return redisUri;
@@ -280,6 +288,22 @@ public class UsherProperties {
 
         public void setRedisUri(String redisUri) {
             this.redisUri = redisUri;
+        }
+
+        public Duration getLeaseTime() {
+            return leaseTime;
+        }
+
+        public void setLeaseTime(Duration leaseTime) {
+            this.leaseTime = leaseTime;
+        }
+
+        public Duration getReconnectGrace() {
+            return reconnectGrace;
+        }
+
+        public void setReconnectGrace(Duration reconnectGrace) {
+            this.reconnectGrace = reconnectGrace;
         }
 
         public QueueType getType() {
@@ -347,6 +371,11 @@ public class UsherProperties {
         /** Redis URI for the shared buckets; required with store=redis. */
         private String redisUri;
         /**
+         * Bound on each wait for the shared buckets' Redis (connect, answer, a pooled connection). Once a call
+         * has seen Redis unreachable, the health indicator answers DOWN at once until Redis answers again.
+         */
+        private Duration redisTimeout = Duration.ofSeconds(2);
+        /**
          * The limits by name, each with a quota and a window (set both when you set one); every limit must
          * allow a request. Default: minute (60 per minute) and burst (10 per second).
          */
@@ -365,6 +394,14 @@ public class UsherProperties {
 
         public void setEnabled(boolean enabled) {
             this.enabled = enabled;
+        }
+
+        public Duration getRedisTimeout() {
+            return redisTimeout;
+        }
+
+        public void setRedisTimeout(Duration redisTimeout) {
+            this.redisTimeout = redisTimeout;
         }
 
         public RateLimitStore getStore() {

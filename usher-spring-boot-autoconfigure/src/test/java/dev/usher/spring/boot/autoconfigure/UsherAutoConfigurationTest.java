@@ -263,6 +263,28 @@ class UsherAutoConfigurationTest {
     }
 
     @Test
+    void clusterQueueLeaseSettingsAreCheckedNamingTheProperty() {
+        String[] redis = {"usher.session.store=memory", "usher.queue.type=redis", "usher.queue.redis-uri=" + TestServers.REDIS_URI,
+                "usher.queue.name=" + TestServers.unique("boot-lease").replaceAll("[^A-Za-z0-9_-]", "-")};
+        runner().withPropertyValues(redis).withPropertyValues("usher.queue.lease-time=100ms").run(context ->
+                assertThat(failure(context)).contains("usher.queue.lease-time is invalid: leaseTime must be at least 300 ms"));
+        runner().withPropertyValues(redis).withPropertyValues("usher.queue.reconnect-grace=-1s").run(context ->
+                assertThat(failure(context)).contains("usher.queue.reconnect-grace must be at least PT0S but was PT-1S"));
+        runner().withPropertyValues(redis).withPropertyValues("usher.queue.lease-time=5s", "usher.queue.reconnect-grace=0s")
+                .run(context -> assertThat(context).hasNotFailed().getBean(AdmissionQueue.class).isInstanceOf(RedisAdmissionQueue.class));
+    }
+
+    @Test
+    void sharedRateLimitStoreTimeoutIsCheckedNamingTheProperty() {
+        runner().withPropertyValues("usher.session.store=memory", "usher.rate-limit.store=redis",
+                        "usher.rate-limit.redis-uri=" + TestServers.REDIS_URI, "usher.rate-limit.redis-timeout=0s")
+                .run(context -> assertThat(failure(context)).contains("usher.rate-limit.redis-timeout must be at least PT0.001S but was PT0S"));
+        runner().withPropertyValues("usher.session.store=memory", "usher.rate-limit.store=redis",
+                        "usher.rate-limit.redis-uri=not a uri")
+                .run(context -> assertThat(failure(context)).contains("usher.rate-limit.redis-uri"));
+    }
+
+    @Test
     void sharedRateLimitStoreWithoutUriFailsNamingTheProperty() {
         runner().withPropertyValues("usher.session.store=memory", "usher.rate-limit.store=redis").run(context ->
                 assertThat(failure(context)).contains("usher.rate-limit.redis-uri is required"));

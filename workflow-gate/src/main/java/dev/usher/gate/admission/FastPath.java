@@ -1,10 +1,14 @@
 package dev.usher.gate.admission;
 
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The uncontended path of a {@link DefaultAdmissionQueue}: while nobody waits, {@code enter} admits and
@@ -53,6 +57,7 @@ import java.util.function.Consumer;
  * the lock holder to guess which counts are final cannot give exact positions or estimates.
  */
 final class FastPath {
+    private static final Logger log = LoggerFactory.getLogger(FastPath.class);
     private static final long PERMIT = 1L;
     private static final long PERMITS = 0xFFFF_FFFFL;
     private static final long IN_FLIGHT = 1L << 32;
@@ -107,7 +112,19 @@ final class FastPath {
         } finally {
             word.getAndAdd(ticket == null ? -(IN_FLIGHT + PERMIT) : -IN_FLIGHT);
         }
+        if (ticket != null && listener != null) {
+            tellAdmitted(ticket); // after the window: the host's code never runs inside it
+        }
         return ticket;
+    }
+
+    /** A listener of a ticket born admitted hears it on the caller's thread, before {@code enter} returns. */
+    private void tellAdmitted(TicketImpl t) {
+        try {
+            t.listener.accept(new TicketUpdate(TicketUpdate.Kind.ADMITTED, t.key(), 0, Optional.of(Duration.ZERO)));
+        } catch (RuntimeException e) {
+            log.warn("a ticket listener of AdmissionQueue '{}' threw; ignored", queue.name(), e);
+        }
     }
 
     /**

@@ -152,7 +152,10 @@ public final class TrustedProxies {
             }
         }
         if (client == peer) {
-            return new ForwardedClient(peer, directTls); // no usable header
+            // No usable address header. The trusted peer may still report the scheme alone (a proxy that
+            // terminates TLS and sets only X-Forwarded-Proto): believe the value the nearest proxy wrote.
+            boolean secure = protoFallback == null ? directTls : protoFallback.trim().equalsIgnoreCase("https");
+            return new ForwardedClient(peer, secure);
         }
         String scheme = proto != null ? proto : protoFallback;
         boolean secure = scheme == null ? directTls : scheme.trim().equalsIgnoreCase("https");

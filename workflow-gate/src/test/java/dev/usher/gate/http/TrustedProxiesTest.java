@@ -153,6 +153,21 @@ class TrustedProxiesTest {
     }
 
     @Test
+    void aTrustedProxyMayReportTheSchemeAlone() {
+        // a TLS-terminating proxy that sets X-Forwarded-Proto but not X-Forwarded-For: the peer stays the client
+        ForwardedClient https = proxies.resolve(PROXY, false, headers("X-Forwarded-Proto", "https"));
+        assertThat(https.secure()).isTrue();
+        assertThat(https.address()).isEqualTo(PROXY);
+        assertThat(proxies.resolve(PROXY, true, headers("X-Forwarded-Proto", "http")).secure()).isFalse();
+        assertThat(proxies.resolve(PROXY, false, headers("X-Forwarded-Proto", "http, https")).secure()).isTrue();
+        // no header at all: the direct connection decides
+        assertThat(proxies.resolve(PROXY, true, headers()).secure()).isTrue();
+        assertThat(proxies.resolve(PROXY, false, headers()).secure()).isFalse();
+        // still only from a trusted peer
+        assertThat(proxies.resolve(OUTSIDER, false, headers("X-Forwarded-Proto", "https")).secure()).isFalse();
+    }
+
+    @Test
     void forwardedHeaderIsReadOnlyWhenChosen() {
         TrustedProxies fwd = proxies.usingForwardedHeader();
         String value = "for=6.6.6.6;proto=http, for=\"[2001:db8:cafe::17]:4711\";proto=https;by=10.0.0.5";

@@ -55,6 +55,16 @@ final class CompareAndSetLoop {
         return runFrom(1, attempt, exhausted);
     }
 
+    /**
+     * As {@link #retry}, after a first attempt on a snapshot the caller held that turned out stale: counted as
+     * a conflict, but the re-read follows at once, because the snapshot lost to a write that ended before the
+     * attempt (nothing to wait out); later losses pause as usual.
+     */
+    <T> T retryStale(Attempt<T> attempt, Supplier<T> exhausted) {
+        conflicts.increment();
+        return runFrom(1, attempt, exhausted);
+    }
+
     private <T> T runFrom(int first, Attempt<T> attempt, Supplier<T> exhausted) {
         for (int i = first; i < maxAttempts; i++) {
             long start = System.nanoTime();

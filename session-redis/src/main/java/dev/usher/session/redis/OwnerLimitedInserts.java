@@ -52,12 +52,9 @@ final class OwnerLimitedInserts {
             capacity.release(redis, List.of(renamed.id()));
             return inserted;
         }
-        if (writes.remove(oldId, expectedVersion) != null) {
-            capacity.release(redis, List.of(oldId));
+        if (writes.retireOldId(oldId, expectedVersion, renamed, capacity)) {
             return inserted;
         }
-        writes.remove(renamed.id(), renamed.version());
-        capacity.release(redis, List.of(renamed.id()));
         return new OwnerLimitedWrite(OwnerLimitedWrite.Outcome.REFUSED, inserted.endedOldest());
     }
 

@@ -162,13 +162,7 @@ public final class RedisSessionStore implements SessionStore {
                 capacity.release(redis, List.of(renamed.id()));
                 return false;
             }
-            if (writes.remove(oldId, expectedVersion) != null) {
-                capacity.release(redis, List.of(oldId));
-                return true;
-            }
-            writes.remove(renamed.id(), renamed.version());
-            capacity.release(redis, List.of(renamed.id()));
-            return false;
+            return writes.retireOldId(oldId, expectedVersion, renamed, capacity);
         });
     }
 

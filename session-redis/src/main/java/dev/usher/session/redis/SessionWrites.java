@@ -75,6 +75,21 @@ final class SessionWrites {
     }
 
     /**
+     * The second step of moving a session to a new id, once its copy under the new id is written: removes the
+     * old id only if it is still at {@code expectedVersion} and gives its place back; if it moved on, removes
+     * the copy instead (and the copy's place). Whether the old id was removed.
+     */
+    boolean retireOldId(String oldId, long expectedVersion, Session copy, Capacity capacity) {
+        if (remove(oldId, expectedVersion) != null) {
+            capacity.release(redis, List.of(oldId));
+            return true;
+        }
+        remove(copy.id(), copy.version());
+        capacity.release(redis, List.of(copy.id()));
+        return false;
+    }
+
+    /**
      * The TTL of a session hash: its expiry plus the grace period, during which sweepers can still claim it
      * and deliver its EXPIRED event before Redis drops it.
      */

@@ -63,7 +63,7 @@ public final class Suite {
     private static final int TOKENS_USED = 50;
 
     /**
-     * Iteration settings. Smoke only checks that everything runs (no error bars); quick fits in 10 minutes
+     * Iteration settings. Smoke only checks that everything runs (no error bars); quick takes about 16 minutes
      * on 2 cores; full is for numbers to quote, within 30 minutes on 2 cores: 2 forks of 2 × 0.5 s warm-up
      * and 5 × 0.8 s measured, 10 samples a row. The suite has 80 benchmark × parameter × thread runs and
      * each fork pays its JVM start and set-up (2 to 12 s, {@link Group#overheadSeconds}), 160 forks in all:

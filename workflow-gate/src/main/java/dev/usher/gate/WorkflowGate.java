@@ -50,7 +50,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * old id is invalidated the same way (the workspace moves with the session).
  *
  * <p>Layout: this class runs the steps in order and owns the components; {@link AdmissionWait} waits for
- * admission and ticks the observer, {@link SessionOnDemand} creates a new session only when needed, and
+ * admission and ticks the observer, {@link SessionOnDemand} creates a new session only when needed,
  * {@link Refusals} turns denials and outages into outcomes, and {@link SessionEndings} cleans up after
  * sessions that end.
  *
@@ -157,9 +157,8 @@ public final class WorkflowGate<W> implements AutoCloseable {
             return new GateOutcome.Rejected<>(Optional.ofNullable(live), GateOutcome.Rejected.Reason.QUEUE_FULL,
                     e.retryAfter());
         }
-        boolean recording = !recorders.isEmpty();
         Optional<Duration> estimateAtEnter = Optional.empty();
-        if (recording && ticket.state() == Ticket.State.QUEUED) {
+        if (!recorders.isEmpty() && ticket.state() == Ticket.State.QUEUED) {
             int position = ticket.position();
             estimateAtEnter = ticket.estimatedWait();
             if (position > 0) {
@@ -198,7 +197,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
             }
             throw e;
         }
-        if (!recording) {
+        if (recorders.isEmpty()) {
             return new GateOutcome.Admitted<>(admitted, workspace, lease, permit, null);
         }
         Duration waited = permit.waited();

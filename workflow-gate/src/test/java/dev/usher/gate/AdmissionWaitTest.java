@@ -1,5 +1,6 @@
 package dev.usher.gate;
 
+import static dev.usher.session.Await.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.usher.gate.admission.AdmissionQueue;
@@ -72,7 +73,7 @@ class AdmissionWaitTest {
                     observerThread.set(Thread.currentThread());
                     positions.add(position);
                 }, KEEP_ALIVE_NANOS));
-        WorkflowGateTest.awaitCondition(() -> !positions.isEmpty());
+        awaitCondition(() -> !positions.isEmpty());
         assertThat(positions.get(0)).isEqualTo(1);
         assertThat(observerThread.get()).isSameAs(waiterThread.get());
         assertThat(admitted.isDone()).isFalse();
@@ -98,7 +99,7 @@ class AdmissionWaitTest {
                 return e;
             }
         });
-        WorkflowGateTest.awaitCondition(() -> waiting.get() != null && waiting.get().getState() == Thread.State.TIMED_WAITING);
+        awaitCondition(() -> waiting.get() != null && waiting.get().getState() == Thread.State.TIMED_WAITING);
         waiting.get().interrupt();
         assertThat(outcome.get(30, TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
         assertThat(ticket.state()).isEqualTo(Ticket.State.CANCELLED);

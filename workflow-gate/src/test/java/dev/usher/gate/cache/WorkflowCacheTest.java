@@ -29,7 +29,7 @@ class WorkflowCacheTest {
         return v;
     }
 
-    private WorkflowCacheBuilder<String, TestValue> builder() {
+    private WorkflowCache.Builder<String, TestValue> builder() {
         return WorkflowCache.<String, TestValue>builder(this::load).ticker(ticker);
     }
 

@@ -3,7 +3,6 @@ package dev.usher.gate.ratelimit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.github.benmanes.caffeine.cache.Ticker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,12 +10,13 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class RateLimiterTest {
     private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
-    private final Ticker ticker = nanos::get;
+    private final LongSupplier ticker = nanos::get;
 
     private void advance(Duration d) {
         nanos.addAndGet(d.toNanos());

@@ -197,7 +197,12 @@ class RateLimiterTest {
         assertThatThrownBy(() -> RateLimiter.builder().build()).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("at least one limit");
         assertThatThrownBy(() -> RateLimiter.builder().limit(Limit.of("a", 1, Duration.ofSeconds(1)))
-                .limit(Limit.of("a", 2, Duration.ofSeconds(1)))).hasMessageContaining("'a'");
+                .limit(Limit.of("a", 2, Duration.ofSeconds(1)))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("limit name must be unique but was 'a'");
+        assertThatThrownBy(() -> RateLimiter.builder().name("a b")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("name must be 1 to 64 of [A-Za-z0-9._-] but was 'a b'");
+        assertThatThrownBy(() -> RateLimiter.builder().ticker(null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("nanoTicker");
         assertThatThrownBy(() -> RateLimiter.builder().maximumKeys(0)).hasMessageContaining("was 0");
         assertThatThrownBy(() -> PostgresBuckets.proxyManager(new org.postgresql.ds.PGSimpleDataSource(), "x; drop"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'x; drop'");

@@ -267,7 +267,7 @@ class UsherAutoConfigurationTest {
         String[] redis = {"usher.session.store=memory", "usher.queue.type=redis", "usher.queue.redis-uri=" + TestServers.REDIS_URI,
                 "usher.queue.name=" + TestServers.unique("boot-lease").replaceAll("[^A-Za-z0-9_-]", "-")};
         runner().withPropertyValues(redis).withPropertyValues("usher.queue.lease-time=100ms").run(context ->
-                assertThat(failure(context)).contains("usher.queue.lease-time is invalid: leaseTime must be at least 300 ms"));
+                assertThat(failure(context)).contains("usher.queue.lease-time is invalid: leaseTime must be at least 300ms"));
         runner().withPropertyValues(redis).withPropertyValues("usher.queue.reconnect-grace=-1s").run(context ->
                 assertThat(failure(context)).contains("usher.queue.reconnect-grace must be at least PT0S but was PT-1S"));
         runner().withPropertyValues(redis).withPropertyValues("usher.queue.lease-time=5s", "usher.queue.reconnect-grace=0s")

@@ -109,7 +109,7 @@ public interface WorkflowCache<K, V> extends AutoCloseable {
         String name = "workflows";
         ThreadFactory threadFactory;
 
-        Builder(WorkflowLoader<K, V> loader) {
+        private Builder(WorkflowLoader<K, V> loader) {
             this.loader = Objects.requireNonNull(loader, "loader");
         }
 

@@ -92,7 +92,7 @@ public interface RateLimiter extends AutoCloseable {
         double localFallbackShare = 1.0;
         private boolean storeDownSettingsGiven;
 
-        Builder() {
+        private Builder() {
         }
 
         /** Adds a limit; a request is allowed only if every limit allows it. */

@@ -1,25 +1,19 @@
 package dev.usher.session;
 
-import com.github.benmanes.caffeine.cache.Ticker;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
  * A nanosecond ticker that only moves when a test moves it, for the components that read elapsed time from a
- * ticker rather than a {@link java.time.Clock} (that is {@link TestClock}): a {@link LongSupplier} for the
- * admission queue and a Caffeine {@link Ticker} for the cache and the rate limiter. Thread-safe.
+ * ticker rather than a {@link java.time.Clock} (that is {@link TestClock}): the {@code ticker(LongSupplier)} of
+ * the admission queue, the workflow cache and the rate limiter. Thread-safe.
  */
-public final class FakeTicker implements LongSupplier, Ticker {
+public final class FakeTicker implements LongSupplier {
     private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
 
     @Override
     public long getAsLong() {
-        return nanos.get();
-    }
-
-    @Override
-    public long read() {
         return nanos.get();
     }
 

@@ -10,6 +10,7 @@ import dev.usher.gate.QueueObserver;
 import dev.usher.gate.WorkflowGate;
 import dev.usher.gate.background.BackgroundThreads;
 import dev.usher.gate.ratelimit.RateLimitHeaders;
+import dev.usher.session.Durations;
 import dev.usher.session.Session;
 import dev.usher.session.StoreUnavailableException;
 import jakarta.servlet.AsyncContext;
@@ -361,11 +362,7 @@ public final class UsherFilter implements Filter {
          * that left keeps its ticket, and short enough for proxies that cut idle connections.
          */
         public Builder keepAliveInterval(Duration interval) {
-            Objects.requireNonNull(interval, "keepAliveInterval");
-            if (interval.compareTo(Duration.ofMillis(10)) < 0) {
-                throw new IllegalArgumentException("keepAliveInterval must be at least 10 ms but was " + interval);
-            }
-            this.keepAliveInterval = interval;
+            this.keepAliveInterval = Durations.requireAtLeast("keepAliveInterval", interval, Duration.ofMillis(10));
             return this;
         }
 
@@ -374,11 +371,8 @@ public final class UsherFilter implements Filter {
          * gives no hint (at least 1 s; default 5 s).
          */
         public Builder unavailableRetryAfter(Duration retryAfter) {
-            Objects.requireNonNull(retryAfter, "unavailableRetryAfter");
-            if (retryAfter.compareTo(Duration.ofSeconds(1)) < 0) {
-                throw new IllegalArgumentException("unavailableRetryAfter must be at least 1 s but was " + retryAfter);
-            }
-            this.unavailableRetryAfter = retryAfter;
+            this.unavailableRetryAfter = Durations.requireAtLeast("unavailableRetryAfter", retryAfter,
+                    Duration.ofSeconds(1));
             return this;
         }
 

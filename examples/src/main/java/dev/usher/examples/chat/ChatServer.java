@@ -15,7 +15,6 @@ import dev.usher.gate.ratelimit.Decision;
 import dev.usher.gate.ratelimit.Limit;
 import dev.usher.gate.ratelimit.RateLimitHeaders;
 import dev.usher.gate.ratelimit.RateLimiter;
-import dev.usher.gate.ratelimit.RateLimiterBuilder;
 import dev.usher.gate.ratelimit.RedisBuckets;
 import dev.usher.gate.ratelimit.StoreDownPolicy;
 import dev.usher.gate.redis.AdmissionUnavailableException;
@@ -111,7 +110,7 @@ public final class ChatServer implements AutoCloseable {
                 .sweepInterval(Duration.ofSeconds(10))
                 .build();
         this.rateLimitRedis = config.rateLimitRedisUri() == null ? null : RedisClient.create(URI.create(config.rateLimitRedisUri()));
-        RateLimiterBuilder limits = RateLimiter.builder().name("chat")
+        RateLimiter.Builder limits = RateLimiter.builder().name("chat")
                 .limit(Limit.of("minute", config.requestsPerMinute(), Duration.ofMinutes(1)))
                 .limit(Limit.of("burst", config.burstPerSecond(), Duration.ofSeconds(1)));
         if (rateLimitRedis != null) {
@@ -119,7 +118,7 @@ public final class ChatServer implements AutoCloseable {
         }
         this.limiter = limits.build();
         // Sessions one client address may create: a client that drops its cookie cannot grow the store.
-        RateLimiterBuilder newSessions = RateLimiter.builder().name("chat-new-sessions")
+        RateLimiter.Builder newSessions = RateLimiter.builder().name("chat-new-sessions")
                 .limit(Limit.of("new-sessions", config.newSessionsPerHour(), Duration.ofHours(1)));
         if (rateLimitRedis != null) {
             newSessions.shared(RedisBuckets.proxyManager(rateLimitRedis)).whenStoreDown(StoreDownPolicy.LOCAL_FALLBACK);

@@ -284,7 +284,7 @@ public final class RedisSessionStore implements SessionStore {
         public Builder clusterNodes(Collection<HostAndPort> nodes) {
             Objects.requireNonNull(nodes, "nodes");
             if (nodes.isEmpty()) {
-                throw new IllegalArgumentException("clusterNodes must name at least one node");
+                throw new IllegalArgumentException("clusterNodes must name at least one node but was empty");
             }
             this.clusterNodes = Set.copyOf(nodes);
             return this;

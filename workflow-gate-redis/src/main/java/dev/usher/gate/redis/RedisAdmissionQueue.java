@@ -1,6 +1,7 @@
 package dev.usher.gate.redis;
 
 import dev.usher.gate.admission.AdmissionQueue;
+import dev.usher.session.Durations;
 import java.time.Duration;
 import java.util.Objects;
 import redis.clients.jedis.UnifiedJedis;
@@ -148,11 +149,7 @@ public interface RedisAdmissionQueue extends AdmissionQueue {
          * How long a departed ticket's place is kept for its key (zero: not kept). Default 30 s.
          */
         public Builder reconnectGrace(Duration grace) {
-            Objects.requireNonNull(grace, "reconnectGrace");
-            if (grace.isNegative()) {
-                throw new IllegalArgumentException("reconnectGrace must be at least 0 but was " + grace);
-            }
-            this.reconnectGrace = grace;
+            this.reconnectGrace = atLeast("reconnectGrace", grace, Duration.ZERO);
             return this;
         }
 
@@ -163,7 +160,8 @@ public interface RedisAdmissionQueue extends AdmissionQueue {
         public Builder commandTimeout(Duration timeout) {
             atLeast("commandTimeout", timeout, Duration.ofMillis(10));
             if (timeout.compareTo(Duration.ofMinutes(1)) > 0) {
-                throw new IllegalArgumentException("commandTimeout must be at most 1 min but was " + timeout);
+                throw new IllegalArgumentException("commandTimeout must be at most 1m but was "
+                        + Durations.format(timeout));
             }
             this.commandTimeout = timeout;
             return this;
@@ -202,11 +200,7 @@ public interface RedisAdmissionQueue extends AdmissionQueue {
         }
 
         private static Duration atLeast(String setting, Duration d, Duration min) {
-            Objects.requireNonNull(d, setting);
-            if (d.compareTo(min) < 0) {
-                throw new IllegalArgumentException(setting + " must be at least " + min.toMillis() + " ms but was " + d);
-            }
-            return d;
+            return Durations.requireAtLeast(setting, d, min);
         }
     }
 }

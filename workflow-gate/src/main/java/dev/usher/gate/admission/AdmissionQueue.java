@@ -74,6 +74,8 @@ public interface AdmissionQueue extends AutoCloseable {
      * {@link IllegalArgumentException} naming the value and the limit. Not thread-safe; build once.
      */
     final class Builder {
+        private static final Duration ONE_MILLI = Duration.ofMillis(1);
+
         final int maxRunning;
         int maxQueued = 10_000;
         Duration maxWait;
@@ -105,7 +107,7 @@ public interface AdmissionQueue extends AutoCloseable {
 
         /** How long a ticket may wait before it times out (at least 1 ms). Default: no limit. */
         public Builder maxWait(Duration maxWait) {
-            this.maxWait = atLeastOneMilli("maxWait", maxWait);
+            this.maxWait = Durations.requireAtLeast("maxWait", maxWait, ONE_MILLI);
             return this;
         }
 
@@ -133,7 +135,7 @@ public interface AdmissionQueue extends AutoCloseable {
          * Default 1 s.
          */
         public Builder notificationPeriod(Duration period) {
-            this.notificationPeriod = atLeastOneMilli("notificationPeriod", period);
+            this.notificationPeriod = Durations.requireAtLeast("notificationPeriod", period, ONE_MILLI);
             return this;
         }
 
@@ -142,7 +144,7 @@ public interface AdmissionQueue extends AutoCloseable {
          * are empty until the first run finishes.
          */
         public Builder initialRunDuration(Duration duration) {
-            this.initialRunDuration = atLeastOneMilli("initialRunDuration", duration);
+            this.initialRunDuration = Durations.requireAtLeast("initialRunDuration", duration, ONE_MILLI);
             return this;
         }
 
@@ -190,14 +192,6 @@ public interface AdmissionQueue extends AutoCloseable {
         /** Builds the queue and starts its thread. */
         public AdmissionQueue build() {
             return new DefaultAdmissionQueue(this);
-        }
-
-        private static Duration atLeastOneMilli(String setting, Duration d) {
-            Objects.requireNonNull(d, setting);
-            if (d.compareTo(Duration.ofMillis(1)) < 0) {
-                throw new IllegalArgumentException(setting + " must be at least 1ms but was " + Durations.format(d));
-            }
-            return d;
         }
     }
 }

@@ -102,10 +102,10 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     private final LongAdder expired = new LongAdder();
     private final LongAdder invalidated = new LongAdder();
 
-    DefaultWorkflowCache(WorkflowCacheBuilder<K, V> b) {
+    DefaultWorkflowCache(WorkflowCache.Builder<K, V> b) {
         this.loader = b.loader;
         this.name = b.name;
-        this.ticker = b.ticker;
+        this.ticker = b.ticker::getAsLong;
         this.maximumAgeNanos = b.expireAfterWrite == null ? Long.MAX_VALUE : b.expireAfterWrite.toNanos();
         this.idleNanos = b.expireAfterAccess == null ? Long.MAX_VALUE : b.expireAfterAccess.toNanos();
         this.tracksIdleTime = b.expireAfterAccess != null;

@@ -55,7 +55,7 @@ final class IdleTickets<K, V> {
     private final AtomicBoolean boundCheckArmed = new AtomicBoolean();
     private final Cache<K, Ticket<K, V>> tickets;
 
-    IdleTickets(WorkflowCacheBuilder<K, V> b, long maximumAgeNanos, ThreadFactory threads, Evictions<K, V> evictions) {
+    IdleTickets(WorkflowCache.Builder<K, V> b, long maximumAgeNanos, ThreadFactory threads, Evictions<K, V> evictions) {
         this.bound = b.maximumWeight >= 0 ? b.maximumWeight : b.maximumSize;
         this.weigher = b.maximumWeight >= 0 ? b.weigher : null;
         this.evictions = evictions;
@@ -65,7 +65,7 @@ final class IdleTickets<K, V> {
             backgroundTasks.incrementAndGet();
             maintenance.execute(task);
         };
-        Caffeine<Object, Object> base = Caffeine.newBuilder().ticker(b.ticker).executor(counted);
+        Caffeine<Object, Object> base = Caffeine.newBuilder().ticker(b.ticker::getAsLong).executor(counted);
         boolean expires = b.expireAfterAccess != null || b.expireAfterWrite != null;
         if (expires) {
             // Prompt expiry with no traffic: Caffeine schedules its next clean-up on our thread.

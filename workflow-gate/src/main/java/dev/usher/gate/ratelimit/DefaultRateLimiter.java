@@ -50,7 +50,7 @@ final class DefaultRateLimiter implements RateLimiter {
     private final LongAdder storeFailures = new LongAdder();
     private final LongAdder degraded = new LongAdder();
 
-    DefaultRateLimiter(RateLimiterBuilder b) {
+    DefaultRateLimiter(RateLimiter.Builder b) {
         this.name = b.name;
         this.limits = List.copyOf(b.limits);
         this.smallestQuota = limits.stream().mapToLong(Limit::quota).min().orElseThrow();
@@ -64,7 +64,7 @@ final class DefaultRateLimiter implements RateLimiter {
         this.storeDownRetryAfter = b.storeDownRetryAfter;
         this.localLimits = shared == null ? limits : fallbackLimits(limits, b.localFallbackShare);
         this.local = new LocalBuckets(localLimits, shared == null ? configuration : configurationOf(localLimits),
-                shared != null, b.maximumKeys, b.ticker);
+                shared != null, b.maximumKeys, b.ticker::getAsLong);
         if (shared == null) {
             this.circuit = null;
         } else {

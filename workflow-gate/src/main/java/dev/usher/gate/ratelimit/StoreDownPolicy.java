@@ -14,7 +14,7 @@ public enum StoreDownPolicy {
     FAIL_CLOSED,
     /**
      * Apply the same limits with buckets local to this instance: each instance lets through up to
-     * {@linkplain RateLimiterBuilder#localFallbackShare its share} of each quota (the full quota by default,
+     * {@linkplain RateLimiter.Builder#localFallbackShare its share} of each quota (the full quota by default,
      * so the cluster as a whole allows up to instances x quota while the store is down; a share of
      * 1 / instances keeps it near the quota).
      */

@@ -29,7 +29,7 @@ class WorkflowCacheTest {
         return v;
     }
 
-    private WorkflowCacheBuilder<String, TestValue> builder() {
+    private WorkflowCache.Builder<String, TestValue> builder() {
         return WorkflowCache.<String, TestValue>builder(this::load).ticker(ticker);
     }
 
@@ -375,7 +375,7 @@ class WorkflowCacheTest {
         assertThatThrownBy(() -> WorkflowCache.builder(loader).build())
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("maximum size");
         assertThatThrownBy(() -> WorkflowCache.builder(loader).closeTimeout(Duration.ofSeconds(-1)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessage("closeTimeout must not be negative but was -1s");
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("closeTimeout must be at least 0s but was -1s");
     }
 
     @Test

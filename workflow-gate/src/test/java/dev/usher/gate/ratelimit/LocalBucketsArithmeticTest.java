@@ -30,7 +30,7 @@ class LocalBucketsArithmeticTest {
                 Limit.of("burst", 7, Duration.ofSeconds(1)), Limit.of("hourly", 400, Duration.ofHours(1)))
                 .subList(0, limitCount);
         AtomicLong nanos = new AtomicLong(1_000_000_000L);
-        RateLimiterBuilder builder = RateLimiter.builder().ticker(nanos::get);
+        RateLimiter.Builder builder = RateLimiter.builder().ticker(nanos::get);
         limits.forEach(builder::limit);
         RateLimiter limiter = builder.build();
 

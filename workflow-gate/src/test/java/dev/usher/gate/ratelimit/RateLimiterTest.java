@@ -3,7 +3,6 @@ package dev.usher.gate.ratelimit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.github.benmanes.caffeine.cache.Ticker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,12 +10,13 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class RateLimiterTest {
     private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
-    private final Ticker ticker = nanos::get;
+    private final LongSupplier ticker = nanos::get;
 
     private void advance(Duration d) {
         nanos.addAndGet(d.toNanos());
@@ -197,7 +197,12 @@ class RateLimiterTest {
         assertThatThrownBy(() -> RateLimiter.builder().build()).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("at least one limit");
         assertThatThrownBy(() -> RateLimiter.builder().limit(Limit.of("a", 1, Duration.ofSeconds(1)))
-                .limit(Limit.of("a", 2, Duration.ofSeconds(1)))).hasMessageContaining("'a'");
+                .limit(Limit.of("a", 2, Duration.ofSeconds(1)))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("limit name must be unique but was 'a'");
+        assertThatThrownBy(() -> RateLimiter.builder().name("a b")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("name must be 1 to 64 of [A-Za-z0-9._-] but was 'a b'");
+        assertThatThrownBy(() -> RateLimiter.builder().ticker(null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("nanoTicker");
         assertThatThrownBy(() -> RateLimiter.builder().maximumKeys(0)).hasMessageContaining("was 0");
         assertThatThrownBy(() -> PostgresBuckets.proxyManager(new org.postgresql.ds.PGSimpleDataSource(), "x; drop"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'x; drop'");

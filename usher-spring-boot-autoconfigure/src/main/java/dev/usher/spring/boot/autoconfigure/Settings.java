@@ -1,5 +1,6 @@
 package dev.usher.spring.boot.autoconfigure;
 
+import dev.usher.session.Durations;
 import java.time.Duration;
 import java.util.function.Supplier;
 
@@ -24,7 +25,8 @@ final class Settings {
             throw new UsherConfigurationException(property, "must be set");
         }
         if (value.compareTo(min) < 0) {
-            throw new UsherConfigurationException(property, "must be at least " + min + " but was " + value);
+            throw new UsherConfigurationException(property, "must be at least " + Durations.format(min) + " but was "
+                    + Durations.format(value));
         }
         return value;
     }

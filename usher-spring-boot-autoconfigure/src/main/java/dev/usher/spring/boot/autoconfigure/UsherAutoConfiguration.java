@@ -8,7 +8,6 @@ import dev.usher.gate.cache.WorkflowCache;
 import dev.usher.gate.cache.WorkflowLoader;
 import dev.usher.gate.ratelimit.Limit;
 import dev.usher.gate.ratelimit.RateLimiter;
-import dev.usher.gate.ratelimit.RateLimiterBuilder;
 import dev.usher.gate.ratelimit.RedisBuckets;
 import dev.usher.gate.ratelimit.StoreDownPolicy;
 import dev.usher.gate.workspace.WorkspaceAllocator;
@@ -115,7 +114,7 @@ public class UsherAutoConfiguration {
             throw new UsherConfigurationException("usher.rate-limit.limits",
                     "must name at least one limit when usher.rate-limit.enabled=true, but names none");
         }
-        RateLimiterBuilder builder = RateLimiter.builder().name("usher");
+        RateLimiter.Builder builder = RateLimiter.builder().name("usher");
         for (Map.Entry<String, UsherProperties.LimitProperties> e : r.getLimits().entrySet()) {
             String prefix = "usher.rate-limit.limits." + e.getKey();
             long quota = Settings.atLeast(prefix + ".quota", e.getValue().getQuota(), 1);

@@ -10,6 +10,7 @@ import dev.usher.gate.ratelimit.Decision;
 import dev.usher.gate.ratelimit.RateLimiter;
 import dev.usher.gate.workspace.Workspace;
 import dev.usher.gate.workspace.WorkspaceAllocator;
+import dev.usher.session.Durations;
 import dev.usher.session.Session;
 import dev.usher.session.SessionManager;
 import dev.usher.session.SessionStoreException;
@@ -355,11 +356,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
          * request leaves the line then. Default 3 s.
          */
         public Builder<W> keepAliveInterval(Duration interval) {
-            Objects.requireNonNull(interval, "keepAliveInterval");
-            if (interval.compareTo(Duration.ofMillis(10)) < 0) {
-                throw new IllegalArgumentException("keepAliveInterval must be at least 10 ms but was " + interval);
-            }
-            this.keepAliveInterval = interval;
+            this.keepAliveInterval = Durations.requireAtLeast("keepAliveInterval", interval, Duration.ofMillis(10));
             return this;
         }
 

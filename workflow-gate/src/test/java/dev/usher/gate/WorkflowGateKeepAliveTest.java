@@ -167,7 +167,7 @@ class WorkflowGateKeepAliveTest {
         WorkflowGate.Builder<AutoCloseable> builder = WorkflowGate.builder(built.sessions(), built.queue(), built.workflows());
         assertThatThrownBy(() -> builder.keepAliveInterval(Duration.ofMillis(9)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("keepAliveInterval must be at least 10 ms but was");
+                .hasMessageContaining("keepAliveInterval must be at least 10ms but was");
         assertThatThrownBy(() -> builder.keepAliveInterval(null)).isInstanceOf(NullPointerException.class)
                 .hasMessageContaining("keepAliveInterval");
     }

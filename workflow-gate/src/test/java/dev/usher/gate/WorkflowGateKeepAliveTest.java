@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -114,6 +115,7 @@ class WorkflowGateKeepAliveTest {
     }
 
     @Test
+    @Tag("slow") // seconds of real keep-alive intervals: run by the README test command, not by plain mvn test
     void departedWaitersLeaveWithinTwoKeepAliveIntervalsAndTheRestMoveUp() throws Exception {
         Duration keepAlive = WorkflowGate.DEFAULT_KEEP_ALIVE;
         gate(2, 2_000, keepAlive);
@@ -173,6 +175,7 @@ class WorkflowGateKeepAliveTest {
     }
 
     @Test
+    @Tag("slow") // seconds of real keep-alive intervals: run by the README test command, not by plain mvn test
     void aSlowButConnectedClientIsNeverWithdrawnAndHearsTicksWhileNothingChanges() throws Exception {
         gate(1, 10, Duration.ofMillis(100));
         List<GateOutcome.Admitted<AutoCloseable>> runs = runsThatNeverEnd(1);

@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,6 +47,7 @@ class ChatServerTest {
     }
 
     @Test
+    @Tag("slow") // seconds of real waiting: run by the README test command, not by plain mvn test
     void moreUsersThanRunsWaitInLineAndAllGetTheirAnswer() throws Exception {
         start(Map.of("USHER_MAX_RUNNING", "1", "USHER_TOKEN_DELAY_MS", "20"));
         int users = 4;
@@ -162,6 +164,7 @@ class ChatServerTest {
     }
 
     @Test
+    @Tag("slow") // seconds of real waiting: run by the README test command, not by plain mvn test
     void aClientThatLeavesTheQueueGivesItsPlaceBack() throws Exception {
         start(Map.of("USHER_MAX_RUNNING", "1", "USHER_TOKEN_DELAY_MS", "60"));
         Client runner = new Client(server.port());

@@ -1,5 +1,6 @@
 package dev.usher.session.jdbc;
 
+import static dev.usher.session.Await.awaitCondition;
 import static dev.usher.session.jdbc.TestEngine.session;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -33,6 +34,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -413,10 +415,18 @@ class JdbcSessionStoreTest {
             // Another process holds the write lock for a moment, well inside the store's 5 s busy timeout:
             // the store's write waits for it instead of failing with "database is locked".
             st.execute("BEGIN IMMEDIATE");
-            ExecutorService pool = Executors.newSingleThreadExecutor();
+            AtomicReference<Thread> writer = new AtomicReference<>();
+            ExecutorService pool = Executors.newSingleThreadExecutor(task -> {
+                Thread t = new Thread(task, "sqlite-writer");
+                writer.set(t);
+                return t;
+            });
             try {
                 Future<Boolean> insert = pool.submit(() -> store.insert(session("waited", null, NOW, Map.of())));
-                Thread.sleep(300);
+                // Wait until the store's write is inside SQLite's statement execution, where the busy handler
+                // retries against the held lock; the insert cannot finish while the lock is held.
+                awaitCondition("the store's writer to wait on SQLite's lock", () -> insideSqliteExecution(writer.get()));
+                assertThat(insert.isDone()).as("the write waits while another writer holds the lock").isFalse();
                 assertThat(store.load("waited")).as("readers are not blocked by the writer").isEmpty();
                 st.execute("COMMIT");
                 assertThat(insert.get(1, TimeUnit.MINUTES)).isTrue();
@@ -431,6 +441,20 @@ class JdbcSessionStoreTest {
         }
         assertThat(store.load("waited")).isPresent();
         assertThat(store.load("late")).isEmpty();
+    }
+
+    /** Whether {@code thread} is executing a statement in sqlite-jdbc's native layer (where SQLite waits on a lock). */
+    private static boolean insideSqliteExecution(Thread thread) {
+        if (thread == null) {
+            return false;
+        }
+        for (StackTraceElement frame : thread.getStackTrace()) {
+            if (frame.getClassName().equals("org.sqlite.core.NativeDB")
+                    && (frame.getMethodName().equals("step") || frame.getMethodName().startsWith("_exec"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @ParameterizedTest

@@ -128,6 +128,14 @@ public record Session(
         return new Session(id, owner, createdAt, lastAccessedAt, idleTimeout, absoluteExpiry, version, newAttributes);
     }
 
+    /**
+     * This session with another idle timeout (positive). Through {@link SessionManager#update} it becomes the
+     * session's own: its expiry and touches follow it on every store.
+     */
+    public Session withIdleTimeout(Duration newIdleTimeout) {
+        return new Session(id, owner, createdAt, lastAccessedAt, newIdleTimeout, absoluteExpiry, version, attributes);
+    }
+
     public Session withId(String newId) {
         return new Session(newId, owner, createdAt, lastAccessedAt, idleTimeout, absoluteExpiry, version, attributes);
     }

@@ -29,6 +29,8 @@ final class SessionAccess {
     private final Duration idleTimeout;
     private final Duration absoluteTimeout;
     private final long touchThresholdMillis;
+    /** The touch threshold as a fraction of the idle timeout, for a session with an idle timeout of its own. */
+    private final double touchFraction;
     private final int maxUpdateAttempts;
     private final AttributeLimits attributeLimits;
     private final SessionEvents events;
@@ -44,6 +46,7 @@ final class SessionAccess {
         this.idleTimeout = idleTimeout;
         this.absoluteTimeout = absoluteTimeout;
         this.touchThresholdMillis = touchThresholdMillis;
+        this.touchFraction = (double) touchThresholdMillis / idleTimeout.toMillis();
         this.maxUpdateAttempts = maxUpdateAttempts;
         this.attributeLimits = attributeLimits;
         this.events = events;
@@ -126,7 +129,7 @@ final class SessionAccess {
             return Optional.empty();
         }
         Session current = loaded.get();
-        if (now - current.lastAccessedAt().toEpochMilli() <= touchThresholdMillis) {
+        if (now - current.lastAccessedAt().toEpochMilli() <= touchThreshold(current)) {
             return loaded; // the common case: a read, nothing written, nothing made
         }
         Session touched = accessed(current, current.attributes(), now);
@@ -148,7 +151,7 @@ final class SessionAccess {
         }
         Session current = loaded.get();
         seen[0] = current;
-        if (now - current.lastAccessedAt().toEpochMilli() <= touchThresholdMillis) {
+        if (now - current.lastAccessedAt().toEpochMilli() <= touchThreshold(current)) {
             return loaded;
         }
         Session touched = accessed(current, current.attributes(), now);
@@ -199,17 +202,34 @@ final class SessionAccess {
         return store.replace(next, loaded.get().version()) ? Optional.of(next) : null;
     }
 
-    /** The next version of {@code current}: the change's attributes, checked, and an access at {@code now}. */
+    /**
+     * Accesses closer together than this are not written: the manager's threshold, or the same fraction of
+     * the session's own idle timeout when an update gave it one.
+     */
+    private long touchThreshold(Session s) {
+        Duration idle = s.idleTimeout();
+        return idle == idleTimeout || idle.equals(idleTimeout) ? touchThresholdMillis
+                : (long) (idle.toMillis() * touchFraction);
+    }
+
+    /**
+     * The next version of {@code current}: the change's attributes, checked, and its idle timeout, with an
+     * access at {@code now}.
+     */
     private Session changed(Session current, UnaryOperator<Session> change, long now) {
         Session changed = Objects.requireNonNull(change.apply(current), "change returned null");
         attributeLimits.check(changed.attributes());
-        return accessed(current, changed.attributes(), now);
+        return accessed(current, changed.attributes(), changed.idleTimeout(), now);
     }
 
     /** {@code current} with these attributes, accessed at {@code now}, one version on. */
     private static Session accessed(Session current, Map<String, String> attributes, long now) {
+        return accessed(current, attributes, current.idleTimeout(), now);
+    }
+
+    private static Session accessed(Session current, Map<String, String> attributes, Duration idle, long now) {
         return new Session(current.id(), current.owner(), current.createdAt(), Instant.ofEpochMilli(now),
-                current.idleTimeout(), current.absoluteExpiry(), current.version() + 1, attributes);
+                idle, current.absoluteExpiry(), current.version() + 1, attributes);
     }
 
     /** Moves the live session to a fresh id bound to {@code owner}, within the owner limit if one applies. */

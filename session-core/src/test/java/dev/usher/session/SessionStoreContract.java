@@ -465,6 +465,38 @@ public abstract class SessionStoreContract {
     }
 
     @Test
+    public void anUpdateMayGiveTheSessionAnIdleTimeoutOfItsOwnWhichItsExpiryAndTouchesFollow() {
+        Session s = manager.create(null, Map.of());
+        Duration shorter = Duration.ofMinutes(2);
+        Session changed = manager.update(s.id(), x -> x.withIdleTimeout(shorter)).orElseThrow();
+        assertThat(changed.idleTimeout()).isEqualTo(shorter);
+        assertThat(store.load(s.id()).orElseThrow().idleTimeout()).isEqualTo(shorter);
+        // the touch threshold is 10 % of the session's own idle timeout (12 s), not of the manager's (3 min)
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(manager.touch(s.id()).orElseThrow().version()).isEqualTo(changed.version());
+        clock.advance(Duration.ofSeconds(30));
+        Session touched = manager.touch(s.id()).orElseThrow();
+        assertThat(touched.version()).isEqualTo(changed.version() + 1);
+        assertThat(touched.idleTimeout()).isEqualTo(shorter);
+        clock.advance(shorter.minusSeconds(1));
+        assertThat(manager.find(s.id())).isPresent();
+        clock.advance(Duration.ofSeconds(2));
+        assertThat(manager.find(s.id())).as("expired on its own idle timeout, long before the manager's").isEmpty();
+        assertThat(manager.sweep()).isEqualTo(1);
+        assertThat(store.load(s.id())).isEmpty();
+
+        Session longer = manager.create(null, Map.of());
+        manager.update(longer.id(), x -> x.withIdleTimeout(IDLE.multipliedBy(2)).withAttribute("k", "v"));
+        clock.advance(IDLE.plusMinutes(1));
+        assertThat(manager.find(longer.id())).as("alive past the manager's idle timeout").isPresent();
+        assertThatThrownBy(() -> manager.update(longer.id(), x -> x.withIdleTimeout(Duration.ZERO)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("idleTimeout must be positive");
+        Session kept = store.load(longer.id()).orElseThrow();
+        assertThat(kept.idleTimeout()).as("nothing written").isEqualTo(IDLE.multipliedBy(2));
+        assertThat(kept.attributes()).containsEntry("k", "v");
+    }
+
+    @Test
     public void expiredSessionsAreInvisibleAtOnceAndSweptWithOneEventEach() {
         List<Session> expired = new CopyOnWriteArrayList<>();
         manager.addListener(new SessionListener() {

@@ -31,6 +31,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -63,6 +64,10 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe; one per gate. The filter does not own the gate; {@link #destroy()} stops the filter's own
  * threads (a keep-alive timer and, unless the host gave its own, the threads that wait for streamed
  * requests, named {@code usher-servlet-*}) and withdraws the waits still queued.
+ *
+ * <p>Length: a little over 400 lines, most of it the nested {@link Builder}'s documented settings; the
+ * streamed wait ({@code QueuedWait}), the release ({@code Admission}) and the error bodies
+ * ({@code ErrorResponses}) live in classes of their own.
  */
 public final class UsherFilter implements Filter {
     private static final Logger log = LoggerFactory.getLogger(UsherFilter.class);
@@ -91,8 +96,10 @@ public final class UsherFilter implements Filter {
         this.keepAliveInterval = b.keepAliveInterval;
         this.unavailableRetryAfter = b.unavailableRetryAfter;
         this.ownsWaiters = b.waiters == null;
-        this.waiters = ownsWaiters ? Executors.newCachedThreadPool(BackgroundThreads.daemon("usher-servlet-wait")) : b.waiters;
-        this.keepAlive = BackgroundThreads.scheduler(BackgroundThreads.daemon("usher-servlet-keepalive"));
+        this.waiters = ownsWaiters
+                ? Executors.newCachedThreadPool(BackgroundThreads.orDaemon(b.threadFactory, "usher-servlet-wait"))
+                : b.waiters;
+        this.keepAlive = BackgroundThreads.scheduler(BackgroundThreads.orDaemon(b.threadFactory, "usher-servlet-keepalive"));
     }
 
     /** Starts a builder for a filter in front of {@code gate}. */
@@ -299,6 +306,7 @@ public final class UsherFilter implements Filter {
         private Duration keepAliveInterval = Duration.ofSeconds(15);
         private Duration unavailableRetryAfter = Duration.ofSeconds(5);
         private ExecutorService waiters;
+        private ThreadFactory threadFactory;
         private TrustedProxies proxies;
 
         private Builder(WorkflowGate<?> gate) {
@@ -384,6 +392,17 @@ public final class UsherFilter implements Filter {
          */
         public Builder waitExecutor(ExecutorService executor) {
             this.waiters = Objects.requireNonNull(executor, "waitExecutor");
+            return this;
+        }
+
+        /**
+         * Where the filter's own threads come from: the keep-alive timer of streamed waits and, without a
+         * {@link #waitExecutor}, the waiting threads. Default: platform daemon threads named
+         * {@code usher-servlet-keepalive} and {@code usher-servlet-wait}. The host then owns what the
+         * factory does; {@link UsherFilter#destroy()} stops the threads either way.
+         */
+        public Builder threadFactory(ThreadFactory factory) {
+            this.threadFactory = Objects.requireNonNull(factory, "threadFactory");
             return this;
         }
 

@@ -10,6 +10,7 @@ import dev.usher.gate.cache.WorkflowCache;
 import dev.usher.gate.ratelimit.Limit;
 import dev.usher.gate.ratelimit.RateLimiter;
 import dev.usher.session.ForwardingSessionStore;
+import dev.usher.session.HostThreads;
 import dev.usher.session.Session;
 import dev.usher.session.SessionManager;
 import dev.usher.session.StoreUnavailableException;
@@ -407,6 +408,27 @@ class UsherFilterTest {
         assertThat(holder.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
         assertNothingHeld();
         assertThat(gate.queue().stats().admitted()).isEqualTo(2);
+    }
+
+    @Test
+    void theFiltersThreadsComeFromTheHostsFactoryAndEndWithTheFilter() throws Exception {
+        HostThreads host = new HostThreads("host-servlet");
+        start(10, null, b -> b.threadFactory(host));
+        CompletableFuture<HttpResponse<String>> holder = occupyTheOnlySlot();
+        CompletableFuture<HttpResponse<String>> streamed = http.sendAsync(HttpRequest.newBuilder(URI.create(container.url("/work/run")))
+                .header("Accept", "text/event-stream").timeout(PATIENCE).build(), HttpResponse.BodyHandlers.ofString());
+        await("the streamed request is queued", () -> gate.queue().stats().queued() == 1);
+        // The wait runs on a waiting thread and is kept alive by the timer: both the filter's, made by the host.
+        await("the filter made its threads", () -> host.threads().size() >= 2);
+        hold.countDown();
+        assertThat(streamed.get(30, TimeUnit.SECONDS).body()).contains("event: admitted");
+        holder.get(30, TimeUnit.SECONDS);
+        assertNothingHeld();
+        container.close();
+        container = null;
+        filter.destroy();
+        filter = null;
+        assertThat(host.allEnded(PATIENCE)).as("destroy() ended the host's threads").isTrue();
     }
 
     @Test

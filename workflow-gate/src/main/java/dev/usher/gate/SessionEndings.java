@@ -8,13 +8,14 @@ import dev.usher.session.Session;
 import dev.usher.session.SessionListener;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The gate's wiring of session ends: when a session ends its workflow is invalidated (closed once its last
- * lease closes) and then its workspace released, on a thread of its own ({@code usher-gate-workspace-release})
- * since that deletes a directory tree and must stay off the cache's closer thread; when a session's id
+ * lease closes) and then its workspace released, on a thread of its own ({@code usher-gate-workspace-release},
+ * or one from the host's factory) since that deletes a directory tree and must stay off the cache's closer thread; when a session's id
  * changes, the workflow cached under the old id is invalidated. Thread-safe; owned by the gate.
  */
 final class SessionEndings<W> implements SessionListener {
@@ -25,11 +26,11 @@ final class SessionEndings<W> implements SessionListener {
     private final ExecutorService releaser;
     private volatile boolean stopped;
 
-    SessionEndings(WorkflowCache<String, W> workflows, WorkspaceAllocator workspaces) {
+    SessionEndings(WorkflowCache<String, W> workflows, WorkspaceAllocator workspaces, ThreadFactory hostThreads) {
         this.workflows = workflows;
         this.workspaces = workspaces;
         this.releaser = workspaces == null ? null
-                : BackgroundThreads.serial(BackgroundThreads.daemon("usher-gate-workspace-release"));
+                : BackgroundThreads.serial(BackgroundThreads.orDaemon(hostThreads, "usher-gate-workspace-release"));
     }
 
     @Override

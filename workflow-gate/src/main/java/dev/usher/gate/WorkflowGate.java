@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -84,7 +85,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
         this.rateLimiter = b.rateLimiter;
         this.creationLimiter = b.creationLimiter;
         this.workspaces = b.workspaces;
-        this.endings = new SessionEndings<>(workflows, workspaces);
+        this.endings = new SessionEndings<>(workflows, workspaces, b.threadFactory);
         sessions.addListener(endings);
     }
 
@@ -301,6 +302,7 @@ public final class WorkflowGate<W> implements AutoCloseable {
         private RateLimiter creationLimiter;
         private WorkspaceAllocator workspaces;
         private Duration keepAliveInterval = DEFAULT_KEEP_ALIVE;
+        private ThreadFactory threadFactory;
 
         private Builder(SessionManager sessions, AdmissionQueue queue, WorkflowCache<String, W> workflows) {
             this.sessions = Objects.requireNonNull(sessions, "sessions");
@@ -357,6 +359,17 @@ public final class WorkflowGate<W> implements AutoCloseable {
          */
         public Builder<W> keepAliveInterval(Duration interval) {
             this.keepAliveInterval = Durations.requireAtLeast("keepAliveInterval", interval, Duration.ofMillis(10));
+            return this;
+        }
+
+        /**
+         * Where the gate's one thread of its own (workspace releases after sessions end, with
+         * {@link #workspaces}) comes from. Default: a platform daemon thread named
+         * {@code usher-gate-workspace-release}. Pass the host's factory for virtual threads, its naming or
+         * MDC; the host then owns what the factory does. The components keep their own settings.
+         */
+        public Builder<W> threadFactory(ThreadFactory factory) {
+            this.threadFactory = Objects.requireNonNull(factory, "threadFactory");
             return this;
         }
 

@@ -6,6 +6,7 @@ import dev.usher.session.Session;
 import dev.usher.session.SessionListener;
 import dev.usher.session.SessionManager;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -57,7 +58,8 @@ final class DefaultUsherSessionRepository implements UsherSessionRepository {
     public void save(UsherSpringSession session) {
         ManagedSpringSession mine = own(session);
         Map<String, String> changes = mine.changes();
-        if (changes.isEmpty()) {
+        Duration idleTimeout = mine.newIdleTimeout();
+        if (changes.isEmpty() && idleTimeout == null) {
             return;
         }
         // Resolved before anything is written, so a principal that cannot be read leaves the store untouched.
@@ -75,8 +77,10 @@ final class DefaultUsherSessionRepository implements UsherSessionRepository {
         String savedId = id;
         // The compare-and-set is tried on the session this request loaded (one round trip); only when another
         // request changed it meanwhile is it re-read and the changes merged into the newer version.
-        Session saved = sessions.update(mine.storedValue(),
-                        stored -> stored.withAttributes(merge(stored.attributes(), changes)))
+        Session saved = sessions.update(mine.storedValue(), stored -> {
+                    Session merged = changes.isEmpty() ? stored : stored.withAttributes(merge(stored.attributes(), changes));
+                    return idleTimeout == null ? merged : merged.withIdleTimeout(idleTimeout);
+                })
                 .orElseThrow(() -> invalidated(savedId, "its changes to " + changes.keySet() + " were not saved"));
         mine.stored(saved);
     }

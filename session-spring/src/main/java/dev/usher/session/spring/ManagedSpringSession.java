@@ -26,6 +26,8 @@ final class ManagedSpringSession implements UsherSpringSession {
     private final Map<String, String> changes = new LinkedHashMap<>();
     private final Map<String, Object> decoded = new HashMap<>();
     private Instant lastAccessedTime;
+    /** An idle timeout set since the last load or save, or null. */
+    private Duration newIdleTimeout;
 
     ManagedSpringSession(DefaultUsherSessionRepository repository, Session stored) {
         this.repository = repository;
@@ -42,6 +44,11 @@ final class ManagedSpringSession implements UsherSpringSession {
         return Collections.unmodifiableMap(changes);
     }
 
+    /** The idle timeout set through {@link #setMaxInactiveInterval} since the last load or save, or null. */
+    Duration newIdleTimeout() {
+        return newIdleTimeout;
+    }
+
     /** Takes the value a save or an id change stored; changes made before it are in it. */
     void stored(Session fresh) {
         Map<String, String> next = new LinkedHashMap<>(fresh.attributes());
@@ -50,6 +57,7 @@ final class ManagedSpringSession implements UsherSpringSession {
         this.stored = fresh;
         this.current = next;
         this.changes.clear();
+        this.newIdleTimeout = null;
         if (fresh.lastAccessedAt().isAfter(lastAccessedTime)) {
             lastAccessedTime = fresh.lastAccessedAt();
         }
@@ -134,19 +142,20 @@ final class ManagedSpringSession implements UsherSpringSession {
     @Override
     public void setMaxInactiveInterval(Duration interval) {
         Objects.requireNonNull(interval, "interval");
-        if (!interval.equals(stored.idleTimeout())) {
-            throw new MaxInactiveIntervalException(interval, stored.idleTimeout());
+        if (interval.isNegative() || interval.isZero()) {
+            throw new MaxInactiveIntervalException(interval);
         }
+        newIdleTimeout = interval.equals(stored.idleTimeout()) ? null : interval;
     }
 
     @Override
     public Duration getMaxInactiveInterval() {
-        return stored.idleTimeout();
+        return newIdleTimeout != null ? newIdleTimeout : stored.idleTimeout();
     }
 
     @Override
     public boolean isExpired() {
-        Instant idleExpiry = lastAccessedTime.plus(stored.idleTimeout());
+        Instant idleExpiry = lastAccessedTime.plus(getMaxInactiveInterval());
         Instant expiresAt = idleExpiry.isBefore(stored.absoluteExpiry()) ? idleExpiry : stored.absoluteExpiry();
         return !repository.now().isBefore(expiresAt);
     }

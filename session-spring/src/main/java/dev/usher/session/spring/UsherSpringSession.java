@@ -13,11 +13,12 @@ import org.springframework.session.Session;
  * session at once (Usher draws the new id, so it is known only after the store has it).
  *
  * <ul>
- *   <li>{@link #getMaxInactiveInterval()} is the session's idle timeout, set by the {@code SessionManager}
- *       ({@code idleTimeout}); {@link #setMaxInactiveInterval} accepts only that value and throws
- *       {@link MaxInactiveIntervalException} (an {@code UnsupportedOperationException} naming both values)
- *       for any other, changing nothing. A per-session timeout would need {@code SessionManager} to store
- *       one; the session stores already keep one per session, but the manager gives all its own.
+ *   <li>{@link #getMaxInactiveInterval()} is the session's idle timeout: the {@code SessionManager}'s
+ *       ({@code idleTimeout}) until {@link #setMaxInactiveInterval} gives the session one of its own, which
+ *       {@code save} stores ({@link dev.usher.session.Session#withIdleTimeout}) so that the store expires the
+ *       session by it and every instance sees it. A zero or negative interval (the Servlet API's "never
+ *       expires") throws {@link MaxInactiveIntervalException} and changes nothing: every Usher session
+ *       expires.
  *   <li>{@link #setLastAccessedTime} is kept in this object only: Usher records accesses itself, on
  *       {@code findById} (throttled) and on every {@code save} that writes.
  *   <li>{@link #isExpired()} also honours the absolute expiry, which Spring Session does not know.

@@ -96,18 +96,20 @@ final class DefaultRedisAdmissionQueue implements RedisAdmissionQueue {
         this.maxWaitNanos = b.maxWait == null ? 0 : saturatedNanos(b.maxWait);
         this.fallback = b.fallback;
         String prefix = "usher:q:{" + b.name + "}:";
-        this.redis = new QueueProtocol(new RedisCalls(b.redis, name, prefix + "m", b.commandTimeout, b.probeInterval),
-                prefix, b, newInstanceId());
-        this.timer = BackgroundThreads.scheduler(BackgroundThreads.daemon("usher-redis-queue-" + name));
+        this.redis = new QueueProtocol(new RedisCalls(b.redis, name, prefix + "m", b.commandTimeout, b.probeInterval,
+                b.threadFactory), prefix, b, newInstanceId());
+        this.timer = BackgroundThreads.scheduler(BackgroundThreads.orDaemon(b.threadFactory, "usher-redis-queue-" + name));
         timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         timer.setContinueExistingPeriodicTasksAfterShutdownPolicy(false);
-        this.listeners = BackgroundThreads.serial(BackgroundThreads.daemon("usher-redis-queue-" + name + "-listeners"));
+        this.listeners = BackgroundThreads.serial(
+                BackgroundThreads.orDaemon(b.threadFactory, "usher-redis-queue-" + name + "-listeners"));
         try {
             redis.registerProbe();
         } catch (AdmissionUnavailableException e) {
             log.warn("RedisAdmissionQueue '{}': Redis unreachable at start; retrying in the background", name);
         }
-        this.subscriber = new Subscriber(b.redis, this, b.probeInterval);
+        this.subscriber = new Subscriber(b.redis, this, b.probeInterval,
+                BackgroundThreads.orDaemon(b.threadFactory, "usher-redis-queue-" + name + "-sub"));
         subscriber.start(redis.channel(redis.instance()), b.commandTimeout);
         long renewNanos = Math.max(1, b.leaseTime.toNanos() / 3);
         long periodNanos = b.notificationPeriod.toNanos();

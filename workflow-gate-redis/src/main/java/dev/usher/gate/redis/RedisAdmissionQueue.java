@@ -4,6 +4,7 @@ import dev.usher.gate.admission.AdmissionQueue;
 import dev.usher.session.Durations;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.ThreadFactory;
 import redis.clients.jedis.UnifiedJedis;
 
 /**
@@ -70,6 +71,7 @@ public interface RedisAdmissionQueue extends AdmissionQueue {
         Duration commandTimeout = Duration.ofSeconds(2);
         Duration probeInterval = Duration.ofMillis(500);
         AdmissionQueue fallback;
+        ThreadFactory threadFactory;
 
         private Builder(UnifiedJedis redis, String name, int maxRunning) {
             this.redis = Objects.requireNonNull(redis, "redis");
@@ -184,6 +186,17 @@ public interface RedisAdmissionQueue extends AdmissionQueue {
          */
         public Builder fallback(AdmissionQueue localQueue) {
             this.fallback = Objects.requireNonNull(localQueue, "fallback");
+            return this;
+        }
+
+        /**
+         * Where the queue's threads come from: its timer, its listener thread, its pub/sub subscriber and the
+         * bounded pool that runs Redis calls under their time limit. Default: platform daemon threads named
+         * {@code usher-redis-queue-<name>…}. Pass the host's factory for virtual threads, its naming or MDC;
+         * the host then owns what the factory does. {@link RedisAdmissionQueue#close()} stops them either way.
+         */
+        public Builder threadFactory(ThreadFactory factory) {
+            this.threadFactory = Objects.requireNonNull(factory, "threadFactory");
             return this;
         }
 

@@ -7,6 +7,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -37,20 +38,22 @@ final class RedisCalls {
     private volatile long openUntil;
     private volatile boolean open;
 
-    RedisCalls(UnifiedJedis redis, String queueName, String metaKey, Duration timeout, Duration probeInterval) {
+    RedisCalls(UnifiedJedis redis, String queueName, String metaKey, Duration timeout, Duration probeInterval,
+               ThreadFactory hostThreads) {
         this.redis = redis;
         this.queueName = queueName;
         this.metaKey = metaKey;
         this.timeoutNanos = timeout.toNanos();
         this.probeNanos = probeInterval.toNanos();
         AtomicInteger n = new AtomicInteger();
+        ThreadFactory threads = hostThreads != null ? hostThreads : r -> {
+            Thread t = new Thread(r, "usher-redis-queue-" + queueName + "-io-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
         // A bounded pool: callers beyond it wait in line, and that wait counts against their time bound.
         ThreadPoolExecutor pool = new ThreadPoolExecutor(IO_THREADS, IO_THREADS, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "usher-redis-queue-" + queueName + "-io-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
+                new LinkedBlockingQueue<>(), threads);
         pool.allowCoreThreadTimeOut(true);
         this.io = pool;
     }

@@ -2,6 +2,7 @@ package dev.usher.gate.redis;
 
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,9 +24,11 @@ final class Subscriber {
     private volatile String channel;
     private volatile JedisPubSub current;
     private volatile boolean stopped;
+    private final ThreadFactory threads;
     private Thread thread;
 
-    Subscriber(UnifiedJedis redis, DefaultRedisAdmissionQueue queue, Duration retry) {
+    Subscriber(UnifiedJedis redis, DefaultRedisAdmissionQueue queue, Duration retry, ThreadFactory threads) {
+        this.threads = threads;
         this.redis = redis;
         this.queue = queue;
         this.retryMillis = Math.max(10, retry.toMillis());
@@ -34,8 +37,7 @@ final class Subscriber {
     /** Starts the thread and waits (up to {@code wait}) for the first subscription, so early wake-ups arrive. */
     void start(String initialChannel, Duration wait) {
         this.channel = initialChannel;
-        thread = new Thread(this::loop, "usher-redis-queue-" + queue.name() + "-sub");
-        thread.setDaemon(true);
+        thread = threads.newThread(this::loop);
         thread.start();
         try {
             firstSubscription.await(wait.toMillis(), TimeUnit.MILLISECONDS);

@@ -1,6 +1,5 @@
 package dev.usher.gate.redis;
 
-import org.junit.jupiter.api.Tag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -9,6 +8,7 @@ import dev.usher.gate.admission.Permit;
 import dev.usher.gate.admission.QueueFullException;
 import dev.usher.gate.admission.Ticket;
 import dev.usher.gate.admission.TicketUpdate;
+import dev.usher.session.HostThreads;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import redis.clients.jedis.UnifiedJedis;
@@ -199,6 +201,30 @@ class RedisAdmissionQueueTest {
             t.await(Duration.ofSeconds(30)).close();
         }
         assertThat(one.stats().running()).isZero();
+    }
+
+    @Test
+    void everyThreadComesFromTheHostsFactoryAndEndsWithTheQueue() throws Exception {
+        HostThreads host = new HostThreads("host-redis-queue");
+        String name = TestRedis.uniqueName("threads");
+        List<String> heardOn = new CopyOnWriteArrayList<>();
+        RedisAdmissionQueue q = builder("standalone", name, 1).notificationPeriod(Duration.ofMillis(100))
+                .threadFactory(host).build();
+        try {
+            Ticket holder = q.enter("h");
+            Ticket waiter = q.enter("w", u -> heardOn.add(Thread.currentThread().getName()));
+            eventually(() -> heardOn.size() >= 2, "the waiter hears from the queue");
+            holder.permit().join().close();
+            waiter.await(Duration.ofSeconds(30)).close();
+            assertThat(heardOn).allSatisfy(thread -> assertThat(thread).startsWith("host-redis-queue-"));
+            // timer, listener thread, subscriber and at least one Redis call thread; none of the queue's own
+            assertThat(host.threads()).hasSizeGreaterThanOrEqualTo(4);
+            assertThat(Thread.getAllStackTraces().keySet())
+                    .noneMatch(t -> t.getName().startsWith("usher-redis-queue-" + name));
+        } finally {
+            q.close();
+        }
+        assertThat(host.allEnded(Duration.ofSeconds(30))).as("close() ended the host's threads").isTrue();
     }
 
     @ParameterizedTest

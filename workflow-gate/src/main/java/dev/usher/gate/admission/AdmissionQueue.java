@@ -3,6 +3,7 @@ package dev.usher.gate.admission;
 import dev.usher.session.Durations;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.ThreadFactory;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
@@ -86,6 +87,7 @@ public interface AdmissionQueue extends AutoCloseable {
         double smoothing = 0.2;
         LongSupplier ticker = System::nanoTime;
         String name = "admission";
+        ThreadFactory threadFactory;
         boolean manualMaintenance;
 
         private Builder(int maxRunning) {
@@ -177,6 +179,17 @@ public interface AdmissionQueue extends AutoCloseable {
                         "name must be 1 to 64 letters, digits, '-' or '_' but was '" + name + "'");
             }
             this.name = name;
+            return this;
+        }
+
+        /**
+         * Where the queue's one thread (timeouts, position updates, listener calls) comes from. Default: a
+         * platform daemon thread named {@code usher-admission-<name>}. Pass the host's factory for virtual
+         * threads, its naming or MDC; the host then owns what the factory does. {@link AdmissionQueue#close()}
+         * stops the thread either way.
+         */
+        public Builder threadFactory(ThreadFactory factory) {
+            this.threadFactory = Objects.requireNonNull(factory, "threadFactory");
             return this;
         }
 

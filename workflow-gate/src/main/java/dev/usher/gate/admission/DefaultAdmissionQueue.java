@@ -1,6 +1,7 @@
 package dev.usher.gate.admission;
 
 import dev.usher.gate.admission.KeyState.Slot;
+import dev.usher.gate.background.BackgroundThreads;
 import dev.usher.session.Durations;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,6 +10,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -134,9 +136,9 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         if (b.manualMaintenance) {
             this.thread = null;
         } else {
+            ThreadFactory threads = BackgroundThreads.orDaemon(b.threadFactory, "usher-admission-" + name);
             this.thread = new ScheduledThreadPoolExecutor(1, r -> {
-                Thread t = new Thread(r, "usher-admission-" + name);
-                t.setDaemon(true);
+                Thread t = threads.newThread(r);
                 queueThread = t;
                 return t;
             });

@@ -237,8 +237,7 @@ final class Report {
             }
             find(all, m.benchmark(), baseParams, m.threads()).ifPresent(base -> {
                 double costRatio = base.opsPerSecond() / m.opsPerSecond();
-                // cost ratio = base / m: its interval runs from (base - e) / (m + e) to (base + e) / (m - e).
-                String verdict = atLeastVerdict(m, base, 1 / scaling.maxCostRatio());
+                String verdict = atMostVerdict(base, m, scaling.maxCostRatio());
                 parts.add(String.format(Locale.ROOT, "cost %.2f× that at %s=%s (target ≤ %s: %s)", costRatio,
                         scaling.param(), scaling.base(), trim(scaling.maxCostRatio()), verdict));
             });
@@ -262,6 +261,29 @@ final class Report {
             return "met";
         }
         if (high < target) {
+            return "**missed**";
+        }
+        return String.format(Locale.ROOT, "not shown (interval %.2f–%s)", Math.max(low, 0),
+                Double.isInfinite(high) ? "∞" : String.format(Locale.ROOT, "%.2f", high));
+    }
+
+    /**
+     * Whether the cost ratio {@code base / m} (throughputs, so the cost of {@code m} over that of {@code base})
+     * stays at or below {@code max} over the whole 99.9% interval, from (base − e) ÷ (m + e) to
+     * (base + e) ÷ (m − e): met, missed when all of it is above, not shown when it straddles {@code max}.
+     */
+    static String atMostVerdict(Measurement base, Measurement m, double max) {
+        if (Double.isNaN(base.error()) || Double.isNaN(m.error())) {
+            return "not shown (no error bars)";
+        }
+        double low = (base.opsPerSecond() - base.error()) / (m.opsPerSecond() + m.error());
+        double high = m.opsPerSecond() > m.error()
+                ? (base.opsPerSecond() + base.error()) / (m.opsPerSecond() - m.error())
+                : Double.POSITIVE_INFINITY;
+        if (high <= max) {
+            return "met";
+        }
+        if (low > max) {
             return "**missed**";
         }
         return String.format(Locale.ROOT, "not shown (interval %.2f–%s)", Math.max(low, 0),

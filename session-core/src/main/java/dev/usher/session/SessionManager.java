@@ -158,8 +158,9 @@ public final class SessionManager implements AutoCloseable {
      * than once (on a version conflict it is applied again to the fresh value) and must not have side effects.
      * Only the attributes and the idle timeout of its result are kept ({@link Session#withIdleTimeout} gives
      * this one session an idle timeout of its own; its touches then follow that one): id, owner, timestamps,
-     * absolute expiry and version are the manager's. The write also records an access. Costs two store round trips (read, compare-and-set) when nobody else
-     * writes; {@link #update(Session, UnaryOperator)} saves the read when the caller holds the session.
+     * absolute expiry and version are the manager's. The write also records an access. Costs two store round
+     * trips (read, compare-and-set) when nobody else writes; {@link #update(Session, UnaryOperator)} saves
+     * the read when the caller holds the session.
      *
      * @return the stored session, or empty if the session does not exist or has expired
      * @throws SessionConflictException    after the bounded number of attempts all lost the race

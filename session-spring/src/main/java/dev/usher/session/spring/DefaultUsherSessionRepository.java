@@ -78,7 +78,8 @@ final class DefaultUsherSessionRepository implements UsherSessionRepository {
         // The compare-and-set is tried on the session this request loaded (one round trip); only when another
         // request changed it meanwhile is it re-read and the changes merged into the newer version.
         Session saved = sessions.update(mine.storedValue(), stored -> {
-                    Session merged = changes.isEmpty() ? stored : stored.withAttributes(merge(stored.attributes(), changes));
+                    Session merged = changes.isEmpty() ? stored
+                            : stored.withAttributes(merge(stored.attributes(), changes));
                     return idleTimeout == null ? merged : merged.withIdleTimeout(idleTimeout);
                 })
                 .orElseThrow(() -> invalidated(savedId, "its changes to " + changes.keySet() + " were not saved"));

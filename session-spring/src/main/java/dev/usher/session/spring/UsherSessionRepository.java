@@ -25,8 +25,8 @@ import org.springframework.session.Session;
  *   <li>{@code findById} records the access ({@link SessionManager#touch}: one store read, plus a write at
  *       most once per touch threshold) and returns null for an unknown, expired or malformed id.
  *   <li>{@code save} writes only the attributes (and a new max inactive interval) changed through this
- *       object since it was loaded, merged
- *       into the stored session by {@link SessionManager#update}'s compare-and-set: two instances changing
+ *       object since it was loaded, merged into the stored session by {@link SessionManager#update}'s
+ *       compare-and-set: two instances changing
  *       different attributes of one session at once both keep their change. A save with nothing changed
  *       costs nothing. Saving a session that was deleted or expired meanwhile throws
  *       {@link IllegalStateException} and writes nothing.

@@ -250,44 +250,44 @@ final class Report {
      * over all of it (missed), or the interval straddles the target (not shown).
      */
     static String atLeastVerdict(Measurement usher, Measurement other, double target) {
-        if (Double.isNaN(usher.error()) || Double.isNaN(other.error())) {
-            return "not shown (no error bars)";
-        }
-        double low = (usher.opsPerSecond() - usher.error()) / (other.opsPerSecond() + other.error());
-        double high = other.opsPerSecond() > other.error()
-                ? (usher.opsPerSecond() + usher.error()) / (other.opsPerSecond() - other.error())
-                : Double.POSITIVE_INFINITY;
-        if (low >= target) {
-            return "met";
-        }
-        if (high < target) {
-            return "**missed**";
-        }
-        return String.format(Locale.ROOT, "not shown (interval %.2f–%s)", Math.max(low, 0),
-                Double.isInfinite(high) ? "∞" : String.format(Locale.ROOT, "%.2f", high));
+        Interval r = Interval.ofRatio(usher, other);
+        return r == null ? "not shown (no error bars)" : r.verdict(r.low() >= target, r.high() < target);
     }
 
     /**
      * Whether the cost ratio {@code base / m} (throughputs, so the cost of {@code m} over that of {@code base})
-     * stays at or below {@code max} over the whole 99.9% interval, from (base − e) ÷ (m + e) to
-     * (base + e) ÷ (m − e): met, missed when all of it is above, not shown when it straddles {@code max}.
+     * stays at or below {@code max} over the whole 99.9% interval (met), exceeds it over all of it (missed),
+     * or the interval straddles {@code max} (not shown).
      */
     static String atMostVerdict(Measurement base, Measurement m, double max) {
-        if (Double.isNaN(base.error()) || Double.isNaN(m.error())) {
-            return "not shown (no error bars)";
+        Interval r = Interval.ofRatio(base, m);
+        return r == null ? "not shown (no error bars)" : r.verdict(r.high() <= max, r.low() > max);
+    }
+
+    /** The 99.9% interval of a ratio of two throughputs. */
+    private record Interval(double low, double high) {
+        /** From (a − e) ÷ (b + e) to (a + e) ÷ (b − e), unbounded above when b's bar reaches zero; null without bars. */
+        static Interval ofRatio(Measurement a, Measurement b) {
+            if (Double.isNaN(a.error()) || Double.isNaN(b.error())) {
+                return null;
+            }
+            double low = (a.opsPerSecond() - a.error()) / (b.opsPerSecond() + b.error());
+            double high = b.opsPerSecond() > b.error()
+                    ? (a.opsPerSecond() + a.error()) / (b.opsPerSecond() - b.error())
+                    : Double.POSITIVE_INFINITY;
+            return new Interval(Math.max(low, 0), high);
         }
-        double low = (base.opsPerSecond() - base.error()) / (m.opsPerSecond() + m.error());
-        double high = m.opsPerSecond() > m.error()
-                ? (base.opsPerSecond() + base.error()) / (m.opsPerSecond() - m.error())
-                : Double.POSITIVE_INFINITY;
-        if (high <= max) {
-            return "met";
+
+        String verdict(boolean met, boolean missed) {
+            if (met) {
+                return "met";
+            }
+            if (missed) {
+                return "**missed**";
+            }
+            return String.format(Locale.ROOT, "not shown (interval %.2f–%s)", low,
+                    Double.isInfinite(high) ? "∞" : String.format(Locale.ROOT, "%.2f", high));
         }
-        if (low > max) {
-            return "**missed**";
-        }
-        return String.format(Locale.ROOT, "not shown (interval %.2f–%s)", Math.max(low, 0),
-                Double.isInfinite(high) ? "∞" : String.format(Locale.ROOT, "%.2f", high));
     }
 
     static String roundTripTable(List<RoundTrip> roundTrips) {

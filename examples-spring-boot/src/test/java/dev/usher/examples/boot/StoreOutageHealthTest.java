@@ -2,14 +2,9 @@ package dev.usher.examples.boot;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.usher.examples.boot.ActuatorHealth.Health;
 import dev.usher.session.DedicatedPostgres;
 import dev.usher.session.redis.DedicatedRedis;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
-import java.time.Instant;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -18,8 +13,6 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Actuator health through the real {@code /actuator/health} endpoint while the stores go away: sessions on a
@@ -34,8 +27,6 @@ import tools.jackson.databind.json.JsonMapper;
 @DirtiesContext
 class StoreOutageHealthTest {
     /** Far below a driver's default wait (30 s for a pooled connection): the store's own 1 s timeout bounds it. */
-    private static final Duration HEALTH_ANSWER = Duration.ofSeconds(15);
-    private static final Duration PATIENCE = Duration.ofSeconds(60);
 
     private static DedicatedRedis redis;
     private static DedicatedPostgres postgres;
@@ -43,8 +34,6 @@ class StoreOutageHealthTest {
     @LocalServerPort
     int port;
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    private final JsonMapper json = JsonMapper.builder().build();
 
     @DynamicPropertySource
     static void properties(DynamicPropertyRegistry registry) throws Exception {
@@ -67,37 +56,19 @@ class StoreOutageHealthTest {
         }
     }
 
-    private record Health(int httpStatus, JsonNode body) {
-        String status(String component) {
-            return body.path("components").path(component).path("status").asString();
-        }
+    private ActuatorHealth actuator;
 
-        String error(String component) {
-            return body.path("components").path(component).path("details").path("error").asString();
+    /** The app's health endpoint (made on first use: the port is known once the context runs). */
+    private ActuatorHealth actuator() {
+        if (actuator == null) {
+            actuator = new ActuatorHealth(port);
         }
-    }
-
-    private Health health() throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/health"))
-                .timeout(HEALTH_ANSWER).build(), HttpResponse.BodyHandlers.ofString());
-        return new Health(r.statusCode(), json.readTree(r.body()));
-    }
-
-    private Health awaitStatus(String component, String status) throws Exception {
-        Instant deadline = Instant.now().plus(PATIENCE);
-        Health h = health();
-        while (!h.status(component).equals(status)) {
-            assertThat(Instant.now()).as("%s still %s, not %s: %s", component, h.status(component), status, h.body())
-                    .isBefore(deadline);
-            Thread.sleep(100); // polling an HTTP endpoint: there is nothing to wait on instead
-            h = health();
-        }
-        return h;
+        return actuator;
     }
 
     private Health awaitAllUp() throws Exception {
-        awaitStatus("usherRateLimitStore", "UP");
-        Health h = awaitStatus("usherSessionStore", "UP");
+        actuator().awaitStatus("usherRateLimitStore", "UP");
+        Health h = actuator().awaitStatus("usherSessionStore", "UP");
         assertThat(h.httpStatus()).isEqualTo(200);
         assertThat(h.body().path("status").asString()).isEqualTo("UP");
         return h;
@@ -105,9 +76,9 @@ class StoreOutageHealthTest {
 
     /** Down, answered fast by the circuit: the first check after the outage may wait out the 1 s timeout. */
     private void assertDownFailingFast(String down, String up) throws Exception {
-        Health seen = awaitStatus(down, "DOWN");
+        Health seen = actuator().awaitStatus(down, "DOWN");
         assertThat(seen.httpStatus()).as("an indicator DOWN makes the endpoint 503").isEqualTo(503);
-        Health again = health();
+        Health again = actuator().get();
         assertThat(again.status(down)).isEqualTo("DOWN");
         assertThat(again.error(down)).contains("StoreUnavailableException").contains("failing fast");
         assertThat(again.status(up)).as("the other store is fine").isEqualTo("UP");

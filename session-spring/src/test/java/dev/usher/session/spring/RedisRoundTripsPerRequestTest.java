@@ -22,10 +22,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
-import org.apache.catalina.Context;
 import org.apache.catalina.startup.Tomcat;
-import org.apache.tomcat.util.descriptor.web.FilterDef;
-import org.apache.tomcat.util.descriptor.web.FilterMap;
 import org.springframework.session.web.http.SessionRepositoryFilter;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -212,22 +209,7 @@ class RedisRoundTripsPerRequestTest {
 
     @Test
     void throughSpringSessionsFilterOnTomcatAReadIsOneRoundTripAndAWriteTwo() throws Exception {
-        Tomcat tomcat = new Tomcat();
-        tomcat.setBaseDir(Files.createTempDirectory("usher-rt-tomcat").toString());
-        tomcat.setPort(0);
-        Context context = tomcat.addContext("", null);
-        Tomcat.addServlet(context, "cart", new CartServlet());
-        context.addServletMapping("/*", "cart");
-        FilterDef filter = new FilterDef();
-        filter.setFilterName("springSessionRepositoryFilter");
-        filter.setFilter(new SessionRepositoryFilter<>(repository));
-        context.addFilterDef(filter);
-        FilterMap mapping = new FilterMap();
-        mapping.setFilterName("springSessionRepositoryFilter");
-        mapping.addURLPattern("/*");
-        context.addFilterMap(mapping);
-        tomcat.getConnector();
-        tomcat.start();
+        Tomcat tomcat = SpringSessionTomcat.start(Files.createTempDirectory("usher-rt-tomcat"), new CartServlet(), repository);
         try {
             HttpClient http = HttpClient.newHttpClient();
             String base = "http://127.0.0.1:" + tomcat.getConnector().getLocalPort();

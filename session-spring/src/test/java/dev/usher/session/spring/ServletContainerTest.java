@@ -21,17 +21,13 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
-import org.apache.catalina.Context;
 import org.apache.catalina.LifecycleException;
 import org.apache.catalina.startup.Tomcat;
-import org.apache.tomcat.util.descriptor.web.FilterDef;
-import org.apache.tomcat.util.descriptor.web.FilterMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.springframework.session.events.SessionDeletedEvent;
-import org.springframework.session.web.http.SessionRepositoryFilter;
 
 /**
  * The bridge under a real container: embedded Tomcat with Spring Session's own {@link SessionRepositoryFilter}
@@ -96,22 +92,7 @@ class ServletContainerTest {
     }
 
     private int startContainer(UsherSessionRepository repository) throws LifecycleException {
-        Tomcat tomcat = new Tomcat();
-        tomcat.setBaseDir(dir.resolve("tomcat-" + containers.size()).toString());
-        tomcat.setPort(0);
-        Context context = tomcat.addContext("", null);
-        Tomcat.addServlet(context, "app", new App());
-        context.addServletMapping("/*", "app");
-        FilterDef filter = new FilterDef();
-        filter.setFilterName("springSessionRepositoryFilter");
-        filter.setFilter(new SessionRepositoryFilter<>(repository));
-        context.addFilterDef(filter);
-        FilterMap mapping = new FilterMap();
-        mapping.setFilterName("springSessionRepositoryFilter");
-        mapping.addURLPattern("/*");
-        context.addFilterMap(mapping);
-        tomcat.getConnector();
-        tomcat.start();
+        Tomcat tomcat = SpringSessionTomcat.start(dir.resolve("tomcat-" + containers.size()), new App(), repository);
         containers.add(tomcat);
         return tomcat.getConnector().getLocalPort();
     }

@@ -225,6 +225,11 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         }
     }
 
+    /** Whether the key's live entry counts its leases on cells (see {@link CacheEntry}); for tests. */
+    boolean countsOnCells(K key) {
+        return slots.get(key) instanceof CacheEntry<?, ?> entry && entry.countsOnCells();
+    }
+
     /** A lease on {@code entry} closed (see {@link CacheLease#close()}). */
     void release(CacheEntry<K, V> entry) {
         if (tracksIdleTime) {
@@ -232,9 +237,11 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         }
         long left = entry.endLease();
         // The common case: still current and still holding its ticket, so going idle needs nothing.
-        // Both marks are read after the count's update; see the class comment for why that is enough.
+        // Both marks are read after the count's update; see the class comment for why that is enough. Leases
+        // counted on cells are summed only when a mark says the last close has work to do.
         if (left > 0 || !entry.removed && entry.ticket != null
-                && (maximumAgeNanos == Long.MAX_VALUE || ticker.read() - entry.createdAt < maximumAgeNanos)) {
+                && (maximumAgeNanos == Long.MAX_VALUE || ticker.read() - entry.createdAt < maximumAgeNanos)
+                || left == CacheEntry.NOT_COUNTED && entry.leases() > 0) {
             return;
         }
         releaseSlowly(entry);

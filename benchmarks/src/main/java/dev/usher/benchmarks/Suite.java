@@ -64,16 +64,17 @@ public final class Suite {
 
     /**
      * Iteration settings. Smoke only checks that everything runs (no error bars); quick takes about 16 minutes
-     * on 2 cores; full is for numbers to quote, within 30 minutes on 2 cores: 2 forks of 2 × 0.5 s warm-up
-     * and 5 × 0.8 s measured, 10 samples a row. The suite has 80 benchmark × parameter × thread runs and
-     * each fork pays its JVM start and set-up (2 to 12 s, {@link Group#overheadSeconds}), 160 forks in all:
-     * that leaves about 5 s of iterations per fork. The JIT has compiled these short operations within the
-     * first warm-up half second; 10 shorter samples give a narrower 99.9% interval than 8 longer ones.
+     * on 2 cores; full is for numbers to quote, about 25 minutes on 2 cores: 2 forks of 3 × 1 s warm-up and
+     * 6 × 0.6 s measured, 12 samples a row. The warm-up is what matters most: in the runs of record the
+     * longer Usher paths (admission, rate limiter, cache lease) reached their steady speed only 2.5 to 3 s
+     * into each fork, so with 1 s of warm-up their first samples were a third to a half slower, which alone
+     * spread their 99.9% bars to 20–30%. The suite has 80 benchmark × parameter × thread runs and each fork
+     * pays its JVM start and set-up (2 to 12 s, {@link Group#overheadSeconds}), 160 forks in all.
      */
     enum RunMode {
         SMOKE(1, 1, TimeValue.seconds(1), 1, TimeValue.seconds(1)),
         QUICK(1, 3, TimeValue.seconds(1), 3, TimeValue.seconds(1)),
-        FULL(2, 2, TimeValue.milliseconds(500), 5, TimeValue.milliseconds(800));
+        FULL(2, 3, TimeValue.seconds(1), 6, TimeValue.milliseconds(600));
 
         final int forks;
         final int warmups;

@@ -54,8 +54,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Rejected.</b> Taking the ticket out of Caffeine on every acquire and putting a new one in on every
  * lease close kept leased entries out of the bound by construction, but cost two Caffeine writes per hit
- * (about 1% of a {@code getIfPresent}'s throughput); striped counters of hits and open leases cost a hit
- * three more atomic operations than the entry's own word (a third of its throughput).
+ * (about 1% of a {@code getIfPresent}'s throughput); striped counters of hits and open leases for every
+ * entry cost a hit three more atomic operations than the entry's own word (a third of its throughput), so
+ * an entry gets per-thread cells only once two threads have collided on its word (see {@link CacheEntry}).
  *
  * <p><b>Lock order.</b> {@code slots} bin lock, then Caffeine's internal locks (through the ticket puts and
  * removals). Caffeine never calls back into {@code slots} while holding its locks: the removal listener runs

@@ -45,8 +45,9 @@ final class CacheEntry<K, V> implements Slot {
     static final long NOT_COUNTED = -1;
     /** Longs between two cells: 128 bytes, so neither a cache line nor its prefetched neighbour is shared. */
     private static final int CELL_STRIDE = 16;
-    private static final int CELL_COUNT =
-            Math.max(8, Integer.highestOneBit(Math.max(1, Runtime.getRuntime().availableProcessors() * 2 - 1)) * 2);
+    /** Twice the cores, rounded up to a power of two, 8 to 64: few threads share a cell, 1 to 8 KiB per entry. */
+    private static final int CELL_COUNT = Math.min(64,
+            Math.max(8, Integer.highestOneBit(Math.max(1, Runtime.getRuntime().availableProcessors() * 2 - 1)) * 2));
     private static final int SPINS_BEFORE_YIELD = 64;
     private static final VarHandle WORD;
     private static final VarHandle CELLS;

@@ -25,8 +25,10 @@ import java.util.function.Consumer;
  * from the queue, so any {@link AdmissionQueue} gets it.
  *
  * <p>A request admitted at once (the common case) reads no clock, draws no random number and never parks:
- * the updates the queue may still send it afterwards land in a queue nobody reads and wake nobody. The
- * listener side ({@link #accept}) runs on the queue's thread; everything else on the request's.
+ * the ADMITTED the queue tells it (on the request's own thread, inside {@code enter}) only sets a flag, and
+ * any update the queue may still send it afterwards lands in a queue nobody reads and wakes nobody. The
+ * listener side ({@link #accept}) runs on the queue's thread, or on the request's for an admission at once;
+ * everything else on the request's.
  */
 final class AdmissionWait implements Consumer<TicketUpdate> {
     private static final VarHandle UPDATES;
@@ -43,6 +45,11 @@ final class AdmissionWait implements Consumer<TicketUpdate> {
     private volatile ConcurrentLinkedQueue<TicketUpdate> updates;
     /** The request's thread while it is parked waiting for an update; null otherwise. */
     private volatile Thread parked;
+    /**
+     * The queue said ADMITTED and the waiter has not yet looked: the ticket's state says so already (a
+     * queue changes the state before it tells the listener), so a waiter that sees the flag re-reads it.
+     */
+    private volatile boolean admitted;
 
     private ConcurrentLinkedQueue<TicketUpdate> updates() {
         ConcurrentLinkedQueue<TicketUpdate> queue = updates;
@@ -57,7 +64,13 @@ final class AdmissionWait implements Consumer<TicketUpdate> {
 
     @Override
     public void accept(TicketUpdate update) {
-        updates().add(update);
+        if (update.kind() == TicketUpdate.Kind.ADMITTED) {
+            // Nothing to relay, only a waiter to wake: a flag, so that a request admitted at once (told on
+            // its own thread, inside enter) makes no update queue.
+            admitted = true;
+        } else {
+            updates().add(update);
+        }
         Thread waiter = parked;
         if (waiter != null) {
             LockSupport.unpark(waiter);
@@ -124,11 +137,15 @@ final class AdmissionWait implements Consumer<TicketUpdate> {
         parked = Thread.currentThread();
         try {
             while (true) {
-                // Re-read after publishing this thread: an update added before that is seen here, one added
-                // after it unparks us.
+                // Re-read after publishing this thread: an update (or ADMITTED) given before that is seen here,
+                // one given after it unparks us.
                 update = updates.poll();
                 if (update != null) {
                     return update;
+                }
+                if (admitted) {
+                    admitted = false; // once: the caller re-reads the ticket's state
+                    return null;
                 }
                 if (Thread.interrupted()) {
                     throw new InterruptedException();

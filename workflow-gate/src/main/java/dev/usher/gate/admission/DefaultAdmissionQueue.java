@@ -181,7 +181,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         if (ticket != null) {
             return ticket;
         }
-        List<TicketImpl> admittedNow = new ArrayList<>(1);
+        TicketImpl admittedNow = null;
         lock.lock();
         try {
             if (closed) {
@@ -205,7 +205,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
                 ticket.notified(now, position, ticket.estimateAtEnter);
                 notifier.record(ticket, TicketUpdate.Kind.QUEUED, position, ticket.estimateAtEnter);
             }
-            admitWhilePossible(now, admittedNow);
+            admittedNow = admitWhilePossible(now);
             enterOrder.armExpiry(now);
         } finally {
             lock.unlock();
@@ -222,8 +222,14 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
 
     // -------------------------------------------------------------------------------------- admission
 
-    /** Admits the smallest admissible tags while slots are free. Caller holds the lock. */
-    private void admitWhilePossible(long now, List<TicketImpl> admittedNow) {
+    /**
+     * Admits the smallest admissible tags while slots are free; returns the first of them, chained by
+     * {@link TicketImpl#nextAdmitted} (a chain, not a list, so that an admission allocates no list), or null.
+     * Caller holds the lock.
+     */
+    private TicketImpl admitWhilePossible(long now) {
+        TicketImpl first = null;
+        TicketImpl last = null;
         while (running < maxRunning && order.hasAdmissible()) {
             TicketImpl t = order.admitNext();
             enterOrder.remove(t);
@@ -235,12 +241,18 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             admitted++;
             estimator.started(t.permit, waited, t.estimateAtEnter);
             notifier.record(t, TicketUpdate.Kind.ADMITTED, 0, 0);
-            admittedNow.add(t);
+            if (first == null) {
+                first = t;
+            } else {
+                last.nextAdmitted = t;
+            }
+            last = t;
         }
+        return first;
     }
 
     void release(PermitImpl permit) {
-        List<TicketImpl> admittedNow = new ArrayList<>(2);
+        TicketImpl admittedNow;
         lock.lock();
         try {
             long now = ticker.getAsLong();
@@ -248,7 +260,7 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
             running--;
             estimator.ended(permit, now);
             order.released(ks);
-            admitWhilePossible(now, admittedNow);
+            admittedNow = admitWhilePossible(now);
             order.dropIfIdle(ks);
         } finally {
             lock.unlock();
@@ -256,9 +268,13 @@ final class DefaultAdmissionQueue implements AdmissionQueue {
         afterUnlock(admittedNow);
     }
 
-    private void afterUnlock(List<TicketImpl> admittedNow) {
-        for (TicketImpl t : admittedNow) {
+    /** Completes the futures of the tickets admitted under the lock (a chain from {@code admittedNow}). */
+    private void afterUnlock(TicketImpl admittedNow) {
+        for (TicketImpl t = admittedNow; t != null; ) {
+            TicketImpl next = t.nextAdmitted;
+            t.nextAdmitted = null;
             t.future().admitted(t.permit);
+            t = next;
         }
         notifier.signal();
     }

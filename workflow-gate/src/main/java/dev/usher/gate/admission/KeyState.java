@@ -2,7 +2,6 @@ package dev.usher.gate.admission;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.Comparator;
 
 /**
  * A live key of a {@link DefaultAdmissionQueue}: one with waiters or running permits. It holds its queued
@@ -16,8 +15,6 @@ import java.util.Comparator;
  * new key, exactly as if it had been forgotten and created again).
  */
 final class KeyState {
-    private static final Comparator<TicketImpl> ARRIVAL =
-            Comparator.comparingLong(t -> t.seq);
     private static final VarHandle RUNNING;
     private static final VarHandle LAST_ADMITTED_ROUND;
     private static final VarHandle FAST_TOP;
@@ -51,8 +48,10 @@ final class KeyState {
     // While the fast path runs: the key's permits, newest first, linked by PermitImpl.below; released ones
     // are unlinked lazily. Under the lock (fast path stopped) it is empty: the estimator holds the permits.
     private volatile PermitImpl fastTop;
-    // FAIR_BY_KEY only (null under FIFO, and until the first waiter): the key's waiters by arrival, and its
-    // slots as a ring indexed by a running ordinal (first..end-1 are held).
+    // FAIR_BY_KEY only (null under FIFO, and until the first waiter): the key's slots as a ring indexed by a
+    // running ordinal (first..end-1 are held), and its waiters by arrival. Most keys (a session's one tab) have
+    // one waiter, whose slot is the first: the tree is made only while the key has two or more, so a lone
+    // waiter costs no tree, and its admission walks none.
     private final boolean slotsPerKey;
     private RankedTree<TicketImpl> byArrival;
     private Slot[] ring;
@@ -173,11 +172,17 @@ final class KeyState {
     }
 
     Slot slotOf(TicketImpl t) {
-        return !slotsPerKey ? t.ownSlot : ring[index(first + byArrival.rank(t))];
+        if (!slotsPerKey) {
+            return t.ownSlot;
+        }
+        return ring[index(t == head ? first : first + byArrival.rank(t))];
     }
 
     TicketImpl ticketIn(Slot slot) {
-        return !slotsPerKey ? slot.owner : byArrival.select((int) (slot.ordinal - first));
+        if (!slotsPerKey) {
+            return slot.owner;
+        }
+        return slot.ordinal == first ? head : byArrival.select((int) (slot.ordinal - first));
     }
 
     void append(TicketImpl t, Slot slot) {
@@ -194,11 +199,17 @@ final class KeyState {
             slot.owner = t;
             return;
         }
-        if (byArrival == null) {
-            byArrival = new RankedTree<>(ARRIVAL);
+        if (ring == null) {
             ring = new Slot[2];
         }
-        byArrival.add(t);
+        if (byArrival != null) {
+            byArrival.add(t);
+        } else if (count > 1) { // the second waiter: from now on ranks need the tree
+            byArrival = new RankedTree<>(waiter -> waiter.seq, waiter -> 0);
+            for (TicketImpl w = head; w != null; w = w.nextInKey) {
+                byArrival.add(w);
+            }
+        }
         if (end - first == ring.length) {
             Slot[] bigger = new Slot[ring.length * 2];
             for (long o = first; o < end; o++) {
@@ -235,7 +246,12 @@ final class KeyState {
             own.owner = null;
             return own;
         }
-        byArrival.remove(t);
+        if (byArrival != null) {
+            byArrival.remove(t);
+            if (count == 0) {
+                byArrival = null;
+            }
+        }
         Slot freed;
         if (admitted) {
             freed = ring[index(first)];

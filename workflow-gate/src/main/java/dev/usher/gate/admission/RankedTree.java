@@ -1,34 +1,57 @@
 package dev.usher.gate.admission;
 
 import java.util.Comparator;
-import java.util.SplittableRandom;
+import java.util.function.ToLongFunction;
 
 /**
  * An order-statistic set: a treap whose nodes know their subtree size, so insert, remove, rank and
- * successor all cost O(log n) expected. The comparator must be a total order over the elements held
- * (no two distinct elements compare equal). Not thread-safe: the queue's lock guards it.
+ * successor all cost O(log n) expected. The order is either a comparator, or two long keys (major, then
+ * minor) read from each element once, when it is added: the queue's trees are all ordered by two longs, and
+ * a node that holds them answers a comparison without calling anything or reading its element, which at
+ * 100,000 waiters is what a walk mostly spends its time on (a cache miss per element read). The order must
+ * be total over the elements held (no two distinct elements compare equal), and an element's keys must not
+ * change while it is held. Not thread-safe: the queue's lock guards it.
  */
 final class RankedTree<T> {
     private static final class Node<T> {
         final T value;
+        final long major;
+        final long minor;
         final int priority;
         Node<T> left;
         Node<T> right;
         int size = 1;
+        int leftSize; // size(left), kept here so that a walk turning right never reads the left child
 
-        Node(T value, int priority) {
+        Node(T value, long major, long minor, int priority) {
             this.value = value;
+            this.major = major;
+            this.minor = minor;
             this.priority = priority;
         }
     }
 
-    private final Comparator<? super T> order;
-    // Fixed seed: the shape only has to be random with respect to the keys, and a seed makes failures replayable.
-    private final SplittableRandom random = new SplittableRandom(0x5eed_a11L);
+    private final Comparator<? super T> order; // null: by keys
+    private final ToLongFunction<? super T> majorKey;
+    private final ToLongFunction<? super T> minorKey;
+    // Priorities are a mixed counter: the shape only has to be random with respect to the keys, and a
+    // counter makes failures replayable without a random generator object per tree.
+    private int priorities;
     private Node<T> root;
+    private Node<T> splitSmaller; // the halves of the last split, so a split allocates nothing
+    private Node<T> splitRest;
 
     RankedTree(Comparator<? super T> order) {
         this.order = order;
+        this.majorKey = null;
+        this.minorKey = null;
+    }
+
+    /** Ordered by {@code major}, then {@code minor}. */
+    RankedTree(ToLongFunction<? super T> major, ToLongFunction<? super T> minor) {
+        this.order = null;
+        this.majorKey = major;
+        this.minorKey = minor;
     }
 
     int size() {
@@ -39,17 +62,76 @@ final class RankedTree<T> {
         root = null;
     }
 
+    private long major(T value) {
+        return order == null ? majorKey.applyAsLong(value) : 0;
+    }
+
+    private long minor(T value) {
+        return order == null ? minorKey.applyAsLong(value) : 0;
+    }
+
+    /** Compares {@code value}, whose keys are {@code major} and {@code minor}, with the node's element. */
+    private int compare(T value, long major, long minor, Node<T> node) {
+        if (order != null) {
+            return order.compare(value, node.value);
+        }
+        if (major != node.major) {
+            return major < node.major ? -1 : 1;
+        }
+        return minor == node.minor ? 0 : minor < node.minor ? -1 : 1;
+    }
+
+    private int nextPriority() {
+        int h = ++priorities * 0x9E37_79B9;
+        h ^= h >>> 16;
+        h *= 0x85EB_CA6B;
+        h ^= h >>> 13;
+        h *= 0xC2B2_AE35;
+        return h ^ (h >>> 16);
+    }
+
+    /** Adds {@code value}, which must not be present: down to where its priority puts it, then splits there. */
     void add(T value) {
-        Halves<T> halves = split(root, value);
-        root = merge(merge(halves.smaller, new Node<>(value, random.nextInt())), halves.rest);
+        long major = major(value);
+        long minor = minor(value);
+        Node<T> added = new Node<>(value, major, minor, nextPriority());
+        Node<T> parent = null;
+        boolean leftOfParent = false;
+        Node<T> node = root;
+        while (node != null && node.priority >= added.priority) {
+            node.size++;
+            parent = node;
+            leftOfParent = compare(value, major, minor, node) < 0;
+            if (leftOfParent) {
+                node.leftSize++;
+                node = node.left;
+            } else {
+                node = node.right;
+            }
+        }
+        split(node, value, major, minor);
+        added.left = splitSmaller;
+        added.right = splitRest;
+        splitSmaller = null;
+        splitRest = null;
+        update(added);
+        if (parent == null) {
+            root = added;
+        } else if (leftOfParent) {
+            parent.left = added;
+        } else {
+            parent.right = added;
+        }
     }
 
     /** Removes {@code value}; returns false if it was not present. */
     boolean remove(T value) {
+        long major = major(value);
+        long minor = minor(value);
         Node<T> parent = null;
         Node<T> node = root;
         while (node != null) {
-            int c = order.compare(value, node.value);
+            int c = compare(value, major, minor, node);
             if (c == 0) {
                 Node<T> joined = merge(node.left, node.right);
                 if (parent == null) {
@@ -62,8 +144,12 @@ final class RankedTree<T> {
                 // Sizes on the path shrink by one; walk it again rather than keep a stack.
                 for (Node<T> n = root; n != joined && n != null; ) {
                     n.size--;
-                    int d = order.compare(value, n.value);
-                    n = d < 0 ? n.left : n.right;
+                    if (compare(value, major, minor, n) < 0) {
+                        n.leftSize--;
+                        n = n.left;
+                    } else {
+                        n = n.right;
+                    }
                 }
                 return true;
             }
@@ -75,14 +161,15 @@ final class RankedTree<T> {
 
     /** How many elements are smaller than {@code value} (whether or not it is present). */
     int rank(T value) {
+        long major = major(value);
+        long minor = minor(value);
         int smaller = 0;
         Node<T> node = root;
         while (node != null) {
-            int c = order.compare(value, node.value);
-            if (c <= 0) {
+            if (compare(value, major, minor, node) <= 0) {
                 node = node.left;
             } else {
-                smaller += size(node.left) + 1;
+                smaller += node.leftSize + 1;
                 node = node.right;
             }
         }
@@ -93,7 +180,7 @@ final class RankedTree<T> {
     T select(int index) {
         Node<T> node = root;
         while (node != null) {
-            int left = size(node.left);
+            int left = node.leftSize;
             if (index < left) {
                 node = node.left;
             } else if (index == left) {
@@ -120,10 +207,12 @@ final class RankedTree<T> {
 
     /** The smallest element greater than {@code value}, or null. */
     T higher(T value) {
+        long major = major(value);
+        long minor = minor(value);
         T best = null;
         Node<T> node = root;
         while (node != null) {
-            if (order.compare(value, node.value) < 0) {
+            if (compare(value, major, minor, node) < 0) {
                 best = node.value;
                 node = node.left;
             } else {
@@ -137,29 +226,24 @@ final class RankedTree<T> {
         return node == null ? 0 : node.size;
     }
 
-    /** The two halves of a split. */
-    private static final class Halves<T> {
-        Node<T> smaller;
-        Node<T> rest;
-    }
-
-    /** Splits into (elements smaller than value, the rest). */
-    private Halves<T> split(Node<T> node, T value) {
+    /** Splits into (elements smaller than value, the rest), left in splitSmaller and splitRest. */
+    private void split(Node<T> node, T value, long major, long minor) {
         if (node == null) {
-            return new Halves<>();
+            splitSmaller = null;
+            splitRest = null;
+            return;
         }
-        if (order.compare(node.value, value) < 0) {
-            Halves<T> halves = split(node.right, value);
-            node.right = halves.smaller;
+        if (compare(value, major, minor, node) > 0) { // node is smaller than value
+            split(node.right, value, major, minor);
+            node.right = splitSmaller;
             update(node);
-            halves.smaller = node;
-            return halves;
+            splitSmaller = node;
+            return;
         }
-        Halves<T> halves = split(node.left, value);
-        node.left = halves.rest;
+        split(node.left, value, major, minor);
+        node.left = splitRest;
         update(node);
-        halves.rest = node;
-        return halves;
+        splitRest = node;
     }
 
     /** Joins two treaps where every element of {@code a} is smaller than every element of {@code b}. */
@@ -181,6 +265,7 @@ final class RankedTree<T> {
     }
 
     private static void update(Node<?> node) {
-        node.size = 1 + size(node.left) + size(node.right);
+        node.leftSize = size(node.left);
+        node.size = 1 + node.leftSize + size(node.right);
     }
 }

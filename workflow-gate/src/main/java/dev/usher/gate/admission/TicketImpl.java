@@ -44,6 +44,8 @@ final class TicketImpl implements Ticket {
     TicketImpl nextInKey;
     TicketImpl prevEntered;
     TicketImpl nextEntered;
+    // The next ticket admitted by the same lock holder, until its future is completed after the unlock.
+    TicketImpl nextAdmitted;
     long estimateAtEnter = -1;
     long lastNotifiedAt;
     int lastPosition;

@@ -1,7 +1,6 @@
 package dev.usher.gate.admission;
 
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -18,8 +17,7 @@ final class WaitEstimator {
     private final long initialRunNanos; // 0: none
     // Running permits, oldest first: the k-th is expected to free its slot k-th (see estimateNanos). While
     // the fast path runs it is empty and the keys hold the permits (see FastPath).
-    final RankedTree<PermitImpl> runningByStart = new RankedTree<>(
-            Comparator.comparingLong((PermitImpl p) -> p.admittedAt).thenComparingLong(p -> p.treeId));
+    final RankedTree<PermitImpl> runningByStart = new RankedTree<>(p -> p.admittedAt, p -> p.treeId);
     private long treeIds;
     private final AtomicLong averageRunBits = new AtomicLong(Double.doubleToRawLongBits(Double.NaN));
     private final WaitHistogram waits = new WaitHistogram();

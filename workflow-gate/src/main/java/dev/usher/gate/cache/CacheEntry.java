@@ -190,11 +190,6 @@ final class CacheEntry<K, V> implements Slot {
         return (w & CLAIMED) != 0 ? 0 : w >>> 32;
     }
 
-    /** Whether leases are counted on cells (two threads have collided on this entry). */
-    boolean countsOnCells() {
-        return cells != null;
-    }
-
     private long cellSum() {
         long[] c = cells;
         long sum = 0;
@@ -223,7 +218,11 @@ final class CacheEntry<K, V> implements Slot {
     private long[] withCells() {
         long[] made = new long[CELL_COUNT * CELL_STRIDE];
         long[] had = (long[]) CELLS.compareAndExchange(this, null, made);
-        return had == null ? made : had;
+        if (had != null) {
+            return had;
+        }
+        cache.entriesGivenCells.increment();
+        return made;
     }
 
     /** The cell of the calling thread: its id, spread by a multiplicative hash (ids are sequential). */

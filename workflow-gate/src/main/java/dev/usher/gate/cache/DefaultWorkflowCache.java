@@ -102,6 +102,8 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
     private final LongAdder evictedBySize = new LongAdder();
     private final LongAdder expired = new LongAdder();
     private final LongAdder invalidated = new LongAdder();
+    /** Counted by {@link CacheEntry} when two threads first collide on an entry. */
+    final LongAdder entriesGivenCells = new LongAdder();
 
     DefaultWorkflowCache(WorkflowCache.Builder<K, V> b) {
         this.loader = b.loader;
@@ -226,9 +228,9 @@ final class DefaultWorkflowCache<K, V> implements WorkflowCache<K, V> {
         }
     }
 
-    /** Whether the key's live entry counts its leases on cells (see {@link CacheEntry}); for tests. */
-    boolean countsOnCells(K key) {
-        return slots.get(key) instanceof CacheEntry<?, ?> entry && entry.countsOnCells();
+    /** Entries that have started counting their leases on cells (see {@link CacheEntry}); for tests. */
+    long entriesGivenCells() {
+        return entriesGivenCells.sum();
     }
 
     /** A lease on {@code entry} closed (see {@link CacheLease#close()}). */

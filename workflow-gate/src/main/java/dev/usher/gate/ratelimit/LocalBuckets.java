@@ -19,8 +19,11 @@ import java.util.function.Predicate;
  *
  * <p><b>The decision</b> is one lock-free map lookup, one read of the ticker and one compare-and-set of the
  * key's state: a {@code long[]} of three longs per limit (when the limit was last refilled, its whole
- * tokens, and the part of a token refilled beyond them), never changed once published. A decision refills
- * a copy to now, takes the tokens from it and swaps it in; a denial changes nothing and swaps nothing. The
+ * tokens, and the part of a token refilled beyond them) and a count of the key's allowed decisions, never
+ * changed once published. A decision refills a copy to now, takes the tokens from it, counts itself and
+ * swaps it in; a denial changes nothing and swaps nothing (denials are counted in a {@link LongAdder}).
+ * Counting an allowed decision in the state it swaps in costs nothing more; a shared counter would be a
+ * second atomic write per decision. {@link #allowed()} adds up the keys held and those removed. The
  * arithmetic is Bucket4j's greedy refill for a 64-bit integer bucket state, decision for decision (the
  * carried fraction, the refill of whole windows first, the same fall-back to floating point where a product
  * would overflow, the same retry-after and time-until-full), so that a local bucket and a Bucket4j bucket of
@@ -38,14 +41,16 @@ import java.util.function.Predicate;
  * of the bound, buckets not used since the previous sweep, then any. So an idle key costs memory until
  * the next sweep; the bound holds all along (give or take the keys being inserted during a sweep).
  *
- * <p><b>Why no decision is lost to a sweep.</b> The sweep removes a bucket inside the key's
- * {@code compute} (its bin lock), after setting the holder's volatile {@code retired} flag and only then
- * reading the bucket's state; a decision changes the bucket's state (a volatile compare-and-set) and only
- * then reads {@code retired}. One of the two sees the other's write: either the sweep sees the tokens just
- * taken (the bucket is no longer full, so it stays), or the decision sees {@code retired} and waits on the
- * same bin lock for the sweep's verdict: if its bucket was removed, it takes its tokens again from the
- * key's new bucket. (A bucket found full was full at the sweep's read; tokens taken before that read had
- * been refilled already, so taking them again errs by at most those tokens, towards denying.)
+ * <p><b>Why no decision is lost to a sweep, nor counted twice.</b> The sweep removes a bucket inside the
+ * key's {@code compute} (its bin lock), after marking the holder's volatile {@code retired} and only then
+ * reading the bucket's state, the state it judges the bucket by and whose count it moves to the removed
+ * keys' sum; a decision changes the bucket's state (a volatile compare-and-set) and only then reads
+ * {@code retired}. One of the two sees the other's write: either the sweep's state holds the decision
+ * (its tokens, its count: the bucket stays unless it was full again all the same, and the decision stands
+ * either way), or the decision sees {@code retired} and waits on the same bin lock for the sweep's
+ * verdict: if its bucket was removed and the judged state does not hold it, nobody saw it, and it is made
+ * again on the key's new bucket. {@link #allowed()} waits for a sweep under way, so it never sees a count
+ * both in a held bucket and among the removed, nor in neither: it only grows.
  *
  * <p>Rejected: a Caffeine cache with a per-key expiry of "until full": every decision was an
  * {@code asMap().compute} plus expiry and access-order updates, 7 to 20 times the raw bucket's cost;

@@ -71,6 +71,8 @@ final class LocalBuckets {
     private static final int FRACTION = 2;
     /** Marks a holder while a sweep decides about it, before the sweep reads its state. */
     private static final long[] RETIRING = new long[0];
+    /** The most allowed decisions kept for reuse per limiter (a power of two). */
+    static final int CACHED_DECISIONS = 128;
 
     private final List<Limit> limits;
     /** The only limit, or null when there are several. */
@@ -79,6 +81,14 @@ final class LocalBuckets {
     private final long[] quota;
     /** Per limit: the window in nanoseconds, the time the quota takes to refill. */
     private final long[] windowNanos;
+    /**
+     * With a single limit, an allowed decision is a value of the tokens left alone (the reset follows from
+     * them), and the same few values come again and again: every key of a limit of up to
+     * {@value #CACHED_DECISIONS} tokens, or keys used at a similar pace, leave the same counts. So the last
+     * decision for each count modulo the length is kept and handed out again instead of four new objects
+     * (the decision, its limit state, its list and its reset) per call.
+     */
+    private final Decision[] allowedByTokensLeft;
     /** The only limit's window in nanoseconds, as the {@link #reset} of an allowed decision multiplies it. */
     private final double singleWindowNanos;
     private final boolean degraded;
@@ -109,6 +119,8 @@ final class LocalBuckets {
         }
         this.countAt = limits.size() * WIDTH;
         this.singleWindowNanos = windowNanos[0];
+        // Room for every count from 0 to the quota, up to the bound.
+        this.allowedByTokensLeft = new Decision[(int) Math.min(CACHED_DECISIONS, Long.highestOneBit(quota[0]) * 2)];
         this.degraded = degraded;
         this.ticker = ticker;
         this.maximumKeys = maximumKeys;
@@ -180,10 +192,20 @@ final class LocalBuckets {
         if (single != null) {
             // Tokens were taken, so the bucket is short of its quota, and never below zero.
             long available = state[TOKENS];
+            Decision[] cache = allowedByTokensLeft;
+            int slot = (int) available & (cache.length - 1);
+            Decision cached = cache[slot];
+            if (cached != null && cached.remaining() == available) {
+                return cached;
+            }
             double missingShare = (double) (quota[0] - available) / quota[0];
             Duration reset = Duration.ofNanos((long) Math.ceil(missingShare * singleWindowNanos));
-            return new Decision(true, available, Duration.ZERO, reset,
+            Decision decision = new Decision(true, available, Duration.ZERO, reset,
                     List.of(new Decision.LimitState(single, available, reset)), degraded);
+            // A racy write is fine: a decision is immutable (final fields all the way down), so a reader
+            // sees it whole or sees another one, which it checks.
+            cache[slot] = decision;
+            return decision;
         }
         return decision(true, state, Duration.ZERO);
     }

@@ -82,7 +82,7 @@ final class LocalBuckets {
     /** Per limit: the window in nanoseconds, the time the quota takes to refill. */
     private final long[] windowNanos;
     /**
-     * With a single limit, an allowed decision is a value of the tokens left alone (the reset follows from
+     * With a single limit (null otherwise), an allowed decision is a value of the tokens left alone (the reset follows from
      * them), and the same few values come again and again: every key of a limit of up to
      * {@value #CACHED_DECISIONS} tokens, or keys used at a similar pace, leave the same counts. So the last
      * decision for each count modulo the length is kept and handed out again instead of four new objects
@@ -120,7 +120,8 @@ final class LocalBuckets {
         this.countAt = limits.size() * WIDTH;
         this.singleWindowNanos = windowNanos[0];
         // Room for every count from 0 to the quota, up to the bound.
-        this.allowedByTokensLeft = new Decision[(int) Math.min(CACHED_DECISIONS, Long.highestOneBit(quota[0]) * 2)];
+        this.allowedByTokensLeft = single == null ? null
+                : new Decision[(int) Math.min(CACHED_DECISIONS, Long.highestOneBit(quota[0]) * 2)];
         this.degraded = degraded;
         this.ticker = ticker;
         this.maximumKeys = maximumKeys;
@@ -289,12 +290,11 @@ final class LocalBuckets {
         if (fraction < 0 || product == Long.MAX_VALUE) {
             refilled += (long) ((double) elapsed / (double) window * (double) quota);
             fraction = 0;
-        } else {
+        } else if (fraction >= window) {
+            // Tested first: a key used more often than one token's refill time needs no (slow) division.
             long whole = fraction / window;
-            if (whole != 0) {
-                refilled += whole;
-                fraction %= window;
-            }
+            refilled += whole;
+            fraction -= whole * window;
         }
         if (refilled >= quota || refilled < tokens) {
             fill(state, at, quota);

@@ -82,11 +82,11 @@ final class LocalBuckets {
     /** Per limit: the window in nanoseconds, the time the quota takes to refill. */
     private final long[] windowNanos;
     /**
-     * With a single limit (null otherwise), an allowed decision is a value of the tokens left alone (the reset follows from
-     * them), and the same few values come again and again: every key of a limit of up to
-     * {@value #CACHED_DECISIONS} tokens, or keys used at a similar pace, leave the same counts. So the last
-     * decision for each count modulo the length is kept and handed out again instead of four new objects
-     * (the decision, its limit state, its list and its reset) per call.
+     * With a single limit of at most {@value #CACHED_DECISIONS} tokens (null otherwise), an allowed decision
+     * is a value of the tokens left alone (the reset follows from them), and there are only quota + 1 of
+     * them: each is made once, kept at its count and handed out again instead of four new objects (the
+     * decision, its limit state, its list and its reset) per call. Small quotas (20 a minute) are the common
+     * case for per-user limits; a larger quota has too many counts to keep, so it allocates.
      */
     private final Decision[] allowedByTokensLeft;
     /** The only limit's window in nanoseconds, as the {@link #reset} of an allowed decision multiplies it. */
@@ -119,9 +119,9 @@ final class LocalBuckets {
         }
         this.countAt = limits.size() * WIDTH;
         this.singleWindowNanos = windowNanos[0];
-        // Room for every count from 0 to the quota, up to the bound.
-        this.allowedByTokensLeft = single == null ? null
-                : new Decision[(int) Math.min(CACHED_DECISIONS, Long.highestOneBit(quota[0]) * 2)];
+        // Room for every count from 0 to the quota.
+        this.allowedByTokensLeft = single == null || quota[0] > CACHED_DECISIONS ? null
+                : new Decision[(int) quota[0] + 1];
         this.degraded = degraded;
         this.ticker = ticker;
         this.maximumKeys = maximumKeys;
@@ -190,21 +190,21 @@ final class LocalBuckets {
     }
 
     private Decision allowedDecision(long[] state) {
-        if (single != null) {
+        Decision[] cache = allowedByTokensLeft;
+        if (cache != null) {
             // Tokens were taken, so the bucket is short of its quota, and never below zero.
             long available = state[TOKENS];
-            Decision[] cache = allowedByTokensLeft;
-            int slot = (int) available & (cache.length - 1);
+            int slot = (int) available;
             Decision cached = cache[slot];
-            if (cached != null && cached.remaining() == available) {
+            if (cached != null) {
                 return cached;
             }
             double missingShare = (double) (quota[0] - available) / quota[0];
             Duration reset = Duration.ofNanos((long) Math.ceil(missingShare * singleWindowNanos));
             Decision decision = new Decision(true, available, Duration.ZERO, reset,
                     List.of(new Decision.LimitState(single, available, reset)), degraded);
-            // A racy write is fine: a decision is immutable (final fields all the way down), so a reader
-            // sees it whole or sees another one, which it checks.
+            // A racy write is fine: a decision is immutable (final fields all the way down) and the slot only
+            // ever holds this count's, so a reader sees it whole, or null and makes its own.
             cache[slot] = decision;
             return decision;
         }

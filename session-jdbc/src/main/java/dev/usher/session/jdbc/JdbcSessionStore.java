@@ -148,15 +148,34 @@ public final class JdbcSessionStore implements SessionStore {
         return writes.insert(session);
     }
 
+    /**
+     * One {@code UPDATE … WHERE id = ? AND version = ?}. On SQLite, which rewrites the owner index entry
+     * whenever the statement names the owner column, even with the same value, the common write (owner
+     * unchanged) first runs a variant that leaves the owner out and also requires the stored owner to be the
+     * session's; only when that finds no row (a version conflict, a session gone, or a new owner) does the full
+     * statement follow, on the same connection. Each statement is a compare-and-set of its own, so either
+     * writes the whole session or nothing.
+     */
     @Override
     public boolean replace(Session session, long expectedVersion) {
         StorableText.check(session.id(), session.owner());
-        return db.write("replace", c -> db.statements.use(c, sql.replace, ps -> {
-            int next = rows.bindFields(ps, 1, session);
-            ps.setString(next, session.id());
-            ps.setLong(next + 1, expectedVersion);
-            return ps.executeUpdate() == 1;
-        }));
+        return db.write("replace", c -> {
+            if (sql.replaceSameOwner != null && db.statements.use(c, sql.replaceSameOwner, ps -> {
+                int next = rows.bindFieldsAfterOwner(ps, 1, session);
+                ps.setString(next, session.id());
+                ps.setLong(next + 1, expectedVersion);
+                ps.setString(next + 2, session.owner());
+                return ps.executeUpdate() == 1;
+            })) {
+                return true;
+            }
+            return db.statements.use(c, sql.replace, ps -> {
+                int next = rows.bindFields(ps, 1, session);
+                ps.setString(next, session.id());
+                ps.setLong(next + 1, expectedVersion);
+                return ps.executeUpdate() == 1;
+            });
+        });
     }
 
     @Override

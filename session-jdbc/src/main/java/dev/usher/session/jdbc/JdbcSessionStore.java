@@ -40,7 +40,8 @@ import javax.sql.DataSource;
  * {@linkplain Builder#dataSource DataSource} never closes it.
  *
  * <p>Each session is one row; every plain write is a single statement that compares and sets the
- * {@code version} column, so it needs no read first and no transaction. The writes that must count first
+ * {@code version} column, so it needs no read first and no transaction (a SQLite {@link #replace} that
+ * finds no row with its owner-keeping statement runs the full one next; each is a whole compare-and-set). The writes that must count first
  * (the owner limit, {@linkplain Builder#maxSessions maxSessions}) are one short transaction each, serialised
  * across instances on what they count. Sweeping claims expired rows ({@code claimed_until}) and deletes them
  * once their events are acknowledged, so a sweeper that dies mid-sweep loses no event. On SQLite the store keeps one

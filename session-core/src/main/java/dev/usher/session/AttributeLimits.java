@@ -39,46 +39,53 @@ public record AttributeLimits(int maxNameLength, int maxValueBytes, int maxTotal
             throw new SessionLimitException("a session may hold at most " + maxAttributes
                     + " attributes but was given " + attributes.size(), "maxAttributes", maxAttributes);
         }
+        // A session's own map is an array of names and values (Attributes): read it without the entry objects
+        // an entrySet walk would make on every write.
+        String[] namesAndValues = Attributes.namesAndValues(Attributes.copyOf(attributes));
         long total = 0;
-        for (Map.Entry<String, String> e : attributes.entrySet()) {
-            String name = e.getKey();
-            if (name.isEmpty()) {
-                throw new IllegalArgumentException("attribute name must not be empty");
-            }
-            if (name.length() > maxNameLength) {
-                throw new SessionLimitException("attribute name '" + printable(name.substring(0, 32)) + "…' is "
-                        + name.length() + " characters, over the limit of " + maxNameLength,
-                        "maxNameLength", maxNameLength);
-            }
-            for (int i = 0; i < name.length(); i++) {
-                if (Character.isISOControl(name.charAt(i))) {
-                    throw new IllegalArgumentException("attribute name '" + printable(name)
-                            + "' contains a control character at index " + i);
-                }
-            }
-            int badName = firstUnpairedSurrogate(name);
-            if (badName >= 0) {
-                throw new IllegalArgumentException("attribute name '" + printable(name)
-                        + "' contains an unpaired surrogate at index " + badName
-                        + "; names and values must be well-formed UTF-16");
-            }
-            int badValue = firstUnpairedSurrogate(e.getValue());
-            if (badValue >= 0) {
-                throw new IllegalArgumentException("value of attribute '" + name
-                        + "' contains an unpaired surrogate at index " + badValue
-                        + "; names and values must be well-formed UTF-16");
-            }
-            int valueBytes = utf8Length(e.getValue());
-            if (valueBytes > maxValueBytes) {
-                throw new SessionLimitException("value of attribute '" + name + "' is " + valueBytes
-                        + " bytes, over the limit of " + maxValueBytes, "maxValueBytes", maxValueBytes);
-            }
-            total += utf8Length(name) + valueBytes;
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            total += checkOne(namesAndValues[i], namesAndValues[i + 1]);
         }
         if (total > maxTotalBytes) {
             throw new SessionLimitException("session attributes total " + total + " bytes, over the limit of "
                     + maxTotalBytes, "maxTotalBytes", maxTotalBytes);
         }
+    }
+
+    /** Checks one attribute and returns its size (name and value) in UTF-8 bytes. */
+    private int checkOne(String name, String value) {
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("attribute name must not be empty");
+        }
+        if (name.length() > maxNameLength) {
+            throw new SessionLimitException("attribute name '" + printable(name.substring(0, 32)) + "…' is "
+                    + name.length() + " characters, over the limit of " + maxNameLength,
+                    "maxNameLength", maxNameLength);
+        }
+        for (int i = 0; i < name.length(); i++) {
+            if (Character.isISOControl(name.charAt(i))) {
+                throw new IllegalArgumentException("attribute name '" + printable(name)
+                        + "' contains a control character at index " + i);
+            }
+        }
+        int badName = firstUnpairedSurrogate(name);
+        if (badName >= 0) {
+            throw new IllegalArgumentException("attribute name '" + printable(name)
+                    + "' contains an unpaired surrogate at index " + badName
+                    + "; names and values must be well-formed UTF-16");
+        }
+        int badValue = firstUnpairedSurrogate(value);
+        if (badValue >= 0) {
+            throw new IllegalArgumentException("value of attribute '" + name
+                    + "' contains an unpaired surrogate at index " + badValue
+                    + "; names and values must be well-formed UTF-16");
+        }
+        int valueBytes = utf8Length(value);
+        if (valueBytes > maxValueBytes) {
+            throw new SessionLimitException("value of attribute '" + name + "' is " + valueBytes
+                    + " bytes, over the limit of " + maxValueBytes, "maxValueBytes", maxValueBytes);
+        }
+        return utf8Length(name) + valueBytes;
     }
 
     /**

@@ -56,28 +56,36 @@ final class Attributes {
     static Map<String, String> with(Map<String, String> attributes, String name, String value) {
         Objects.requireNonNull(name, "attribute name");
         Objects.requireNonNull(value, () -> "value of attribute '" + name + "'");
-        Map<String, String> own = copyOf(attributes);
-        int size = own.size();
-        String[] namesAndValues = new String[(size + 1) * 2];
-        int i = 0;
-        boolean replaced = false;
-        for (Map.Entry<String, String> e : own.entrySet()) {
-            namesAndValues[i++] = e.getKey();
-            if (e.getKey().equals(name)) {
-                namesAndValues[i++] = value;
-                replaced = true;
-            } else {
-                namesAndValues[i++] = e.getValue();
+        String[] own = namesAndValues(copyOf(attributes));
+        for (int i = 0; i < own.length; i += 2) {
+            if (own[i].equals(name)) {
+                String[] replaced = own.clone();
+                replaced[i + 1] = value;
+                return of(replaced);
             }
         }
-        if (replaced) {
-            String[] exact = new String[size * 2];
-            System.arraycopy(namesAndValues, 0, exact, 0, exact.length);
-            return of(exact);
+        String[] added = new String[own.length + 2];
+        System.arraycopy(own, 0, added, 0, own.length);
+        added[own.length] = name;
+        added[own.length + 1] = value;
+        return of(added);
+    }
+
+    /**
+     * The names and values of a map made here ({@link #copyOf}), names at even indexes: an
+     * {@code AttributeArray}'s own array, which the caller must not change, or a fresh one.
+     */
+    static String[] namesAndValues(Map<String, String> own) {
+        if (own instanceof AttributeArray array) {
+            return array.namesAndValues;
         }
-        namesAndValues[i++] = name;
-        namesAndValues[i] = value;
-        return of(namesAndValues);
+        String[] namesAndValues = new String[own.size() * 2];
+        int i = 0;
+        for (Map.Entry<String, String> e : own.entrySet()) {
+            namesAndValues[i++] = e.getKey();
+            namesAndValues[i++] = e.getValue();
+        }
+        return namesAndValues;
     }
 
     /** {@code attributes} without {@code name}. */

@@ -19,8 +19,9 @@ import java.util.function.Predicate;
  * starts at or before {@code now}: the sweep finds them all by looking only at those buckets, and each
  * bucket's first entry expires, to within one bucket, no later than any other entry of the wheel.
  *
- * <p>Thread-safe. An entry is filed and unfiled only inside the map step of its id (so one entry's changes
- * never interleave) and, for the list links, under its bucket's lock. Lock order: the map's step, then one
+ * <p>Thread-safe. An entry is filed and unfiled only while its monitor is held (inside the map step of its
+ * id, or alone for a replace; so one entry's changes never interleave) and, for the list links, under its
+ * bucket's lock. Lock order: the map's step, then the entry's monitor, then one
  * bucket's lock; scans copy a bucket under its lock and visit the copies outside it. A bucket left empty is
  * retired (removed from the wheel under its lock); a filer that finds its bucket retired makes a new one.
  */
@@ -50,7 +51,7 @@ final class ExpiryWheel {
 
     private final ConcurrentSkipListMap<Long, Bucket> buckets = new ConcurrentSkipListMap<>();
 
-    /** Files an entry that is in no bucket under its session's expiry; call inside the entry's map step. */
+    /** Files an entry that is in no bucket under its session's expiry; call holding its monitor, or before it is visible. */
     void file(StoredSession entry) {
         long expiry = StoredSession.expiryMillis(entry.session);
         Long key = Math.floorDiv(expiry, BUCKET_MILLIS);
@@ -69,7 +70,7 @@ final class ExpiryWheel {
         }
     }
 
-    /** Takes the entry out of its bucket; call inside the entry's map step. */
+    /** Takes the entry out of its bucket; call holding the entry's monitor. */
     void unfile(StoredSession entry) {
         Bucket bucket = entry.bucket;
         bucket.lock.lock();
@@ -84,7 +85,7 @@ final class ExpiryWheel {
         }
     }
 
-    /** Files the entry again under its session's expiry; call inside the entry's map step. */
+    /** Files the entry again under its session's expiry; call holding the entry's monitor. */
     void fileAgain(StoredSession entry) {
         unfile(entry);
         file(entry);

@@ -7,9 +7,11 @@ import java.time.Instant;
  * {@link InMemorySessionStore}'s entry for one session: the map's value and, through its links, a member of
  * one {@link ExpiryWheel} bucket, so the expiry index costs no node object of its own.
  *
- * <p>{@link #session} is swapped only inside the map's step for its id (the id never changes). The wheel
- * fields ({@link #bucket}, {@link #previous}, {@link #next}) are guarded by the lock of the bucket the entry
- * is filed in; {@code bucket} is volatile so that the wheel can find that lock.
+ * <p>{@link #session} is swapped, and the entry filed, unfiled or ended, only while holding this entry's
+ * monitor (steps of the map for its id take it inside their step; a replace takes it alone), so one
+ * entry's changes never interleave (the id never changes). The wheel fields ({@link #bucket},
+ * {@link #previous}, {@link #next}) are also guarded by the lock of the bucket the entry is filed in;
+ * {@code bucket} is volatile so that the wheel can find that lock.
  */
 final class StoredSession {
     volatile Session session;

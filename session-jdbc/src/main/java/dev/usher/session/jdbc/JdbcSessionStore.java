@@ -40,7 +40,8 @@ import javax.sql.DataSource;
  * {@linkplain Builder#dataSource DataSource} never closes it.
  *
  * <p>Each session is one row; every plain write is a single statement that compares and sets the
- * {@code version} column, so it needs no read first and no transaction. The writes that must count first
+ * {@code version} column, so it needs no read first and no transaction (a SQLite {@link #replace} that
+ * finds no row with its owner-keeping statement runs the full one next; each is a whole compare-and-set). The writes that must count first
  * (the owner limit, {@linkplain Builder#maxSessions maxSessions}) are one short transaction each, serialised
  * across instances on what they count. Sweeping claims expired rows ({@code claimed_until}) and deletes them
  * once their events are acknowledged, so a sweeper that dies mid-sweep loses no event. On SQLite the store keeps one
@@ -148,15 +149,34 @@ public final class JdbcSessionStore implements SessionStore {
         return writes.insert(session);
     }
 
+    /**
+     * One {@code UPDATE … WHERE id = ? AND version = ?}. On SQLite, which rewrites the owner index entry
+     * whenever the statement names the owner column, even with the same value, the common write (owner
+     * unchanged) first runs a variant that leaves the owner out and also requires the stored owner to be the
+     * session's; only when that finds no row (a version conflict, a session gone, or a new owner) does the full
+     * statement follow, on the same connection. Each statement is a compare-and-set of its own, so either
+     * writes the whole session or nothing.
+     */
     @Override
     public boolean replace(Session session, long expectedVersion) {
         StorableText.check(session.id(), session.owner());
-        return db.write("replace", c -> db.statements.use(c, sql.replace, ps -> {
-            int next = rows.bindFields(ps, 1, session);
-            ps.setString(next, session.id());
-            ps.setLong(next + 1, expectedVersion);
-            return ps.executeUpdate() == 1;
-        }));
+        return db.write("replace", c -> {
+            if (sql.replaceSameOwner != null && db.statements.use(c, sql.replaceSameOwner, ps -> {
+                int next = rows.bindFieldsAfterOwner(ps, 1, session);
+                ps.setString(next, session.id());
+                ps.setLong(next + 1, expectedVersion);
+                ps.setString(next + 2, session.owner());
+                return ps.executeUpdate() == 1;
+            })) {
+                return true;
+            }
+            return db.statements.use(c, sql.replace, ps -> {
+                int next = rows.bindFields(ps, 1, session);
+                ps.setString(next, session.id());
+                ps.setLong(next + 1, expectedVersion);
+                return ps.executeUpdate() == 1;
+            });
+        });
     }
 
     @Override

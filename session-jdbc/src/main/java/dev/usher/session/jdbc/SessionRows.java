@@ -27,8 +27,13 @@ final class SessionRows {
 
     /** Binds owner … attributes (the order of {@link SqlStatements}' SET list) from {@code index}; returns the next index. */
     int bindFields(PreparedStatement ps, int index, Session s) throws SQLException {
+        ps.setString(index, s.owner());
+        return bindFieldsAfterOwner(ps, index + 1, s);
+    }
+
+    /** Binds created_at … attributes from {@code index} (the SET list without the owner); returns the next index. */
+    int bindFieldsAfterOwner(PreparedStatement ps, int index, Session s) throws SQLException {
         int i = index;
-        ps.setString(i++, s.owner());
         ps.setLong(i++, millis("createdAt", s.createdAt()));
         ps.setLong(i++, millis("lastAccessedAt", s.lastAccessedAt()));
         ps.setLong(i++, s.idleTimeout().toMillis());

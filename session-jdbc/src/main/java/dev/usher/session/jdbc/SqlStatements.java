@@ -14,6 +14,11 @@ final class SqlStatements {
     final String load;
     final String insert;
     final String replace;
+    /**
+     * SQLite only (null on PostgreSQL): {@link #replace} for a session whose owner is already stored,
+     * leaving the owner column out of the SET list (see {@link JdbcSessionStore#replace}).
+     */
+    final String replaceSameOwner;
     final String changeId;
     final String remove;
     final String claimExpired;
@@ -37,6 +42,10 @@ final class SqlStatements {
         String set = "owner = ?, created_at = ?, last_accessed_at = ?, idle_timeout_ms = ?, absolute_expiry_at = ?,"
                 + " expires_at = ?, version = ?, attributes = " + attributes;
         replace = "UPDATE " + table + " SET " + set + " WHERE id = ? AND version = ?" + visible;
+        // SQLite rewrites an index entry for every indexed column named in SET, whether its value changed or
+        // not; PostgreSQL compares the values itself, so it needs no such variant.
+        replaceSameOwner = dialect == Dialect.SQLITE ? "UPDATE " + table + " SET " + set.substring(set.indexOf("created_at"))
+                + " WHERE id = ? AND version = ? AND owner IS ?" + visible : null;
         changeId = "UPDATE " + table + " SET id = ?, " + set + " WHERE id = ? AND version = ?" + visible;
         remove = "DELETE FROM " + table + " WHERE id = ?" + visible + " RETURNING " + COLUMNS;
         // PostgreSQL: concurrent sweepers lock disjoint rows (SKIP LOCKED) and each claims only what it

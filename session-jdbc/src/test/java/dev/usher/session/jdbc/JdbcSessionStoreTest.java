@@ -139,6 +139,50 @@ class JdbcSessionStoreTest {
         assertThat(store.count()).isEqualTo(1);
     }
 
+    /**
+     * SQLite's replace first tries a statement that keeps the stored owner (see JdbcSessionStore#replace):
+     * a session whose owner differs, or a stale one with the same owner, must still come out exactly as a
+     * single compare-and-set would leave it.
+     */
+    @ParameterizedTest
+    @EnumSource(Dialect.class)
+    void replaceChangesTheOwnerWhenAskedAndRefusesStaleVersionsWhateverTheOwner(Dialect dialect) {
+        JdbcSessionStore store = open(dialect);
+        Session s = session("s1", "alice", NOW, Map.of("a", "1"));
+        assertThat(store.insert(s)).isTrue();
+
+        Session sameOwner = s.withAttribute("a", "2").withVersion(2);
+        assertThat(store.replace(sameOwner, 1)).isTrue();
+        assertThat(store.replace(s.withAttribute("a", "stale").withVersion(2), 1)).isFalse();
+        assertThat(store.load("s1")).contains(sameOwner);
+
+        Session toBob = new Session("s1", "bob", s.createdAt(), s.lastAccessedAt(), s.idleTimeout(),
+                s.absoluteExpiry(), 3, Map.of("a", "3"));
+        assertThat(store.replace(toBob.withVersion(3).withAttribute("a", "stale"), 1))
+                .as("a stale version with another owner is refused too").isFalse();
+        assertThat(store.load("s1")).contains(sameOwner);
+        assertThat(store.replace(toBob, 2)).isTrue();
+        assertThat(store.load("s1")).contains(toBob);
+        assertThat(store.findByOwner("alice")).isEmpty();
+        assertThat(store.findByOwner("bob")).containsExactly(toBob);
+
+        Session anonymous = new Session("s1", null, s.createdAt(), s.lastAccessedAt(), s.idleTimeout(),
+                s.absoluteExpiry(), 4, Map.of());
+        assertThat(store.replace(anonymous, 3)).isTrue();
+        assertThat(store.findByOwner("bob")).isEmpty();
+        Session stillAnonymous = anonymous.withAttribute("b", "1").withVersion(5);
+        assertThat(store.replace(stillAnonymous, 4)).isTrue();
+        assertThat(store.replace(stillAnonymous.withVersion(6), 4)).isFalse();
+        assertThat(store.load("s1")).contains(stillAnonymous);
+
+        Session toCarol = new Session("s1", "carol", s.createdAt(), s.lastAccessedAt(), s.idleTimeout(),
+                s.absoluteExpiry(), 6, Map.of("c", "1"));
+        assertThat(store.replace(toCarol, 5)).isTrue();
+        assertThat(store.load("s1")).contains(toCarol);
+        assertThat(store.findByOwner("carol")).containsExactly(toCarol);
+        assertThat(store.count()).isEqualTo(1);
+    }
+
     @ParameterizedTest
     @EnumSource(Dialect.class)
     void storesTheExpiryInItsOwnColumnAndSweepsInBatches(Dialect dialect) throws Exception {

@@ -45,11 +45,13 @@ final class Script {
     /**
      * KEYS: session, expiry[, owner set]. ARGV: id, expiresAt, ttlAt, expectedVersion, owner key prefix,
      * fields… (from 6). 1 if replaced, 0 on a version conflict or when the session is gone. The old owner's
-     * set is named from the prefix: it is in this shard's slot, but only known once the hash is read.
+     * set is named from the prefix: it is in this shard's slot, but only known once the hash is read. The
+     * version and the old owner come from one HMGET (a missing hash answers false for both).
      */
     static final Script REPLACE = new Script(WRITE_PRELUDE + """
-            if redis.call('HGET', KEYS[1], 'version') ~= ARGV[4] then return 0 end
-            local old = redis.call('HGET', KEYS[1], 'owner')
+            local stored = redis.call('HMGET', KEYS[1], 'version', 'owner')
+            if stored[1] ~= ARGV[4] then return 0 end
+            local old = stored[2]
             if old and ARGV[5] .. old ~= KEYS[3] then redis.call('SREM', ARGV[5] .. old, ARGV[1]) end
             redis.call('DEL', KEYS[1])
             write(KEYS[1], ARGV[1], ARGV[2], ARGV[3], KEYS[2], 6)

@@ -47,7 +47,7 @@ final class SessionWrites {
     boolean replace(Session session, long expectedVersion) {
         int shard = keys.shardOf(session.id());
         List<String> k = new ArrayList<>(3);
-        k.add(keys.sessionKey(session.id()));
+        k.add(keys.sessionKeyPrefix(shard) + session.id()); // the shard once: its CRC-32 is per call
         k.add(keys.expiryKey(shard));
         if (session.owner() != null) {
             k.add(keys.ownerKey(shard, session.owner()));

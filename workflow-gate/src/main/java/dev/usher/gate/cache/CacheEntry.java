@@ -194,7 +194,7 @@ final class CacheEntry<K, V> implements Slot {
         long[] c = cells;
         long sum = 0;
         if (c != null) {
-            for (int i = 0; i < c.length; i += CELL_STRIDE) {
+            for (int i = CELL_STRIDE; i < c.length - CELL_STRIDE; i += CELL_STRIDE) {
                 sum += (long) CELL.getVolatile(c, i);
             }
         }
@@ -216,7 +216,9 @@ final class CacheEntry<K, V> implements Slot {
     }
 
     private long[] withCells() {
-        long[] made = new long[CELL_COUNT * CELL_STRIDE];
+        // One stride of padding at each end: the array's header (read on every access) and whatever the heap
+        // puts after the array stay off the lines the first and last cells are written on.
+        long[] made = new long[(CELL_COUNT + 2) * CELL_STRIDE];
         long[] had = (long[]) CELLS.compareAndExchange(this, null, made);
         if (had != null) {
             return had;
@@ -229,6 +231,6 @@ final class CacheEntry<K, V> implements Slot {
     private static int cellOfThisThread() {
         long id = Thread.currentThread().getId();
         int h = (int) (id * 0x9E3779B97F4A7C15L >>> 32);
-        return (h & (CELL_COUNT - 1)) * CELL_STRIDE;
+        return ((h & (CELL_COUNT - 1)) + 1) * CELL_STRIDE;
     }
 }

@@ -63,7 +63,8 @@ final class DefaultRateLimiter implements RateLimiter {
         this.storeDownPolicy = b.storeDownPolicy;
         this.storeDownRetryAfter = b.storeDownRetryAfter;
         this.localLimits = shared == null ? limits : fallbackLimits(limits, b.localFallbackShare);
-        this.local = new LocalBuckets(localLimits, shared != null, b.maximumKeys, b.ticker);
+        this.local = new LocalBuckets(localLimits, shared == null ? configuration : configurationOf(localLimits),
+                shared != null, b.maximumKeys, b.ticker::getAsLong);
         if (shared == null) {
             this.circuit = null;
         } else {
@@ -111,12 +112,7 @@ final class DefaultRateLimiter implements RateLimiter {
             throw new IllegalArgumentException("rate limiter '" + name + "': tokens must be 1 to " + smallestQuota
                     + " (the smallest quota) but was " + tokens);
         }
-        // Local decisions are counted by the local buckets (an allowed one in the state it swaps in, at no
-        // extra cost); the others here.
-        return shared == null ? local.tryAcquire(key, tokens) : sharedDecision(key, tokens);
-    }
-
-    private Decision counted(Decision decision) {
+        Decision decision = shared == null ? local.tryAcquire(key, tokens) : sharedDecision(key, tokens);
         (decision.allowed() ? allowed : denied).increment();
         return decision;
     }
@@ -148,17 +144,17 @@ final class DefaultRateLimiter implements RateLimiter {
         if (storeDown.compareAndSet(true, false)) {
             log.info("rate limiter '{}': shared store reachable again", name);
         }
-        return counted(fromProbe(result));
+        return fromProbe(result);
     }
 
     private Decision storeDownDecision(String key, long tokens) {
         degraded.increment();
         return switch (storeDownPolicy) {
-            case FAIL_OPEN -> counted(new Decision(true, 0, Duration.ZERO, Duration.ZERO, List.of(), true));
-            case FAIL_CLOSED -> counted(new Decision(false, 0, storeDownRetryAfter, Duration.ZERO, List.of(), true));
+            case FAIL_OPEN -> new Decision(true, 0, Duration.ZERO, Duration.ZERO, List.of(), true);
+            case FAIL_CLOSED -> new Decision(false, 0, storeDownRetryAfter, Duration.ZERO, List.of(), true);
             case LOCAL_FALLBACK -> tokens > smallestFallbackQuota()
                     // More than this instance's share can ever hold: deny until the shared store is back.
-                    ? counted(new Decision(false, 0, storeDownRetryAfter, Duration.ZERO, List.of(), true))
+                    ? new Decision(false, 0, storeDownRetryAfter, Duration.ZERO, List.of(), true)
                     : local.tryAcquire(key, tokens);
         };
     }
@@ -249,8 +245,7 @@ final class DefaultRateLimiter implements RateLimiter {
 
     @Override
     public RateLimiterStats stats() {
-        return new RateLimiterStats(allowed.sum() + local.allowed(), denied.sum() + local.denied(), storeFailures.sum(),
-                degraded.sum(), local.size());
+        return new RateLimiterStats(allowed.sum(), denied.sum(), storeFailures.sum(), degraded.sum(), local.size());
     }
 
     /** The local buckets (tests). */

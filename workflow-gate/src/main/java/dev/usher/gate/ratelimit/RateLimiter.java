@@ -59,11 +59,7 @@ public interface RateLimiter extends AutoCloseable {
     /** The limiter's name, as given to {@link Builder#name(String)}; the {@code limiter} tag of its metrics. */
     String name();
 
-    /**
-     * A snapshot of the counters. With local buckets it adds up every key held (a local decision counts
-     * itself in its key's bucket, not in a shared counter), so it costs a walk over the keys and may wait for
-     * a sweep of full buckets under way: fine for metrics, not for every request. The counts never go back.
-     */
+    /** A snapshot of the counters. */
     RateLimiterStats stats();
 
     /**

@@ -27,11 +27,7 @@ class WorkflowCacheContendedLeaseTest {
     void leasesCountedOnCellsAreCountedExactlyAndTheValueClosesOnlyAfterTheLast() throws Exception {
         ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
         List<TestValue> created = new CopyOnWriteArrayList<>();
-        var cache = (DefaultWorkflowCache<String, TestValue>) WorkflowCache.<String, TestValue>builder(key -> {
-            TestValue v = new TestValue(key, violations);
-            created.add(v);
-            return v;
-        }).maximumSize(4).build();
+        var cache = recordingCache(4, created, violations);
         hammerUntilGivenCells(cache, "hot");
 
         // Leases taken on several threads, held, and closed on one other thread.
@@ -80,11 +76,7 @@ class WorkflowCacheContendedLeaseTest {
     void leasesHandedBetweenThreadsWhileValuesAreRetiredNeverCloseAValueInUse() throws Exception {
         ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
         List<TestValue> created = new CopyOnWriteArrayList<>();
-        var cache = (DefaultWorkflowCache<String, TestValue>) WorkflowCache.<String, TestValue>builder(key -> {
-            TestValue v = new TestValue(key, violations);
-            created.add(v);
-            return v;
-        }).maximumSize(1).build();
+        var cache = recordingCache(1, created, violations);
 
         // Workers take leases of two keys (room for one), keep some, and close those another worker left,
         // until at least three entries (values retired and made again meanwhile) were given cells.
@@ -148,6 +140,16 @@ class WorkflowCacheContendedLeaseTest {
         assertThat(violations).isEmpty();
         assertThat(created).isNotEmpty().allSatisfy(v -> assertThat(v.closeCount).hasValue(1));
         assertThat(cache.stats().closes()).isEqualTo(created.size());
+    }
+
+    /** A cache of at most {@code size} values, each made recorded in {@code created}. */
+    private static DefaultWorkflowCache<String, TestValue> recordingCache(
+            long size, List<TestValue> created, ConcurrentLinkedQueue<String> violations) {
+        return (DefaultWorkflowCache<String, TestValue>) WorkflowCache.<String, TestValue>builder(key -> {
+            TestValue v = new TestValue(key, violations);
+            created.add(v);
+            return v;
+        }).maximumSize(size).build();
     }
 
     private static Thread started(Runnable work) {

@@ -15,8 +15,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -160,22 +162,22 @@ public final class JdbcSessionStore implements SessionStore {
     @Override
     public boolean replace(Session session, long expectedVersion) {
         StorableText.check(session.id(), session.owner());
-        return db.write("replace", c -> {
-            if (sql.replaceSameOwner != null && db.statements.use(c, sql.replaceSameOwner, ps -> {
-                int next = rows.bindFieldsAfterOwner(ps, 1, session);
-                ps.setString(next, session.id());
-                ps.setLong(next + 1, expectedVersion);
+        return db.write("replace", c -> sql.replaceSameOwner != null
+                && replaceRow(c, sql.replaceSameOwner, true, session, expectedVersion)
+                || replaceRow(c, sql.replace, false, session, expectedVersion));
+    }
+
+    /** Runs one of the replace statements: {@code ownerKept} leaves the owner out of SET and into WHERE. */
+    private boolean replaceRow(Connection c, String statement, boolean ownerKept, Session session, long expectedVersion)
+            throws SQLException {
+        return db.statements.use(c, statement, ps -> {
+            int next = ownerKept ? rows.bindFieldsAfterOwner(ps, 1, session) : rows.bindFields(ps, 1, session);
+            ps.setString(next, session.id());
+            ps.setLong(next + 1, expectedVersion);
+            if (ownerKept) {
                 ps.setString(next + 2, session.owner());
-                return ps.executeUpdate() == 1;
-            })) {
-                return true;
             }
-            return db.statements.use(c, sql.replace, ps -> {
-                int next = rows.bindFields(ps, 1, session);
-                ps.setString(next, session.id());
-                ps.setLong(next + 1, expectedVersion);
-                return ps.executeUpdate() == 1;
-            });
+            return ps.executeUpdate() == 1;
         });
     }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark suite and prints one report: Usher against its peers, same run, with ratios.
 #   scripts/bench.sh [smoke|quick|full] [regex of the parts to run]
-# quick (the default) takes about 16 minutes on 2 cores; full (about 25) is for numbers to quote; smoke only checks
+# quick (the default) takes about 16 minutes on 2 cores; full (about 33) is for numbers to quote; smoke only checks
 # that everything runs. It starts the servers with scripts/test-env.sh (the same as the tests) and stops
 # them afterwards, but only those it started: servers that are already up are used and left running.
 # The report is also written to benchmarks/target/bench-results/report.md, beside JMH's JSON results.

@@ -104,6 +104,7 @@ final class Report {
             new Pair("Admission.usherEnterClose", "Admission.fairSemaphore", "fair Semaphore", 0),
             new Pair("Admission.usherEnterClose", "Admission.resilience4jBulkhead", "Resilience4j SemaphoreBulkhead", 0.25, 1),
             new Pair("Admission.usherEnterClose", "Admission.resilience4jBulkhead", "Resilience4j SemaphoreBulkhead", 0.5, 2),
+            new Pair("Admission.usherEnterClose", "Admission.twoClockReads", "two System.nanoTime() reads", 0),
             new Pair("RateLimiter.usherTryAcquire", "RateLimiter.rawBucket4j", "raw Bucket4j bucket", 0.8),
             new Pair("RateLimiter.usherTryAcquire", "RateLimiter.resilience4jRateLimiter", "Resilience4j RateLimiter", 0),
             new Pair("WorkflowCache.usherAcquireClose", "WorkflowCache.caffeineGetIfPresent", "Caffeine getIfPresent", 0.3),

@@ -64,17 +64,20 @@ public final class Suite {
 
     /**
      * Iteration settings. Smoke only checks that everything runs (no error bars); quick takes about 16 minutes
-     * on 2 cores; full is for numbers to quote, about 25 minutes on 2 cores: 2 forks of 3 × 1 s warm-up and
-     * 6 × 0.6 s measured, 12 samples a row. The warm-up is what matters most: in the runs of record the
-     * longer Usher paths (admission, rate limiter, cache lease) reached their steady speed only 2.5 to 3 s
-     * into each fork, so with 1 s of warm-up their first samples were a third to a half slower, which alone
-     * spread their 99.9% bars to 20–30%. The suite has 80 benchmark × parameter × thread runs and each fork
-     * pays its JVM start and set-up (2 to 12 s, {@link Group#overheadSeconds}), 160 forks in all.
+     * on 2 cores; full is for numbers to quote, about 33 minutes on 2 cores: 2 forks of 4 × 1 s warm-up and
+     * 9 × 0.6 s measured, 18 samples a row. The warm-up matters most: the longer Usher paths (admission,
+     * rate limiter, cache lease) reach their steady speed only 2.5 to 4 s into a fork (the cache lease still
+     * dipped to a third of its speed in single samples 3 to 4.5 s in), so with 1 s of warm-up their first
+     * samples were a third to a half slower, which alone spread their 99.9% bars to 20–30%. On this VM the
+     * samples of a steady fork still swing by 5–10% (the allocating paths slow down as the young generation
+     * fills, then recover after each collection), so 18 samples rather than 12 narrow the bars by about a
+     * third. The suite has 82 benchmark × parameter × thread runs and each fork pays its JVM start and set-up
+     * (2 to 12 s, {@link Group#overheadSeconds}), 164 forks in all.
      */
     enum RunMode {
         SMOKE(1, 1, TimeValue.seconds(1), 1, TimeValue.seconds(1)),
         QUICK(1, 3, TimeValue.seconds(1), 3, TimeValue.seconds(1)),
-        FULL(2, 3, TimeValue.seconds(1), 6, TimeValue.milliseconds(600));
+        FULL(2, 4, TimeValue.seconds(1), 9, TimeValue.milliseconds(600));
 
         final int forks;
         final int warmups;

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Guarantees across host processes, each with its own store instance over the same data: separate JVMs
- * ({@link SessionProcess}) racing on one owner's limit, and a sweeper killed with SIGKILL mid-sweep. A
+ * ({@link SessionProcess}) racing on one owner's limit and on one session's updates, an updater and a
+ * sweeper killed with SIGKILL in the middle of their work. A
  * backend that is shared by several processes subclasses it with a factory for the child's store.
  */
 public abstract class CrossProcessContract {
@@ -162,6 +163,62 @@ public abstract class CrossProcessContract {
         // Printed for the report: how many events the crash made the survivors repeat.
         System.out.println("sweeper killed after " + deadEvents.size() + " events; survivors delivered "
                 + survivorEvents.size() + ", of which " + redelivered.size() + " the dead one had delivered unacknowledged");
+    }
+
+    /**
+     * Two processes x 4 threads add one to the same session's counter, half by id and half on the session in
+     * hand (the gate's single compare-and-set): no update is lost. Then once more with one process killed by
+     * SIGKILL in the middle of its updates: the other finishes, the session still reads whole, and its counter
+     * holds every acknowledged update plus at most one per thread of the dead process (written, not yet
+     * acknowledged when it died); the store takes further updates.
+     */
+    @Test
+    public void updatesAcrossProcessesLoseNothingAndSurviveAKill() throws Exception {
+        int threads = 4;
+        int perThread = 250;
+        try (SessionStore store = openStore(CLAIM_TIMEOUT);
+             SessionProcess one = SessionProcess.start(factory(), dir.resolve("one.err"), factoryArgs(CLAIM_TIMEOUT));
+             SessionProcess two = SessionProcess.start(factory(), dir.resolve("two.err"), factoryArgs(CLAIM_TIMEOUT))) {
+            String shared = insertFresh(store);
+            String command = "increment " + shared + " " + threads + " " + perThread;
+            one.send(command);
+            two.send(command);
+            int acknowledged = count(one.await("done"::equals, Duration.ofMinutes(5)), "inc")
+                    + count(two.await("done"::equals, Duration.ofMinutes(5)), "inc");
+            assertThat(acknowledged).isEqualTo(2 * threads * perThread);
+            assertThat(store.load(shared).orElseThrow().attribute(SessionProcess.COUNTER))
+                    .as("no update lost across processes").contains(acknowledged);
+
+            String contested = insertFresh(store);
+            one.send("increment " + contested + " " + threads + " 1000000"); // runs until killed
+            two.send("increment " + contested + " " + threads + " " + perThread);
+            int[] seen = new int[1];
+            one.await(l -> l.equals("inc") && ++seen[0] == 300, Duration.ofMinutes(5));
+            // Its output holds the first round's lines too.
+            int ackedByDead = count(one.killDashNine(), "inc") - threads * perThread;
+            assertThat(one.exitCode()).as("killed by SIGKILL").isEqualTo(137);
+            int ackedBySurvivor = count(two.await("done"::equals, Duration.ofMinutes(5)), "inc");
+            assertThat(ackedBySurvivor).isEqualTo(threads * perThread);
+            Session after = store.load(contested).orElseThrow();
+            assertThat(after.attribute(SessionProcess.COUNTER)).as("acknowledged: dead %d, survivor %d",
+                    ackedByDead, ackedBySurvivor).hasValueSatisfying(n -> assertThat(n)
+                    .isBetween(ackedByDead + ackedBySurvivor, ackedByDead + ackedBySurvivor + threads));
+            Session next = after.withAttribute(SessionProcess.COUNTER, after.attribute(SessionProcess.COUNTER).orElseThrow() + 1)
+                    .withVersion(after.version() + 1);
+            assertThat(store.replace(next, after.version())).as("the store takes updates after the kill").isTrue();
+        }
+    }
+
+    private static String insertFresh(SessionStore store) {
+        Instant now = Instant.now();
+        Session s = new Session(store.newSessionId(null), null, now, now, Duration.ofHours(1),
+                now.plus(Duration.ofHours(12)), 1, Map.of());
+        assertThat(store.insert(s)).isTrue();
+        return s.id();
+    }
+
+    private static int count(List<String> lines, String line) {
+        return (int) lines.stream().filter(line::equals).count();
     }
 
     private static Set<String> idsOf(List<String> lines, String prefix) {

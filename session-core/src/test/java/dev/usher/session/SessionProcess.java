@@ -12,10 +12,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 
 /**
  * Another JVM process with a {@link SessionManager} over a store of the same data, as another host instance
@@ -28,9 +30,15 @@ import java.util.function.Predicate;
  *       per session the limit ended;</li>
  *   <li>{@code sweep <batch size> <millis per event>}: sweeps until nothing is left, printing
  *       {@code expired <id>} as each EXPIRED event is delivered (after a pause, to be slow enough to kill).</li>
+ *   <li>{@code increment <id> <threads> <per thread>}: that many threads add one to the session's
+ *       {@link #COUNTER}, each update printing {@code inc} once the store has acknowledged it. Even threads
+ *       update by id (read, then compare-and-set); odd ones touch the session and update the session in
+ *       hand, as the gate does (one compare-and-set, read again only on a conflict).</li>
  * </ul>
  */
 public final class SessionProcess implements AutoCloseable {
+    /** The attribute {@code increment} adds to. */
+    public static final SessionAttribute<Integer> COUNTER = SessionAttribute.ofInt("counter");
 
     /** Opens the child's store from the arguments after the factory's class name; needs a public no-arg constructor. */
     public interface StoreFactory {
@@ -151,6 +159,7 @@ public final class SessionProcess implements AutoCloseable {
                 case "create" -> create(store, out, w[1], Integer.parseInt(w[2]), OwnerLimitPolicy.valueOf(w[3]),
                         Integer.parseInt(w[4]));
                 case "sweep" -> sweep(store, out, Integer.parseInt(w[1]), Long.parseLong(w[2]));
+                case "increment" -> increment(store, out, w[1], Integer.parseInt(w[2]), Integer.parseInt(w[3]));
                 default -> throw new IllegalArgumentException("unknown command " + line);
             }
             out.println("done");
@@ -197,6 +206,25 @@ public final class SessionProcess implements AutoCloseable {
             while (m.sweep() > 0) {
                 Thread.onSpinWait();
             }
+        }
+    }
+
+    private static void increment(SessionStore store, PrintStream out, String id, int threads, int perThread)
+            throws Exception {
+        // Patient: across processes only the compare-and-set arbitrates, and a busy peer may win many rounds.
+        try (SessionManager m = SessionManager.builder(notClosing(store)).sweepInterval(Duration.ZERO)
+                .maxUpdateAttempts(100_000).build()) {
+            UnaryOperator<Session> addOne = s -> s.withAttribute(COUNTER, s.attribute(COUNTER).orElse(0) + 1);
+            Concurrently.run(threads, t -> {
+                for (int i = 0; i < perThread; i++) {
+                    Optional<Session> updated = t % 2 == 0
+                            ? m.update(id, addOne)
+                            : m.update(m.touch(id).orElseThrow(), addOne);
+                    updated.orElseThrow();
+                    out.println("inc");
+                    out.flush();
+                }
+            });
         }
     }
 
